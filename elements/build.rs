@@ -1,0 +1,4 @@
+fn main() {
+    gst_plugin_version_helper::info();
+    println!("cargo:rustc-link-lib=nice");
+}

@@ -1,0 +1,1 @@
+//! Neko v3 protocol messages.

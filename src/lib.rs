@@ -1,0 +1,1 @@
+//! The neko-agent application: sandbox room, watcher and the pieces they share.
