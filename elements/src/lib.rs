@@ -3,10 +3,15 @@
 //! The plugin is `neko`; applications that link this crate call [`plugin_register_static`]
 //! instead of loading it from `GST_PLUGIN_PATH`.
 
+pub mod client;
+pub mod codecs;
+pub mod nekosrc;
 pub mod protocol;
+pub mod runtime;
+pub mod webrtc;
 
-fn plugin_init(_plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
-    Ok(())
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
+    nekosrc::register(plugin)
 }
 
 gst::plugin_define!(

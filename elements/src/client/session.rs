@@ -1,0 +1,499 @@
+//! The long-lived client: logs in, keeps `/api/ws` open with reconnects and heartbeats, and
+//! publishes every event to subscribers.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::{Instant, sleep};
+
+use super::backoff::Backoff;
+use super::connection::{Connection, Incoming};
+use super::rest::{Login, RestClient, RestError};
+use super::state::RoomState;
+use super::target::{Credentials, Target};
+use crate::protocol::{ClientEvent, ServerEvent};
+use crate::runtime::RUNTIME;
+
+/// Disconnect reasons after which a session token is useless, so a password login is retried once.
+const TOKEN_GONE: [&str; 2] = ["session not found", "session deleted"];
+
+/// How the client behaves.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Server and credentials.
+    pub target: Target,
+    /// Reconnect after failures (with backoff) instead of giving up.
+    pub reconnect: bool,
+    /// First reconnect delay.
+    pub backoff_initial: Duration,
+    /// Longest reconnect delay.
+    pub backoff_max: Duration,
+    /// Reconnect when no frame arrived for this long (the server sends one every 10 s).
+    pub stale_after: Duration,
+    /// Ask for host control on connect and after every reconnect.
+    pub want_host: bool,
+}
+
+impl ClientConfig {
+    /// Defaults for a target: reconnect 1 s → 30 s, stale after 25 s, no host request.
+    pub fn new(target: Target) -> Self {
+        Self {
+            target,
+            reconnect: true,
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(30),
+            stale_after: Duration::from_secs(25),
+            want_host: false,
+        }
+    }
+}
+
+/// Errors that end the client or refuse a request.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    /// Login failed for a reason retrying cannot fix.
+    #[error("{0}")]
+    Login(String),
+    /// The server ended the session with `system/disconnect`.
+    #[error("the Neko server at {server} ended the session: {message}")]
+    Disconnected {
+        /// Server base URL.
+        server: String,
+        /// The server's reason.
+        message: String,
+    },
+    /// The server could not be reached and reconnecting is off.
+    #[error("lost the connection to {server}: {reason}")]
+    ConnectionLost {
+        /// Server base URL.
+        server: String,
+        /// What happened.
+        reason: String,
+    },
+    /// A send was attempted while the WebSocket is down.
+    #[error("not connected to the Neko server; the event was not sent")]
+    NotConnected,
+    /// The client was stopped.
+    #[error("the Neko client was stopped")]
+    Stopped,
+    /// An application-supplied event was not valid JSON with an `event` field.
+    #[error("invalid event JSON: {0}")]
+    InvalidEvent(String),
+}
+
+/// Something that happened to the client, published to every subscriber.
+#[derive(Debug, Clone)]
+pub enum ClientNotice {
+    /// `system/init` arrived: the session is live. `reconnect` is true after a drop.
+    Connected {
+        /// Our session id.
+        session_id: String,
+        /// Whether this follows an earlier connection of the same client.
+        reconnect: bool,
+    },
+    /// An event from the server.
+    Event(Arc<ServerEvent>),
+    /// The WebSocket dropped; a reconnect follows when `will_retry`.
+    Disconnected {
+        /// What happened.
+        reason: String,
+        /// Whether the client will reconnect.
+        will_retry: bool,
+    },
+    /// Waiting before the next connection attempt.
+    Retrying {
+        /// Attempt number (1-based).
+        attempt: u32,
+        /// Delay before it.
+        delay: Duration,
+        /// Why the last attempt failed.
+        error: String,
+    },
+    /// The client stopped for good.
+    Fatal(ClientError),
+}
+
+enum Command {
+    Send(ClientEvent, oneshot::Sender<Result<(), ClientError>>),
+    SendRaw(String, oneshot::Sender<Result<(), ClientError>>),
+    Stop,
+}
+
+/// Handle to a running client; cheap to clone. The task stops when [`NekoClient::stop`] is called.
+#[derive(Clone)]
+pub struct NekoClient {
+    commands: mpsc::UnboundedSender<Command>,
+    notices: broadcast::Sender<ClientNotice>,
+    state: Arc<Mutex<RoomState>>,
+    rest: RestClient,
+    token: Arc<Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for NekoClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NekoClient").field("server", &self.rest.target().display_server()).finish()
+    }
+}
+
+impl NekoClient {
+    /// Starts the client on the shared runtime. Subscribe before awaiting anything to see every notice.
+    pub fn start(config: ClientConfig) -> Self {
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (notices, _) = broadcast::channel(1024);
+        let client = Self {
+            commands,
+            notices: notices.clone(),
+            state: Arc::default(),
+            rest: RestClient::new(config.target.clone()),
+            token: Arc::default(),
+        };
+        let task = Task {
+            config,
+            rest: client.rest.clone(),
+            notices,
+            state: client.state.clone(),
+            token: client.token.clone(),
+            commands: command_rx,
+            ever_connected: false,
+            was_host: false,
+        };
+        RUNTIME.spawn(task.run());
+        client
+    }
+
+    /// Receives every notice published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ClientNotice> {
+        self.notices.subscribe()
+    }
+
+    /// A snapshot of the room state.
+    pub fn state(&self) -> RoomState {
+        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// REST client for the same server.
+    pub fn rest(&self) -> &RestClient {
+        &self.rest
+    }
+
+    /// The current session token, once logged in.
+    pub fn token(&self) -> Option<String> {
+        self.token.lock().ok().and_then(|t| t.clone())
+    }
+
+    /// Sends an event; resolves once it was written to the socket.
+    pub async fn send(&self, event: ClientEvent) -> Result<(), ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Send(event, tx)).map_err(|_| ClientError::Stopped)?;
+        rx.await.unwrap_or(Err(ClientError::Stopped))
+    }
+
+    /// Queues an event without waiting for it to be written (errors are logged).
+    pub fn send_nowait(&self, event: ClientEvent) {
+        let (tx, _rx) = oneshot::channel();
+        let _ = self.commands.send(Command::Send(event, tx));
+    }
+
+    /// Sends arbitrary JSON (`{"event": …, "payload": …}`), checked to be an object with an `event`.
+    pub async fn send_json(&self, json: &str) -> Result<(), ClientError> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| ClientError::InvalidEvent(e.to_string()))?;
+        if !value.get("event").is_some_and(|e| e.is_string()) {
+            return Err(ClientError::InvalidEvent("an object with a string \"event\" field is required".into()));
+        }
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::SendRaw(value.to_string(), tx))
+            .map_err(|_| ClientError::Stopped)?;
+        rx.await.unwrap_or(Err(ClientError::Stopped))
+    }
+
+    /// Stops the client: closes the WebSocket politely; reconnects stop.
+    pub fn stop(&self) {
+        let _ = self.commands.send(Command::Stop);
+    }
+}
+
+enum Outcome {
+    Stopped,
+    ServerDisconnect(String),
+    Lost(String),
+}
+
+struct Task {
+    config: ClientConfig,
+    rest: RestClient,
+    notices: broadcast::Sender<ClientNotice>,
+    state: Arc<Mutex<RoomState>>,
+    token: Arc<Mutex<Option<String>>>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    ever_connected: bool,
+    was_host: bool,
+}
+
+impl Task {
+    fn server(&self) -> String {
+        self.config.target.display_server()
+    }
+
+    fn notify(&self, notice: ClientNotice) {
+        let _ = self.notices.send(notice);
+    }
+
+    fn fatal(&self, error: ClientError) {
+        tracing::error!(%error, "Neko client stopped");
+        self.set_connected(false);
+        self.notify(ClientNotice::Fatal(error));
+    }
+
+    fn set_connected(&self, connected: bool) {
+        if let Ok(mut state) = self.state.lock() {
+            state.connected = connected;
+        }
+    }
+
+    /// Waits `delay` while still answering commands; returns false when stopped.
+    async fn pause(&mut self, delay: Duration) -> bool {
+        let deadline = Instant::now() + delay;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return true,
+                command = self.commands.recv() => match command {
+                    None | Some(Command::Stop) => return false,
+                    Some(Command::Send(_, done) | Command::SendRaw(_, done)) => {
+                        let _ = done.send(Err(ClientError::NotConnected));
+                    }
+                },
+            }
+        }
+    }
+
+    async fn retry_after(&mut self, backoff: &mut Backoff, error: String) -> bool {
+        let delay = backoff.next_delay();
+        tracing::warn!(server = %self.server(), attempt = backoff.attempt(), delay_ms = delay.as_millis() as u64, %error, "Neko connection failed; retrying");
+        self.notify(ClientNotice::Retrying {
+            attempt: backoff.attempt(),
+            delay,
+            error,
+        });
+        self.pause(delay).await
+    }
+
+    async fn run(mut self) {
+        let mut backoff = Backoff::new(self.config.backoff_initial, self.config.backoff_max);
+        let mut login: Option<Login> = None;
+        let mut relogged = false;
+        loop {
+            let current = match &login {
+                Some(current) => current.clone(),
+                None => match self.rest.login().await {
+                    Ok(fresh) => {
+                        tracing::info!(server = %self.server(), session = %fresh.session_id, "logged in");
+                        if let Ok(mut token) = self.token.lock() {
+                            *token = Some(fresh.token.clone());
+                        }
+                        login = Some(fresh.clone());
+                        fresh
+                    }
+                    Err(error) if error.is_transient() && self.config.reconnect => {
+                        if !self.retry_after(&mut backoff, error.to_string()).await {
+                            return;
+                        }
+                        continue;
+                    }
+                    Err(error) => return self.fatal(login_error(error)),
+                },
+            };
+            let url = self.config.target.websocket_url(&current.token);
+            let connection = match Connection::open(&url, Duration::from_secs(10)).await {
+                Ok(connection) => connection,
+                Err(reason) => {
+                    let error = format!("cannot open the WebSocket to {}: {reason}", self.server());
+                    if !self.config.reconnect {
+                        return self.fatal(ClientError::ConnectionLost {
+                            server: self.server(),
+                            reason,
+                        });
+                    }
+                    if !self.retry_after(&mut backoff, error).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            match self.drive(connection, &mut backoff).await {
+                Outcome::Stopped => {
+                    self.set_connected(false);
+                    return;
+                }
+                Outcome::ServerDisconnect(message) => {
+                    self.set_connected(false);
+                    let password_login = matches!(self.config.target.credentials, Credentials::Password { .. });
+                    if TOKEN_GONE.contains(&message.as_str()) && password_login && !relogged {
+                        tracing::info!(server = %self.server(), %message, "session token is no longer valid; logging in again");
+                        relogged = true;
+                        login = None;
+                        continue;
+                    }
+                    return self.fatal(ClientError::Disconnected {
+                        server: self.server(),
+                        message,
+                    });
+                }
+                Outcome::Lost(reason) => {
+                    self.set_connected(false);
+                    relogged = false;
+                    tracing::warn!(server = %self.server(), %reason, "WebSocket to the Neko server lost");
+                    self.notify(ClientNotice::Disconnected {
+                        reason: reason.clone(),
+                        will_retry: self.config.reconnect,
+                    });
+                    if !self.config.reconnect {
+                        return self.fatal(ClientError::ConnectionLost {
+                            server: self.server(),
+                            reason,
+                        });
+                    }
+                    if !self.retry_after(&mut backoff, reason).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn drive(&mut self, mut connection: Connection, backoff: &mut Backoff) -> Outcome {
+        let mut last_frame = Instant::now();
+        let mut heartbeat_every = Duration::from_secs(10);
+        let mut next_heartbeat = Instant::now() + heartbeat_every;
+        loop {
+            let stale_at = last_frame + self.config.stale_after;
+            tokio::select! {
+                incoming = connection.next() => {
+                    last_frame = Instant::now();
+                    match incoming {
+                        Incoming::Event(event) => {
+                            if let Some(outcome) = self.on_event(&mut connection, *event, backoff, &mut heartbeat_every).await {
+                                return outcome;
+                            }
+                        }
+                        Incoming::Malformed { reason, excerpt } => {
+                            tracing::warn!(%reason, frame = %excerpt, "skipped a malformed event from the server");
+                        }
+                        Incoming::Alive => {}
+                        Incoming::Closed(reason) => return Outcome::Lost(reason),
+                    }
+                }
+                command = self.commands.recv() => match command {
+                    None | Some(Command::Stop) => {
+                        connection.close().await;
+                        return Outcome::Stopped;
+                    }
+                    Some(Command::Send(event, done)) => {
+                        let result = connection.send(&event).await;
+                        let failed = result.is_err();
+                        let _ = done.send(result.map_err(|_| ClientError::NotConnected));
+                        if failed {
+                            return Outcome::Lost("sending failed".into());
+                        }
+                    }
+                    Some(Command::SendRaw(text, done)) => {
+                        let result = connection.send_text(text).await;
+                        let failed = result.is_err();
+                        let _ = done.send(result.map_err(|_| ClientError::NotConnected));
+                        if failed {
+                            return Outcome::Lost("sending failed".into());
+                        }
+                    }
+                },
+                _ = tokio::time::sleep_until(next_heartbeat) => {
+                    next_heartbeat = Instant::now() + heartbeat_every;
+                    if connection.send(&ClientEvent::ClientHeartbeat).await.is_err() {
+                        return Outcome::Lost("sending the heartbeat failed".into());
+                    }
+                }
+                _ = tokio::time::sleep_until(stale_at) => {
+                    return Outcome::Lost(format!("no frame from the server for {} s", self.config.stale_after.as_secs()));
+                }
+            }
+        }
+    }
+
+    async fn on_event(
+        &mut self,
+        connection: &mut Connection,
+        event: ServerEvent,
+        backoff: &mut Backoff,
+        heartbeat_every: &mut Duration,
+    ) -> Option<Outcome> {
+        tracing::trace!(event = event.name(), "event from the server");
+        if let ServerEvent::SystemDisconnect(disconnect) = &event {
+            return Some(Outcome::ServerDisconnect(disconnect.message.clone()));
+        }
+        if let ServerEvent::Unknown { event: name, .. } = &event {
+            tracing::debug!(event = %name, "unknown event passed through");
+        }
+        let (is_host, session_id) = match self.state.lock() {
+            Ok(mut state) => {
+                state.apply(&event);
+                (state.is_host(), state.session_id.clone())
+            }
+            Err(_) => (false, None),
+        };
+        let init = matches!(event, ServerEvent::SystemInit(_));
+        if let ServerEvent::SystemInit(init) = &event {
+            backoff.reset();
+            let interval = u64::try_from(init.settings.heartbeat_interval).unwrap_or(0);
+            if interval > 0 {
+                *heartbeat_every = Duration::from_secs(interval);
+            }
+        }
+        if !init && session_id.is_some() {
+            self.was_host = is_host;
+        }
+        self.notify(ClientNotice::Event(Arc::new(event)));
+        if init {
+            let session_id = session_id.unwrap_or_default();
+            tracing::info!(server = %self.server(), session = %session_id, reconnect = self.ever_connected, "connected to the room");
+            self.notify(ClientNotice::Connected {
+                session_id,
+                reconnect: self.ever_connected,
+            });
+            let wants_host = self.config.want_host || self.was_host;
+            self.ever_connected = true;
+            if wants_host && !is_host && connection.send(&ClientEvent::ControlRequest).await.is_err() {
+                return Some(Outcome::Lost("sending control/request failed".into()));
+            }
+        }
+        None
+    }
+}
+
+fn login_error(error: RestError) -> ClientError {
+    ClientError::Login(error.to_string())
+}
+
+/// Waits until `f` accepts a notice or `timeout` passes; a helper for applications and tests.
+pub async fn wait_for_notice<T>(
+    notices: &mut broadcast::Receiver<ClientNotice>,
+    timeout: Duration,
+    mut f: impl FnMut(&ClientNotice) -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let notice = tokio::select! {
+            notice = notices.recv() => notice,
+            _ = sleep(deadline.saturating_duration_since(Instant::now())) => return None,
+        };
+        match notice {
+            Ok(notice) => {
+                if let Some(found) = f(&notice) {
+                    return Some(found);
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Where and as whom to connect: base URL + credentials, a full WebSocket URL, or a token.
+
+use url::Url;
+
+/// Errors in the connection settings, reported before anything touches the network.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TargetError {
+    /// No URL was configured at all.
+    #[error("no Neko server configured: set a base URL (http[s]://host:port) or a ws[s]://…/api/ws?token=… URL")]
+    MissingUrl,
+    /// The URL did not parse or has an unsupported scheme.
+    #[error("invalid Neko URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A base URL without a token needs a username and password.
+    #[error("no credentials for {url}: give a username and password, or a token")]
+    MissingCredentials {
+        /// The server's base URL.
+        url: String,
+    },
+}
+
+/// How the client authenticates.
+#[derive(Clone, PartialEq)]
+pub enum Credentials {
+    /// Log in over REST with these, then use the returned token.
+    Password {
+        /// Neko username.
+        username: String,
+        /// Neko password (never logged).
+        password: String,
+    },
+    /// Use this session token directly.
+    Token(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Password { username, .. } => write!(f, "Password {{ username: {username:?}, password: *** }}"),
+            Self::Token(_) => write!(f, "Token(***)"),
+        }
+    }
+}
+
+/// A resolved connection target: the HTTP base for REST and the WebSocket endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// `http(s)://host:port[/prefix]` without a trailing slash.
+    pub base: Url,
+    /// How to authenticate.
+    pub credentials: Credentials,
+}
+
+impl Target {
+    /// Builds a target from a URL (http(s) base or ws(s) `/api/ws` URL) and optional credentials/token.
+    pub fn new(url: &str, username: Option<&str>, password: Option<&str>, token: Option<&str>) -> Result<Self, TargetError> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(TargetError::MissingUrl);
+        }
+        let invalid = |reason: &str| TargetError::InvalidUrl {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let parsed = Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
+        if parsed.host_str().is_none() {
+            return Err(invalid("it has no host"));
+        }
+        let mut url_token = None;
+        let base = match parsed.scheme() {
+            "http" | "https" => {
+                let mut base = parsed.clone();
+                base.set_query(None);
+                base.set_fragment(None);
+                let path = base.path().trim_end_matches('/').to_owned();
+                base.set_path(&path);
+                base
+            }
+            "ws" | "wss" => {
+                url_token = parsed.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned());
+                let path = parsed.path().trim_end_matches('/');
+                let prefix = path.strip_suffix("/api/ws").unwrap_or(path).to_owned();
+                let scheme = if parsed.scheme() == "wss" { "https" } else { "http" };
+                let mut base = parsed.clone();
+                base.set_query(None);
+                base.set_fragment(None);
+                base.set_path(&prefix);
+                base.set_scheme(scheme).map_err(|_| invalid("cannot map the WebSocket scheme to HTTP"))?;
+                base
+            }
+            other => return Err(invalid(&format!("unsupported scheme {other:?}; use http, https, ws or wss"))),
+        };
+        let nonempty = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let credentials = match (nonempty(token).or(url_token), nonempty(username), password) {
+            (Some(token), _, _) => Credentials::Token(token),
+            (None, Some(username), Some(password)) => Credentials::Password {
+                username,
+                password: password.to_owned(),
+            },
+            _ => {
+                return Err(TargetError::MissingCredentials {
+                    url: base.to_string(),
+                });
+            }
+        };
+        Ok(Self { base, credentials })
+    }
+
+    /// REST endpoint under the base, e.g. `api/login`.
+    pub fn rest_url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
+        url.set_path(&joined);
+        url
+    }
+
+    /// The `/api/ws?token=…` URL for a token.
+    pub fn websocket_url(&self, token: &str) -> Url {
+        let mut url = self.rest_url("api/ws");
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        // Both schemes are special, so this cannot fail.
+        let _ = url.set_scheme(scheme);
+        url.query_pairs_mut().clear().append_pair("token", token);
+        url
+    }
+
+    /// The server as shown in messages: scheme, host and port, never a token.
+    pub fn display_server(&self) -> String {
+        self.base.to_string().trim_end_matches('/').to_owned()
+    }
+
+    /// The username, when logging in with a password.
+    pub fn username(&self) -> Option<&str> {
+        match &self.credentials {
+            Credentials::Password { username, .. } => Some(username),
+            Credentials::Token(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_with_credentials() {
+        let t = Target::new("http://127.0.0.1:8080/", Some("alice"), Some("neko"), None).unwrap();
+        assert_eq!(t.rest_url("api/login").as_str(), "http://127.0.0.1:8080/api/login");
+        assert_eq!(t.websocket_url("a b").as_str(), "ws://127.0.0.1:8080/api/ws?token=a+b");
+        assert_eq!(t.username(), Some("alice"));
+    }
+
+    #[test]
+    fn websocket_url_with_token_and_prefix() {
+        let t = Target::new("wss://neko.example.com/room1/api/ws?token=abc", None, None, None).unwrap();
+        assert_eq!(t.credentials, Credentials::Token("abc".into()));
+        assert_eq!(t.rest_url("api/whoami").as_str(), "https://neko.example.com/room1/api/whoami");
+        assert_eq!(t.websocket_url("abc").as_str(), "wss://neko.example.com/room1/api/ws?token=abc");
+    }
+
+    #[test]
+    fn explicit_token_wins_and_errors_are_clear() {
+        let t = Target::new("https://h", Some("u"), Some("p"), Some("tok")).unwrap();
+        assert_eq!(t.credentials, Credentials::Token("tok".into()));
+        assert_eq!(Target::new("", None, None, None), Err(TargetError::MissingUrl));
+        assert!(matches!(Target::new("ftp://h", None, None, Some("t")), Err(TargetError::InvalidUrl { .. })));
+        let err = Target::new("http://h:1", Some("u"), None, None).unwrap_err();
+        assert!(err.to_string().contains("username and password"), "{err}");
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let t = Target::new("http://h", Some("u"), Some("hunter2"), None).unwrap();
+        assert!(!format!("{t:?}").contains("hunter2"));
+    }
+}

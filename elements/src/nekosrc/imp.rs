@@ -1,0 +1,531 @@
+//! nekosrc implementation: settings, pads, and the bridge to the signalling task.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use tokio::sync::mpsc;
+
+use super::NekoDecoder;
+use super::output::{self, Output, OutputMode};
+use super::signalling::{self, Command, SessionParams};
+use crate::client::{ClientConfig, NekoClient, Target};
+use crate::codecs::{Codec, DecoderPreference};
+use crate::protocol::{PeerAudioRequest, PeerVideoRequest, SignalRequest, StreamSelector};
+use crate::runtime::RUNTIME;
+use crate::webrtc::PeerConfig;
+
+pub(super) static CAT: LazyLock<gst::DebugCategory> =
+    LazyLock::new(|| gst::DebugCategory::new("nekosrc", gst::DebugColorFlags::empty(), Some("Neko room source")));
+
+const DEFAULT_LATENCY_MS: u32 = 100;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    url: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    token: Option<String>,
+    video: bool,
+    audio: bool,
+    video_id: Option<String>,
+    decoder: NekoDecoder,
+    stun_server: Option<String>,
+    turn_servers: Vec<String>,
+    ice_local_addresses: Option<String>,
+    latency: u32,
+    reconnect: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            username: None,
+            password: None,
+            token: None,
+            video: true,
+            audio: true,
+            video_id: None,
+            decoder: NekoDecoder::Auto,
+            stun_server: None,
+            turn_servers: Vec::new(),
+            ice_local_addresses: None,
+            latency: DEFAULT_LATENCY_MS,
+            reconnect: true,
+        }
+    }
+}
+
+/// Counters readable through the `stats` property.
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    pub video_bytes: AtomicU64,
+    pub audio_bytes: AtomicU64,
+    pub peers: AtomicU32,
+    pub reconnects: AtomicU32,
+}
+
+#[derive(Default)]
+struct State {
+    client: Option<NekoClient>,
+    commands: Option<mpsc::UnboundedSender<Command>>,
+    outputs: HashMap<&'static str, Output>,
+    session_id: Option<String>,
+}
+
+/// nekosrc's private data.
+#[derive(Default)]
+pub struct NekoSrc {
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+    pub(super) counters: Arc<Counters>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for NekoSrc {
+    const NAME: &'static str = "GstNekoSrc";
+    type Type = super::NekoSrc;
+    type ParentType = gst::Bin;
+}
+
+impl NekoSrc {
+    fn parse_settings(&self) -> Result<SessionParams, String> {
+        let settings = self.settings.lock().map_err(|_| "settings lock poisoned".to_owned())?.clone();
+        let target = Target::new(
+            settings.url.as_deref().unwrap_or_default(),
+            settings.username.as_deref(),
+            settings.password.as_deref(),
+            settings.token.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
+        let local_addresses = settings
+            .ice_local_addresses
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| a.parse::<IpAddr>().map_err(|_| format!("ice-local-addresses: {a:?} is not an IP address")))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !settings.video && !settings.audio {
+            return Err("both video and audio are off: nothing to receive".into());
+        }
+        let mut client = ClientConfig::new(target);
+        client.reconnect = settings.reconnect;
+        let selector = settings.video_id.filter(|id| !id.is_empty()).map(|id| StreamSelector {
+            id,
+            ..Default::default()
+        });
+        let request = SignalRequest {
+            video: PeerVideoRequest {
+                disabled: Some(!settings.video),
+                selector,
+                ..Default::default()
+            },
+            audio: PeerAudioRequest {
+                disabled: Some(!settings.audio),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Ok(SessionParams {
+            client,
+            peer: PeerConfig {
+                stun_server: settings.stun_server,
+                turn_servers: settings.turn_servers,
+                local_addresses,
+                latency_ms: settings.latency,
+                receive_video: settings.video,
+                receive_audio: settings.audio,
+            },
+            request,
+        })
+    }
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let params = self
+            .parse_settings()
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ["{}", e]))?;
+        gst::info!(CAT, imp = self, "connecting to {}", params.client.target.display_server());
+        let client = NekoClient::start(params.client.clone());
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let notices = client.subscribe();
+        {
+            let mut state = self.state.lock().map_err(|_| gst::error_msg!(gst::CoreError::Failed, ["state lock poisoned"]))?;
+            state.client = Some(client.clone());
+            state.commands = Some(commands);
+        }
+        RUNTIME.spawn(signalling::run(self.obj().downgrade(), client, notices, params, command_rx));
+        Ok(())
+    }
+
+    fn stop(&self) {
+        let (client, commands, outputs) = match self.state.lock() {
+            Ok(mut state) => (state.client.take(), state.commands.take(), std::mem::take(&mut state.outputs)),
+            Err(_) => return,
+        };
+        if let Some(commands) = commands {
+            let _ = commands.send(Command::Stop);
+        }
+        if let Some(client) = client {
+            client.stop();
+        }
+        let bin = self.obj();
+        for output in outputs.values() {
+            output::dismantle(bin.upcast_ref(), output);
+            let _ = bin.remove_pad(&output.ghost);
+        }
+    }
+
+    pub(super) fn set_session_id(&self, session_id: &str) {
+        if let Ok(mut state) = self.state.lock() {
+            state.session_id = Some(session_id.to_owned());
+        }
+    }
+
+    fn decoder_preference(&self) -> DecoderPreference {
+        match self.settings.lock().map(|s| s.decoder).unwrap_or_default() {
+            NekoDecoder::Auto => DecoderPreference::Auto,
+            NekoDecoder::Nvdec => DecoderPreference::Nvdec,
+            NekoDecoder::Software => DecoderPreference::Software,
+        }
+    }
+
+    /// Links a new RTP pad of webrtcbin to the output chain of its kind, creating the source pad
+    /// and the chain on first use. Runs on a streaming thread.
+    pub(super) fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), String> {
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let structure = caps.structure(0).ok_or("webrtcbin exposed a pad without caps")?;
+        let encoding = structure.get::<&str>("encoding-name").map_err(|_| "RTP caps without encoding-name")?;
+        let codec = Codec::by_encoding_name(encoding).map_err(|e| e.to_string())?;
+        let counter = self.counters.clone();
+        let video = codec.media == "video";
+        pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, info| {
+            let bytes = match &info.data {
+                Some(gst::PadProbeData::Buffer(buffer)) => buffer.size() as u64,
+                Some(gst::PadProbeData::BufferList(list)) => list.calculate_size() as u64,
+                _ => 0,
+            };
+            let total = if video { &counter.video_bytes } else { &counter.audio_bytes };
+            total.fetch_add(bytes, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+
+        let existing = self.state.lock().ok().and_then(|s| {
+            s.outputs
+                .get(codec.media)
+                .map(|o| (o.head.clone(), std::ptr::eq(o.codec, codec)))
+        });
+        let bin = self.obj();
+        let head = match existing {
+            Some((head, true)) => head,
+            Some((_, false)) => {
+                // The room changed codec: rebuild the chain behind the same pad.
+                let old = self.state.lock().ok().and_then(|mut s| s.outputs.remove(codec.media)).ok_or("output vanished")?;
+                output::dismantle(bin.upcast_ref(), &old);
+                let mode = if old.mode == OutputMode::Discard {
+                    OutputMode::Discard
+                } else {
+                    output::choose_mode(&old.ghost.peer_query_caps(None), codec)
+                };
+                self.build_output(old.ghost, codec, mode)?
+            }
+            None => {
+                let template = bin
+                    .pad_template(codec.media)
+                    .ok_or("no pad template for this media kind")?;
+                let ghost = gst::GhostPad::builder_from_template(&template)
+                    .name(codec.media)
+                    .build();
+                ghost.set_active(true).map_err(|e| e.to_string())?;
+                bin.add_pad(&ghost).map_err(|e| e.to_string())?;
+                let mode = if ghost.is_linked() {
+                    output::choose_mode(&ghost.peer_query_caps(None), codec)
+                } else {
+                    gst::info!(CAT, imp = self, "nothing linked to the {} pad: dropping that stream", codec.media);
+                    OutputMode::Discard
+                };
+                self.build_output(ghost, codec, mode)?
+            }
+        };
+        pad.link(&head).map_err(|e| format!("linking webrtcbin's {} pad: {e}", codec.media))?;
+        let _ = bin.post_message(gst::message::Latency::builder().src(&*bin).build());
+        Ok(())
+    }
+
+    fn build_output(&self, ghost: gst::GhostPad, codec: &'static Codec, mode: OutputMode) -> Result<gst::Pad, String> {
+        let bin = self.obj();
+        let built = output::build(bin.upcast_ref(), ghost, codec, mode, self.decoder_preference()).map_err(|e| e.to_string())?;
+        gst::info!(CAT, imp = self, "{} pad: {} as {:?} (decoder {:?})", codec.media, codec.encoding_name, mode, built.decoder);
+        let head = built.head.clone();
+        if let Ok(mut state) = self.state.lock() {
+            state.outputs.insert(codec.media, built);
+        }
+        Ok(head)
+    }
+
+    fn stats(&self) -> gst::Structure {
+        let state = self.state.lock().ok();
+        let output = |kind: &str| state.as_ref().and_then(|s| s.outputs.get(kind));
+        let video = output("video");
+        let audio = output("audio");
+        let connected = state
+            .as_ref()
+            .and_then(|s| s.client.as_ref())
+            .is_some_and(|c| c.state().connected);
+        gst::Structure::builder("neko-stats")
+            .field("session-id", state.as_ref().and_then(|s| s.session_id.clone()).unwrap_or_default())
+            .field("connected", connected)
+            .field("video-codec", video.map(|o| o.codec.encoding_name).unwrap_or_default())
+            .field("video-decoder", video.and_then(|o| o.decoder).unwrap_or_default())
+            .field("video-output", video.map(|o| format!("{:?}", o.mode).to_lowercase()).unwrap_or_default())
+            .field("audio-codec", audio.map(|o| o.codec.encoding_name).unwrap_or_default())
+            .field("audio-decoder", audio.and_then(|o| o.decoder).unwrap_or_default())
+            .field("video-bytes", self.counters.video_bytes.load(Ordering::Relaxed))
+            .field("audio-bytes", self.counters.audio_bytes.load(Ordering::Relaxed))
+            .field("peer-connections", self.counters.peers.load(Ordering::Relaxed))
+            .field("reconnects", self.counters.reconnects.load(Ordering::Relaxed))
+            .build()
+    }
+
+    fn send_event(&self, json: &str) -> bool {
+        let value = match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(value) if value.get("event").is_some_and(|e| e.is_string()) => value,
+            Ok(_) => {
+                gst::warning!(CAT, imp = self, "send-event needs a JSON object with a string \"event\" field");
+                return false;
+            }
+            Err(e) => {
+                gst::warning!(CAT, imp = self, "send-event got invalid JSON: {e}");
+                return false;
+            }
+        };
+        let Some(client) = self.state.lock().ok().and_then(|s| s.client.clone()) else {
+            gst::warning!(CAT, imp = self, "send-event before the element was started");
+            return false;
+        };
+        let weak = self.obj().downgrade();
+        RUNTIME.spawn(async move {
+            if let Err(error) = client.send_json(&value.to_string()).await
+                && let Some(element) = weak.upgrade()
+            {
+                gst::warning!(CAT, obj = element, "event not sent: {error}");
+            }
+        });
+        true
+    }
+}
+
+impl ObjectImpl for NekoSrc {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            let ready = glib::ParamFlags::READWRITE | gst::PARAM_FLAG_MUTABLE_READY;
+            vec![
+                glib::ParamSpecString::builder("url")
+                    .nick("URL")
+                    .blurb("Neko server: http(s)://host:port base URL (log in with username/password), or ws(s)://host/api/ws?token=…")
+                    .flags(ready)
+                    .build(),
+                glib::ParamSpecString::builder("username")
+                    .nick("Username")
+                    .blurb("Username for REST login (POST /api/login)")
+                    .flags(ready)
+                    .build(),
+                glib::ParamSpecString::builder("password")
+                    .nick("Password")
+                    .blurb("Password for REST login (write-only, never logged)")
+                    .flags(glib::ParamFlags::WRITABLE | gst::PARAM_FLAG_MUTABLE_READY)
+                    .build(),
+                glib::ParamSpecString::builder("token")
+                    .nick("Token")
+                    .blurb("Session token to use instead of logging in (write-only, never logged)")
+                    .flags(glib::ParamFlags::WRITABLE | gst::PARAM_FLAG_MUTABLE_READY)
+                    .build(),
+                glib::ParamSpecBoolean::builder("video")
+                    .nick("Video")
+                    .blurb("Receive the room's video")
+                    .default_value(true)
+                    .flags(ready)
+                    .build(),
+                glib::ParamSpecBoolean::builder("audio")
+                    .nick("Audio")
+                    .blurb("Receive the room's audio")
+                    .default_value(true)
+                    .flags(ready)
+                    .build(),
+                glib::ParamSpecString::builder("video-id")
+                    .nick("Video stream id")
+                    .blurb("Which of the room's video streams to receive (system/init webrtc.videos); empty for the server's default")
+                    .flags(ready)
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("decoder", NekoDecoder::Auto)
+                    .nick("Decoder")
+                    .blurb("Decoders for raw output: auto picks NVDEC when the NVIDIA decoders are registered")
+                    .flags(ready)
+                    .build(),
+                glib::ParamSpecString::builder("stun-server")
+                    .nick("STUN server")
+                    .blurb("STUN server (stun://host:port); overrides the one the room announces")
+                    .flags(ready)
+                    .build(),
+                gst::ParamSpecArray::builder("turn-servers")
+                    .nick("TURN servers")
+                    .blurb("TURN servers (turn(s)://user:pass@host:port), added to the room's")
+                    .element_spec(&glib::ParamSpecString::builder("turn-server").build())
+                    .flags(ready)
+                    .build(),
+                glib::ParamSpecString::builder("ice-local-addresses")
+                    .nick("ICE local addresses")
+                    .blurb("Comma-separated local IP addresses ICE may use (e.g. 127.0.0.1 for a room on this machine); empty for all interfaces")
+                    .flags(ready)
+                    .build(),
+                glib::ParamSpecUInt::builder("latency")
+                    .nick("Latency")
+                    .blurb("Jitterbuffer latency in milliseconds")
+                    .default_value(DEFAULT_LATENCY_MS)
+                    .flags(ready)
+                    .build(),
+                glib::ParamSpecBoolean::builder("reconnect")
+                    .nick("Reconnect")
+                    .blurb("Reconnect with exponential backoff (1 s to 30 s, with jitter) when the server is unreachable or the connection drops")
+                    .default_value(true)
+                    .flags(ready)
+                    .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+                    .nick("Statistics")
+                    .blurb("Session id, connection state, codec and decoder per pad, bytes received, peer connections and reconnects")
+                    .read_only()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let Ok(mut settings) = self.settings.lock() else { return };
+        let string = || value.get::<Option<String>>().ok().flatten();
+        match pspec.name() {
+            "url" => settings.url = string(),
+            "username" => settings.username = string(),
+            "password" => settings.password = string(),
+            "token" => settings.token = string(),
+            "video" => settings.video = value.get().unwrap_or(true),
+            "audio" => settings.audio = value.get().unwrap_or(true),
+            "video-id" => settings.video_id = string(),
+            "decoder" => settings.decoder = value.get().unwrap_or_default(),
+            "stun-server" => settings.stun_server = string(),
+            "turn-servers" => {
+                settings.turn_servers = value
+                    .get::<gst::Array>()
+                    .map(|a| a.iter().filter_map(|v| v.get::<String>().ok()).collect())
+                    .unwrap_or_default();
+            }
+            "ice-local-addresses" => settings.ice_local_addresses = string(),
+            "latency" => settings.latency = value.get().unwrap_or(DEFAULT_LATENCY_MS),
+            "reconnect" => settings.reconnect = value.get().unwrap_or(true),
+            other => gst::warning!(CAT, imp = self, "unknown property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().map(|s| s.clone()).unwrap_or_default();
+        match pspec.name() {
+            "url" => settings.url.to_value(),
+            "username" => settings.username.to_value(),
+            "video" => settings.video.to_value(),
+            "audio" => settings.audio.to_value(),
+            "video-id" => settings.video_id.to_value(),
+            "decoder" => settings.decoder.to_value(),
+            "stun-server" => settings.stun_server.to_value(),
+            "turn-servers" => gst::Array::new(settings.turn_servers).to_value(),
+            "ice-local-addresses" => settings.ice_local_addresses.to_value(),
+            "latency" => settings.latency.to_value(),
+            "reconnect" => settings.reconnect.to_value(),
+            "stats" => self.stats().to_value(),
+            _ => None::<String>.to_value(),
+        }
+    }
+
+    fn signals() -> &'static [glib::subclass::Signal] {
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
+            vec![
+                glib::subclass::Signal::builder("send-event")
+                    .param_types([String::static_type()])
+                    .return_type::<bool>()
+                    .action()
+                    .class_handler(|args| {
+                        let element = args[0].get::<super::NekoSrc>().expect("signal emitted on nekosrc");
+                        let json = args[1].get::<String>().unwrap_or_default();
+                        Some(element.imp().send_event(&json).to_value())
+                    })
+                    .build(),
+                glib::subclass::Signal::builder("event-received")
+                    .param_types([String::static_type(), String::static_type()])
+                    .build(),
+            ]
+        });
+        SIGNALS.as_ref()
+    }
+}
+
+impl GstObjectImpl for NekoSrc {}
+
+impl ElementImpl for NekoSrc {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Neko room source",
+                "Source/Network/WebRTC",
+                "Joins a Neko v3 room over WebRTC and outputs its video and audio",
+                "neko-agent developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = |raw: &str, media: &str| {
+                let mut builder = gst::Caps::builder_full()
+                    .structure_with_any_features(gst::Structure::new_empty(raw));
+                for codec in crate::codecs::CODECS.iter().filter(|c| c.media == media) {
+                    builder = builder.structure(gst::Structure::new_empty(codec.encoded_caps));
+                }
+                builder
+                    .structure(gst::Structure::builder("application/x-rtp").field("media", media).build())
+                    .build()
+            };
+            vec![
+                gst::PadTemplate::new("video", gst::PadDirection::Src, gst::PadPresence::Sometimes, &caps("video/x-raw", "video"))
+                    .expect("valid video template"),
+                gst::PadTemplate::new("audio", gst::PadDirection::Src, gst::PadPresence::Sometimes, &caps("audio/x-raw", "audio"))
+                    .expect("valid audio template"),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+
+    fn change_state(&self, transition: gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::ReadyToPaused
+            && let Err(error) = self.start()
+        {
+            self.post_error_message(error);
+            return Err(gst::StateChangeError);
+        }
+        let result = self.parent_change_state(transition);
+        if transition == gst::StateChange::PausedToReady {
+            self.stop();
+        }
+        match (transition, result) {
+            (gst::StateChange::ReadyToPaused | gst::StateChange::PlayingToPaused, Ok(_)) => Ok(gst::StateChangeSuccess::NoPreroll),
+            (_, result) => result,
+        }
+    }
+}
+
+impl BinImpl for NekoSrc {}
