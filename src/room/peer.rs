@@ -1,0 +1,511 @@
+//! One WebRTC peer of the room, as the real server builds it: the room offers audio (mid 0),
+//! video (mid 1) and the data channel `data` (mid 2), trickles its candidates (possibly before
+//! the offer is delivered), and closes the peer when ICE fails or disconnects.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use gst::glib;
+use gst::prelude::*;
+use gst_webrtc::{
+    WebRTCDataChannel, WebRTCICEConnectionState, WebRTCRTPTransceiver, WebRTCRTPTransceiverDirection, WebRTCSDPType,
+    WebRTCSessionDescription,
+};
+use gstneko::protocol::{
+    ClientDatagram, IceCandidate, PeerAudio, PeerVideo, ServerDatagram, ServerEvent, SignalDescription, SignalProvide,
+    SignalRequest,
+};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::media::{MediaConfig, MediaError, MediaEvents, RoomMedia, VideoCodec};
+
+/// The room's only video stream id, as in Neko's default configuration.
+pub const VIDEO_ID: &str = "main";
+
+/// The encoded-media inputs of one peer, fed by the room's encoders.
+pub struct PeerInputs {
+    pipeline: gst::Pipeline,
+    video: gst_app::AppSrc,
+    audio: gst_app::AppSrc,
+    wait_keyframe: AtomicBool,
+    video_disabled: AtomicBool,
+    audio_disabled: AtomicBool,
+    closed: AtomicBool,
+}
+
+impl PeerInputs {
+    /// Pushes one encoded video buffer (skipped until a keyframe after (re)connecting).
+    pub fn push_video(&self, buffer: &gst::Buffer, caps: Option<&gst::Caps>) {
+        if self.closed.load(Ordering::Relaxed) || self.video_disabled.load(Ordering::Relaxed) {
+            return;
+        }
+        if self.wait_keyframe.load(Ordering::Relaxed) {
+            if buffer.flags().contains(gst::BufferFlags::DELTA_UNIT) {
+                return;
+            }
+            self.wait_keyframe.store(false, Ordering::Relaxed);
+        }
+        push(&self.video, buffer, caps);
+    }
+
+    /// Pushes one Opus buffer (dropped while audio is paused).
+    pub fn push_audio(&self, buffer: &gst::Buffer, caps: Option<&gst::Caps>) {
+        if self.closed.load(Ordering::Relaxed) || self.audio_disabled.load(Ordering::Relaxed) {
+            return;
+        }
+        push(&self.audio, buffer, caps);
+    }
+
+    /// Stops the peer's pipeline; safe to call more than once and from any thread but its own.
+    pub fn close(&self) {
+        if !self.closed.swap(true, Ordering::SeqCst) {
+            let _ = self.pipeline.set_state(gst::State::Null);
+        }
+    }
+}
+
+fn push(src: &gst_app::AppSrc, buffer: &gst::Buffer, caps: Option<&gst::Caps>) {
+    if let Some(caps) = caps
+        && src.caps().as_ref() != Some(caps)
+    {
+        src.set_caps(Some(caps));
+    }
+    let _ = src.push_buffer(buffer.clone());
+}
+
+struct Shared {
+    session_id: String,
+    inputs: Arc<PeerInputs>,
+    webrtcbin: gst::Element,
+    to_client: UnboundedSender<ServerEvent>,
+    events: Arc<MediaEvents>,
+    media: Weak<RoomMedia>,
+    answer_applied: AtomicBool,
+    connected: AtomicBool,
+    channel: Mutex<Option<WebRTCDataChannel>>,
+    video: Mutex<PeerVideo>,
+    audio: Mutex<PeerAudio>,
+}
+
+impl Shared {
+    fn send(&self, event: ServerEvent) {
+        let _ = self.to_client.send(event);
+    }
+
+    /// Tears the peer down the way Pion does after `disconnected`/`failed`: close, report, and
+    /// tell the client with `signal/close`.
+    fn close_from_ice(self: &Arc<Self>) {
+        if self.inputs.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let shared = self.clone();
+        // Never stop a pipeline from one of its own threads.
+        std::thread::spawn(move || {
+            shared.inputs.close();
+            if shared.connected.swap(false, Ordering::SeqCst) {
+                (shared.events.on_peer_state)(&shared.session_id, false);
+            }
+            shared.send(ServerEvent::SignalClose);
+        });
+    }
+}
+
+/// A peer being set up; becomes a [`PeerHandle`] for the control plane.
+pub struct RoomPeer {
+    shared: Arc<Shared>,
+}
+
+/// The control plane's handle to a peer.
+#[derive(Clone)]
+pub struct PeerHandle {
+    shared: Arc<Shared>,
+}
+
+fn make(factory: &str) -> Result<gst::Element, MediaError> {
+    gst::ElementFactory::make(factory)
+        .build()
+        .map_err(|_| MediaError::Pipeline(format!("GStreamer element {factory:?} is missing")))
+}
+
+fn codec_preferences(codec: VideoCodec) -> (gst::Caps, gst::Caps, &'static str) {
+    let video = match codec {
+        VideoCodec::Vp8 => gst::Caps::builder("application/x-rtp")
+            .field("media", "video")
+            .field("encoding-name", "VP8")
+            .field("payload", 96i32)
+            .field("clock-rate", 90000i32),
+        VideoCodec::H264 => gst::Caps::builder("application/x-rtp")
+            .field("media", "video")
+            .field("encoding-name", "H264")
+            .field("payload", 102i32)
+            .field("clock-rate", 90000i32)
+            .field("packetization-mode", "1")
+            .field("profile-level-id", "42e01f")
+            .field("level-asymmetry-allowed", "1"),
+    }
+    .field("rtcp-fb-nack", true)
+    .field("rtcp-fb-nack-pli", true)
+    .field("rtcp-fb-ccm-fir", true)
+    .field("rtcp-fb-goog-remb", true)
+    .field("rtcp-fb-transport-cc", true)
+    .build();
+    let audio = gst::Caps::builder("application/x-rtp")
+        .field("media", "audio")
+        .field("encoding-name", "OPUS")
+        .field("payload", 111i32)
+        .field("clock-rate", 48000i32)
+        .field("encoding-params", "2")
+        .field("useinbandfec", "1")
+        .field("stereo", "1")
+        .build();
+    let payloader = match codec {
+        VideoCodec::Vp8 => "rtpvp8pay",
+        VideoCodec::H264 => "rtph264pay",
+    };
+    (video, audio, payloader)
+}
+
+impl RoomPeer {
+    /// Builds the peer pipeline, starts ICE gathering and sends the offer.
+    pub fn start(
+        media: &Arc<RoomMedia>,
+        config: &MediaConfig,
+        session_id: &str,
+        request: &SignalRequest,
+        to_client: UnboundedSender<ServerEvent>,
+        events: Arc<MediaEvents>,
+    ) -> Result<RoomPeer, MediaError> {
+        let (video_prefs, audio_prefs, payloader) = codec_preferences(config.codec);
+        let pipeline = gst::Pipeline::with_name(&format!("peer-{session_id}"));
+        let webrtcbin = gst::ElementFactory::make("webrtcbin")
+            .property_from_str("bundle-policy", "max-bundle")
+            .build()
+            .map_err(|_| MediaError::Pipeline("webrtcbin is missing (gstreamer1.0-plugins-bad, gstreamer1.0-nice)".into()))?;
+        gstneko::webrtc::pin_local_addresses(&webrtcbin, &config.ice_addresses).map_err(MediaError::pipeline)?;
+        let audio_src = gst_app::AppSrc::builder().is_live(true).format(gst::Format::Time).build();
+        let video_src = gst_app::AppSrc::builder().is_live(true).format(gst::Format::Time).build();
+        let audio_pay = make("rtpopuspay")?;
+        audio_pay.set_property("pt", 111u32);
+        let video_pay = make(payloader)?;
+        video_pay.set_property("pt", if config.codec == VideoCodec::H264 { 102u32 } else { 96u32 });
+        video_pay.set_property("mtu", 1200u32);
+        if config.codec == VideoCodec::H264 {
+            video_pay.set_property("config-interval", -1i32);
+            video_pay.set_property_from_str("aggregate-mode", "zero-latency");
+        } else {
+            video_pay.set_property_from_str("picture-id-mode", "15-bit");
+        }
+        pipeline
+            .add_many([audio_src.upcast_ref(), &audio_pay, video_src.upcast_ref(), &video_pay, &webrtcbin])
+            .map_err(MediaError::pipeline)?;
+        gst::Element::link_many([audio_src.upcast_ref(), &audio_pay]).map_err(MediaError::pipeline)?;
+        gst::Element::link_many([video_src.upcast_ref(), &video_pay]).map_err(MediaError::pipeline)?;
+        // Pads requested in this order give the offer Neko's m-line order: audio 0, video 1.
+        for (pay, prefs) in [(&audio_pay, &audio_prefs), (&video_pay, &video_prefs)] {
+            let sink = webrtcbin
+                .request_pad_simple("sink_%u")
+                .ok_or_else(|| MediaError::Pipeline("webrtcbin gave no sink pad".into()))?;
+            let transceiver = sink.property::<WebRTCRTPTransceiver>("transceiver");
+            transceiver.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
+            transceiver.set_property("codec-preferences", prefs);
+            transceiver.set_property("do-nack", true);
+            let src = pay.static_pad("src").ok_or_else(|| MediaError::Pipeline("payloader without src".into()))?;
+            src.link(&sink).map_err(MediaError::pipeline)?;
+        }
+        if let Some(base) = media.base_time() {
+            pipeline.use_clock(Some(&gst::SystemClock::obtain()));
+            pipeline.set_start_time(gst::ClockTime::NONE);
+            pipeline.set_base_time(base);
+        }
+        let video_disabled = request.video.disabled.unwrap_or(false);
+        let audio_disabled = request.audio.disabled.unwrap_or(false);
+        let inputs = Arc::new(PeerInputs {
+            pipeline: pipeline.clone(),
+            video: video_src,
+            audio: audio_src,
+            wait_keyframe: AtomicBool::new(true),
+            video_disabled: AtomicBool::new(video_disabled),
+            audio_disabled: AtomicBool::new(audio_disabled),
+            closed: AtomicBool::new(false),
+        });
+        let shared = Arc::new(Shared {
+            session_id: session_id.to_owned(),
+            inputs,
+            webrtcbin: webrtcbin.clone(),
+            to_client,
+            events,
+            media: Arc::downgrade(media),
+            answer_applied: AtomicBool::new(false),
+            connected: AtomicBool::new(false),
+            channel: Mutex::new(None),
+            video: Mutex::new(PeerVideo {
+                disabled: video_disabled,
+                id: VIDEO_ID.into(),
+                video: VIDEO_ID.into(),
+                auto: false,
+                ..Default::default()
+            }),
+            audio: Mutex::new(PeerAudio {
+                disabled: audio_disabled,
+                ..Default::default()
+            }),
+        });
+        wire_webrtcbin(&shared);
+        // Unused receive pads (e.g. a client's upstream audio) are drained.
+        let drain_pipeline = pipeline.downgrade();
+        webrtcbin.connect_pad_added(move |_, pad| {
+            let Some(pipeline) = drain_pipeline.upgrade() else { return };
+            if pad.direction() != gst::PadDirection::Src {
+                return;
+            }
+            if let Ok(sink) = make("fakesink") {
+                sink.set_property("sync", false);
+                sink.set_property("async", false);
+                let _ = pipeline.add(&sink);
+                let _ = sink.sync_state_with_parent();
+                if let Some(sink_pad) = sink.static_pad("sink") {
+                    let _ = pad.link(&sink_pad);
+                }
+            }
+        });
+        pipeline.set_state(gst::State::Playing).map_err(MediaError::pipeline)?;
+        let channel = webrtcbin.emit_by_name::<Option<WebRTCDataChannel>>("create-data-channel", &[&"data", &None::<gst::Structure>]);
+        match channel {
+            Some(channel) => wire_data_channel(&shared, channel),
+            None => tracing::warn!(session = session_id, "webrtcbin could not create the data channel"),
+        }
+        offer(&shared, false);
+        Ok(RoomPeer { shared })
+    }
+
+    /// The inputs the room's encoders feed.
+    pub fn inputs(&self) -> Arc<PeerInputs> {
+        self.shared.inputs.clone()
+    }
+
+    /// Hands the peer to the control plane.
+    pub fn into_handle(self) -> PeerHandle {
+        PeerHandle { shared: self.shared }
+    }
+}
+
+fn wire_webrtcbin(shared: &Arc<Shared>) {
+    let weak = Arc::downgrade(shared);
+    shared.webrtcbin.connect("on-ice-candidate", false, move |values| {
+        let shared = weak.upgrade()?;
+        let candidate = values.get(2).and_then(|v| v.get::<String>().ok())?;
+        // Pion v4.2 reports every bundled candidate against the first section.
+        shared.send(ServerEvent::SignalCandidate(IceCandidate {
+            candidate,
+            sdp_mid: Some("0".into()),
+            sdp_mline_index: Some(0),
+            username_fragment: None,
+            ..Default::default()
+        }));
+        None
+    });
+    let weak = Arc::downgrade(shared);
+    shared.webrtcbin.connect_notify(Some("ice-connection-state"), move |webrtcbin, _| {
+        let Some(shared) = weak.upgrade() else { return };
+        match webrtcbin.property::<WebRTCICEConnectionState>("ice-connection-state") {
+            WebRTCICEConnectionState::Connected | WebRTCICEConnectionState::Completed => {
+                if !shared.connected.swap(true, Ordering::SeqCst) {
+                    tracing::info!(session = %shared.session_id, "peer connected");
+                    (shared.events.on_peer_state)(&shared.session_id, true);
+                    shared.inputs.wait_keyframe.store(true, Ordering::Relaxed);
+                    if let Some(media) = shared.media.upgrade() {
+                        media.request_keyframe();
+                    }
+                }
+            }
+            WebRTCICEConnectionState::Failed | WebRTCICEConnectionState::Disconnected => {
+                tracing::info!(session = %shared.session_id, "peer ICE failed or disconnected; closing it");
+                shared.close_from_ice();
+            }
+            _ => {}
+        }
+    });
+}
+
+fn cursor_png() -> Vec<u8> {
+    const SIZE: u32 = 16;
+    let mut rgba = vec![0u8; (SIZE * SIZE * 4) as usize];
+    for y in 0..SIZE {
+        for x in 0..=y.min(SIZE - 1) / 2 + y / 2 {
+            if x < SIZE {
+                let i = ((y * SIZE + x) * 4) as usize;
+                rgba[i..i + 4].copy_from_slice(&[0, 0, 0, 255]);
+            }
+        }
+    }
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, SIZE, SIZE);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let written = encoder.write_header().and_then(|mut w| w.write_image_data(&rgba));
+    if written.is_err() {
+        return Vec::new();
+    }
+    png
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn wire_data_channel(shared: &Arc<Shared>, channel: WebRTCDataChannel) {
+    let send = |channel: &WebRTCDataChannel, datagram: ServerDatagram| {
+        let _ = channel.send_data_full(Some(&glib::Bytes::from_owned(datagram.encode())));
+    };
+    channel.connect_on_open(move |channel| {
+        send(
+            channel,
+            ServerDatagram::CursorImage {
+                width: 16,
+                height: 16,
+                x_hot: 0,
+                y_hot: 0,
+                png: cursor_png(),
+            },
+        );
+    });
+    let weak = Arc::downgrade(shared);
+    channel.connect_on_message_data(move |channel, data| {
+        let (Some(shared), Some(data)) = (weak.upgrade(), data) else { return };
+        match ClientDatagram::decode(data) {
+            Ok(ClientDatagram::Ping { timestamp_ms }) => send(
+                channel,
+                ServerDatagram::Pong {
+                    client_ms: timestamp_ms,
+                    server_ms: now_ms(),
+                },
+            ),
+            Ok(datagram) => (shared.events.on_datachannel_input)(&shared.session_id, datagram),
+            Err(error) => tracing::debug!(%error, "unreadable data-channel message"),
+        }
+    });
+    if let Ok(mut slot) = shared.channel.lock() {
+        *slot = Some(channel);
+    }
+}
+
+/// Creates an offer; the first one goes out as `signal/provide`, a restart as `signal/restart`.
+fn offer(shared: &Arc<Shared>, ice_restart: bool) {
+    let weak = Arc::downgrade(shared);
+    let promise = gst::Promise::with_change_func(move |reply| {
+        let Some(shared) = weak.upgrade() else { return };
+        let description = reply
+            .ok()
+            .flatten()
+            .and_then(|s| s.get::<WebRTCSessionDescription>("offer").ok());
+        let Some(description) = description else {
+            tracing::error!(session = %shared.session_id, "webrtcbin could not create an offer");
+            return;
+        };
+        shared
+            .webrtcbin
+            .emit_by_name::<()>("set-local-description", &[&description, &None::<gst::Promise>]);
+        let Ok(sdp) = description.sdp().as_text() else { return };
+        if ice_restart {
+            shared.send(ServerEvent::SignalRestart(SignalDescription {
+                sdp,
+                ..Default::default()
+            }));
+            return;
+        }
+        // Like Neko, the audio/video state races the offer: one before, one after.
+        if let Ok(audio) = shared.audio.lock() {
+            shared.send(ServerEvent::SignalAudio(audio.clone()));
+        }
+        let provide = SignalProvide {
+            sdp,
+            iceservers: Vec::new(),
+            video: shared.video.lock().map(|v| v.clone()).unwrap_or_default(),
+            audio: shared.audio.lock().map(|a| a.clone()).unwrap_or_default(),
+            ..Default::default()
+        };
+        shared.send(ServerEvent::SignalProvide(provide));
+        if let Ok(video) = shared.video.lock() {
+            shared.send(ServerEvent::SignalVideo(video.clone()));
+        }
+    });
+    let options = gst::Structure::builder("offer-options").field("ice-restart", ice_restart).build();
+    shared.webrtcbin.emit_by_name::<()>("create-offer", &[&options, &promise]);
+}
+
+impl PeerHandle {
+    /// Applies the client's `signal/answer`.
+    pub fn set_answer(&self, sdp: &str) {
+        let message = match gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!(session = %self.shared.session_id, %error, "signal/answer with an unparseable SDP");
+                return;
+            }
+        };
+        let answer = WebRTCSessionDescription::new(WebRTCSDPType::Answer, message);
+        self.shared
+            .webrtcbin
+            .emit_by_name::<()>("set-remote-description", &[&answer, &None::<gst::Promise>]);
+        self.shared.answer_applied.store(true, Ordering::SeqCst);
+    }
+
+    /// Adds a client candidate; like Pion, one that arrives before the answer is rejected.
+    pub fn add_candidate(&self, candidate: &IceCandidate) {
+        if !self.shared.answer_applied.load(Ordering::SeqCst) {
+            tracing::warn!(session = %self.shared.session_id, "candidate before the answer rejected: no remote description");
+            return;
+        }
+        if candidate.candidate.is_empty() {
+            return;
+        }
+        let mline = candidate.sdp_mline_index.unwrap_or(0);
+        self.shared
+            .webrtcbin
+            .emit_by_name::<()>("add-ice-candidate", &[&mline, &candidate.candidate]);
+    }
+
+    /// Pauses or resumes video; replies `signal/video` only when the state changed.
+    pub fn set_video_disabled(&self, disabled: bool) {
+        let changed = self.shared.inputs.video_disabled.swap(disabled, Ordering::SeqCst) != disabled;
+        if changed {
+            if !disabled {
+                self.shared.inputs.wait_keyframe.store(true, Ordering::Relaxed);
+                if let Some(media) = self.shared.media.upgrade() {
+                    media.request_keyframe();
+                }
+            }
+            if let Ok(mut video) = self.shared.video.lock() {
+                video.disabled = disabled;
+                self.shared.send(ServerEvent::SignalVideo(video.clone()));
+            }
+        }
+    }
+
+    /// Pauses or resumes audio; replies `signal/audio` only when the state changed.
+    pub fn set_audio_disabled(&self, disabled: bool) {
+        if self.shared.inputs.audio_disabled.swap(disabled, Ordering::SeqCst) != disabled
+            && let Ok(mut audio) = self.shared.audio.lock()
+        {
+            audio.disabled = disabled;
+            self.shared.send(ServerEvent::SignalAudio(audio.clone()));
+        }
+    }
+
+    /// Starts an ICE restart: the new offer goes out as `signal/restart`.
+    pub fn restart_ice(&self) {
+        offer(&self.shared, true);
+    }
+
+    /// Whether the peer's ICE is connected.
+    pub fn is_connected(&self) -> bool {
+        self.shared.connected.load(Ordering::SeqCst)
+    }
+
+    /// Closes the peer silently, as Neko does when a newer `signal/request` replaces it: no
+    /// `signal/close` and no state change.
+    pub fn close(&self) {
+        self.shared.inputs.close();
+    }
+}
