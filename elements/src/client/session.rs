@@ -115,7 +115,7 @@ pub enum ClientNotice {
 }
 
 enum Command {
-    Send(ClientEvent, oneshot::Sender<Result<(), ClientError>>),
+    Send(Box<ClientEvent>, oneshot::Sender<Result<(), ClientError>>),
     SendRaw(String, oneshot::Sender<Result<(), ClientError>>),
     Stop,
 }
@@ -185,14 +185,16 @@ impl NekoClient {
     /// Sends an event; resolves once it was written to the socket.
     pub async fn send(&self, event: ClientEvent) -> Result<(), ClientError> {
         let (tx, rx) = oneshot::channel();
-        self.commands.send(Command::Send(event, tx)).map_err(|_| ClientError::Stopped)?;
+        self.commands
+            .send(Command::Send(Box::new(event), tx))
+            .map_err(|_| ClientError::Stopped)?;
         rx.await.unwrap_or(Err(ClientError::Stopped))
     }
 
     /// Queues an event without waiting for it to be written (errors are logged).
     pub fn send_nowait(&self, event: ClientEvent) {
         let (tx, _rx) = oneshot::channel();
-        let _ = self.commands.send(Command::Send(event, tx));
+        let _ = self.commands.send(Command::Send(Box::new(event), tx));
     }
 
     /// Sends arbitrary JSON (`{"event": …, "payload": …}`), checked to be an object with an `event`.

@@ -192,12 +192,10 @@ impl Session {
                 Some(peer) => peer.add_remote_candidate(candidate),
                 None => self.early_remote.push(candidate.clone()),
             },
-            ServerEvent::SignalClose => {
-                if self.provide_deadline.is_none() {
-                    tracing::info!("the room closed the WebRTC peer; asking for a new one");
-                    self.close_peer();
-                    self.request_media().await;
-                }
+            ServerEvent::SignalClose if self.provide_deadline.is_none() => {
+                tracing::info!("the room closed the WebRTC peer; asking for a new one");
+                self.close_peer();
+                self.request_media().await;
             }
             _ => {}
         }
