@@ -1,1 +1,2 @@
 //! The neko-agent application: sandbox room, watcher and the pieces they share.
+pub mod pipeline_file;
