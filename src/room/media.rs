@@ -37,12 +37,18 @@ pub struct MediaConfig {
     pub ice_addresses: Vec<IpAddr>,
 }
 
+/// Called with a session id and whether its WebRTC peer is now connected.
+pub type PeerStateCallback = Box<dyn Fn(&str, bool) + Send + Sync>;
+
+/// Called with a session id and a datagram from its data channel.
+pub type DatagramCallback = Box<dyn Fn(&str, ClientDatagram) + Send + Sync>;
+
 /// Callbacks into the room's control plane.
 pub struct MediaEvents {
     /// A peer's WebRTC connection came up (true) or closed (false).
-    pub on_peer_state: Box<dyn Fn(&str, bool) + Send + Sync>,
+    pub on_peer_state: PeerStateCallback,
     /// Binary input from a peer's data channel.
-    pub on_datachannel_input: Box<dyn Fn(&str, ClientDatagram) + Send + Sync>,
+    pub on_datachannel_input: DatagramCallback,
 }
 
 /// Media failures.

@@ -309,14 +309,14 @@ fn wire_webrtcbin(shared: &Arc<Shared>) {
     shared.webrtcbin.connect_notify(Some("ice-connection-state"), move |webrtcbin, _| {
         let Some(shared) = weak.upgrade() else { return };
         match webrtcbin.property::<WebRTCICEConnectionState>("ice-connection-state") {
-            WebRTCICEConnectionState::Connected | WebRTCICEConnectionState::Completed => {
-                if !shared.connected.swap(true, Ordering::SeqCst) {
-                    tracing::info!(session = %shared.session_id, "peer connected");
-                    (shared.events.on_peer_state)(&shared.session_id, true);
-                    shared.inputs.wait_keyframe.store(true, Ordering::Relaxed);
-                    if let Some(media) = shared.media.upgrade() {
-                        media.request_keyframe();
-                    }
+            WebRTCICEConnectionState::Connected | WebRTCICEConnectionState::Completed
+                if !shared.connected.swap(true, Ordering::SeqCst) =>
+            {
+                tracing::info!(session = %shared.session_id, "peer connected");
+                (shared.events.on_peer_state)(&shared.session_id, true);
+                shared.inputs.wait_keyframe.store(true, Ordering::Relaxed);
+                if let Some(media) = shared.media.upgrade() {
+                    media.request_keyframe();
                 }
             }
             WebRTCICEConnectionState::Failed | WebRTCICEConnectionState::Disconnected => {

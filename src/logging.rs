@@ -1,0 +1,58 @@
+//! Logging set-up from `NEKO_LOGLEVEL`, `NEKO_LOG_FORMAT` (text|json) and `NEKO_LOGFILE`.
+
+use std::fs::OpenOptions;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use tracing_subscriber::EnvFilter;
+
+/// Logging settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogConfig {
+    /// Log level or filter (error, warn, info, debug, trace, or a tracing filter).
+    #[arg(long = "loglevel", env = "NEKO_LOGLEVEL", default_value = "info", global = true)]
+    pub level: String,
+    /// Log format.
+    #[arg(long = "log-format", env = "NEKO_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub format: String,
+    /// Append logs to this file instead of standard error.
+    #[arg(long = "logfile", env = "NEKO_LOGFILE", global = true)]
+    pub file: Option<PathBuf>,
+}
+
+/// Errors setting up logging.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The level is not a valid filter.
+    #[error("NEKO_LOGLEVEL {0:?} is not a valid level or filter: {1}")]
+    Level(String, String),
+    /// The log file cannot be opened.
+    #[error("cannot open the log file {0}: {1}")]
+    File(PathBuf, std::io::Error),
+}
+
+/// Installs the global subscriber.
+pub fn init(config: &LogConfig) -> Result<(), LogError> {
+    let level = config.level.to_lowercase();
+    let filter = EnvFilter::try_new(&level).map_err(|e| LogError::Level(config.level.clone(), e.to_string()))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let json = config.format == "json";
+    let result = match &config.file {
+        Some(path) => {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| LogError::File(path.clone(), e))?;
+            let builder = builder.with_ansi(false).with_writer(Mutex::new(file));
+            if json { builder.json().try_init() } else { builder.try_init() }
+        }
+        None => {
+            let builder = builder.with_writer(std::io::stderr);
+            if json { builder.json().try_init() } else { builder.try_init() }
+        }
+    };
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = result;
+    Ok(())
+}
