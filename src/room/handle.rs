@@ -1,0 +1,171 @@
+//! [`Room`]: a running sandbox room and what tests can ask of it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gstneko::protocol::{ScreenSize, SessionData, Settings};
+
+use super::config::RoomConfig;
+use super::error::RoomError;
+use super::media::{MediaConfig, MediaEvents, RoomMedia};
+use super::recorder::RecordedInput;
+use super::server::Server;
+use super::state::RoomShared;
+
+/// A running Neko-v3-compatible room on loopback.
+pub struct Room {
+    shared: Arc<RoomShared>,
+    server: Server,
+}
+
+/// Starts the media side with callbacks into the control plane.
+async fn start_media(shared: &Arc<RoomShared>) -> Result<Arc<RoomMedia>, RoomError> {
+    let config = &shared.config;
+    let media_config = MediaConfig {
+        width: config.width,
+        height: config.height,
+        rate: config.rate,
+        codec: config.codec,
+        ice_addresses: config.ice_addresses.clone(),
+    };
+    let on_state = shared.weak();
+    let on_input = shared.weak();
+    let events = MediaEvents {
+        on_peer_state: Box::new(move |session, connected| {
+            if let Some(room) = on_state.upgrade() {
+                room.peer_state(session, connected);
+            }
+        }),
+        on_datachannel_input: Box::new(move |session, datagram| {
+            if let Some(room) = on_input.upgrade() {
+                room.datachannel_input(session, datagram);
+            }
+        }),
+    };
+    let media =
+        tokio::task::spawn_blocking(move || RoomMedia::new(&media_config, events)).await??;
+    Ok(media)
+}
+
+impl Room {
+    /// Starts the media side (when enabled) and the HTTP server; returns once listening.
+    pub async fn start(config: RoomConfig) -> Result<Room, RoomError> {
+        let shared = RoomShared::new(config);
+        if shared.config.media {
+            let media = start_media(&shared).await?;
+            shared.set_media(media);
+        }
+        let server = match Server::start(shared.clone()).await {
+            Ok(server) => server,
+            Err(error) => {
+                if let Some(media) = shared.media() {
+                    media.shutdown();
+                }
+                return Err(error);
+            }
+        };
+        tracing::info!(addr = %server.addr, media = shared.config.media, "sandbox room listening");
+        Ok(Room { shared, server })
+    }
+
+    /// `http://127.0.0.1:PORT` (the bound address).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// Sends `system/disconnect {"message":"connection shutdown"}` to every socket, stops serving and the media.
+    pub async fn shutdown(self) {
+        self.shared.close_all_sockets();
+        self.server.stop().await;
+        if let Some(media) = self.shared.media().cloned() {
+            // Stopping GStreamer pipelines blocks; keep it off the async workers.
+            let _ = tokio::task::spawn_blocking(move || media.shutdown()).await;
+        }
+        tracing::info!("sandbox room stopped");
+    }
+
+    /// Every input event received so far (WebSocket `control/*`, `clipboard/set`, `keyboard/*`, data channel `dc/*`).
+    pub fn inputs(&self) -> Vec<RecordedInput> {
+        self.shared.recorder.all()
+    }
+
+    /// Forgets the recorded inputs.
+    pub fn clear_inputs(&self) {
+        self.shared.recorder.clear();
+    }
+
+    /// The first recorded input matching `pred`, waiting up to `timeout`.
+    pub async fn wait_for_input(
+        &self,
+        pred: impl Fn(&RecordedInput) -> bool,
+        timeout: Duration,
+    ) -> Option<RecordedInput> {
+        self.shared.recorder.wait_for(pred, timeout).await
+    }
+
+    /// Every session, connected or not.
+    pub fn sessions(&self) -> Vec<SessionData> {
+        self.shared
+            .read(|state| state.sessions.iter().map(|s| s.data()).collect())
+    }
+
+    /// One session.
+    pub fn session(&self, id: &str) -> Option<SessionData> {
+        self.shared
+            .read(|state| state.sessions.get(id).map(|s| s.data()))
+    }
+
+    /// The current host's session id.
+    pub fn host(&self) -> Option<String> {
+        self.shared.read(|state| state.host.clone())
+    }
+
+    /// Current room settings.
+    pub fn settings(&self) -> Settings {
+        self.shared.read(|state| state.settings.clone())
+    }
+
+    /// Current screen size.
+    pub fn screen_size(&self) -> ScreenSize {
+        self.shared.read(|state| state.screen.clone())
+    }
+
+    /// The media side, when it runs.
+    pub fn media(&self) -> Option<Arc<RoomMedia>> {
+        self.shared.media().cloned()
+    }
+
+    /// Drops every WebSocket without a close frame, as if the network failed; sessions enter the delayed disconnect.
+    pub fn disconnect_all_websockets(&self) {
+        self.shared.drop_all_sockets();
+    }
+
+    /// The shared state, for tests that play the media side.
+    #[cfg(test)]
+    pub(super) fn shared(&self) -> &Arc<RoomShared> {
+        &self.shared
+    }
+
+    /// Writes `text` verbatim as a text frame to the session's socket; false when it has none.
+    pub fn send_raw_text(&self, session_id: &str, text: &str) -> bool {
+        self.shared.read(|state| {
+            match state
+                .sessions
+                .get(session_id)
+                .and_then(|s| s.socket.as_ref())
+            {
+                Some(socket) => {
+                    socket.send_text(text.to_owned());
+                    true
+                }
+                None => false,
+            }
+        })
+    }
+}

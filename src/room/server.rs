@@ -1,0 +1,57 @@
+//! The HTTP listener: bind, serve, and stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::error::RoomError;
+use super::rest;
+use super::state::RoomShared;
+
+/// How long a stop waits for in-flight requests before aborting the server.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// A running HTTP server.
+pub(super) struct Server {
+    /// The bound address.
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds the configured address and starts serving the room's routes.
+    pub async fn start(room: Arc<RoomShared>) -> Result<Self, RoomError> {
+        let bind = room.config.bind;
+        let listener = TcpListener::bind(bind)
+            .await
+            .map_err(|source| RoomError::Bind { addr: bind, source })?;
+        let addr = listener.local_addr().map_err(RoomError::LocalAddr)?;
+        let app = rest::router(room);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "room server failed");
+            }
+        });
+        Ok(Self { addr, stop, task })
+    }
+
+    /// Stops accepting, waits briefly for in-flight requests, then aborts.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(STOP_GRACE, self.task).await.is_err() {
+            abort.abort();
+        }
+    }
+}
