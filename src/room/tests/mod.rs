@@ -1,7 +1,8 @@
-//! Control-plane tests against a room without media: REST and WebSocket clients talk to it over loopback.
+//! Control-plane tests over loopback REST and WebSocket clients; all but `media` run the room without GStreamer.
 
 mod admin;
 mod control;
 mod login;
+mod media;
 mod support;
 mod websocket;
