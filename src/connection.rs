@@ -30,7 +30,8 @@ pub struct ConnectionError(pub Vec<String>);
 impl ConnectionArgs {
     /// Whether any server was configured.
     pub fn is_configured(&self) -> bool {
-        self.ws.as_deref().is_some_and(|w| !w.is_empty()) || self.neko_url.as_deref().is_some_and(|u| !u.is_empty())
+        self.ws.as_deref().is_some_and(|w| !w.is_empty())
+            || self.neko_url.as_deref().is_some_and(|u| !u.is_empty())
     }
 
     /// Checks the settings and returns the pipeline variables `url`, `username`, `password`,
@@ -38,7 +39,8 @@ impl ConnectionArgs {
     pub fn pipeline_variables(&self) -> Result<BTreeMap<String, String>, ConnectionError> {
         let mut problems = Vec::new();
         let mut vars = BTreeMap::new();
-        let nonempty = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+        let nonempty =
+            |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
         if let Some(ws) = nonempty(&self.ws) {
             if !ws.contains("token=") {
                 problems.push(format!("--ws/NEKO_WS {ws:?} has no ?token=…; use --neko-url with --username/--password instead"));
@@ -48,7 +50,9 @@ impl ConnectionArgs {
             vars.insert("password".to_owned(), String::new());
         } else if let Some(url) = nonempty(&self.neko_url) {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                problems.push(format!("--neko-url/NEKO_URL {url:?} must start with http:// or https://"));
+                problems.push(format!(
+                    "--neko-url/NEKO_URL {url:?} must start with http:// or https://"
+                ));
             }
             match nonempty(&self.username) {
                 Some(user) => vars.insert("username".to_owned(), user),
@@ -69,7 +73,11 @@ impl ConnectionArgs {
             problems.push("no server: give --ws/NEKO_WS, or --neko-url/NEKO_URL with --username and --password".into());
         }
         vars.insert("ice_addresses".to_owned(), self.ice_addresses.clone());
-        if problems.is_empty() { Ok(vars) } else { Err(ConnectionError(problems)) }
+        if problems.is_empty() {
+            Ok(vars)
+        } else {
+            Err(ConnectionError(problems))
+        }
     }
 }
 

@@ -10,7 +10,12 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Clone, clap::Args)]
 pub struct LogConfig {
     /// Log level or filter (error, warn, info, debug, trace, or a tracing filter).
-    #[arg(long = "loglevel", env = "NEKO_LOGLEVEL", default_value = "info", global = true)]
+    #[arg(
+        long = "loglevel",
+        env = "NEKO_LOGLEVEL",
+        default_value = "info",
+        global = true
+    )]
     pub level: String,
     /// Log format.
     #[arg(long = "log-format", env = "NEKO_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
@@ -34,8 +39,11 @@ pub enum LogError {
 /// Installs the global subscriber.
 pub fn init(config: &LogConfig) -> Result<(), LogError> {
     let level = config.level.to_lowercase();
-    let filter = EnvFilter::try_new(&level).map_err(|e| LogError::Level(config.level.clone(), e.to_string()))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let filter = EnvFilter::try_new(&level)
+        .map_err(|e| LogError::Level(config.level.clone(), e.to_string()))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let json = config.format == "json";
     let result = match &config.file {
         Some(path) => {
@@ -45,11 +53,19 @@ pub fn init(config: &LogConfig) -> Result<(), LogError> {
                 .open(path)
                 .map_err(|e| LogError::File(path.clone(), e))?;
             let builder = builder.with_ansi(false).with_writer(Mutex::new(file));
-            if json { builder.json().try_init() } else { builder.try_init() }
+            if json {
+                builder.json().try_init()
+            } else {
+                builder.try_init()
+            }
         }
         None => {
             let builder = builder.with_writer(std::io::stderr);
-            if json { builder.json().try_init() } else { builder.try_init() }
+            if json {
+                builder.json().try_init()
+            } else {
+                builder.try_init()
+            }
         }
     };
     // A second initialisation (tests) keeps the first subscriber.

@@ -1,1 +1,135 @@
-fn main() {}
+//! `neko-agent`: parses the command line and dispatches to a capability.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use neko_agent::cli::{Cli, Command, RoomArgs, RoomSettings, WatchArgs};
+use neko_agent::room::{Room, RoomConfig};
+use neko_agent::watch::{self, WatchOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(error) = neko_agent::logging::init(&cli.log) {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                match cli.command {
+                    Command::Room(args) => run_room(args).await,
+                    Command::Watch(args) => run_watch(args).await,
+                }
+            })
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn room_config(settings: &RoomSettings) -> RoomConfig {
+    RoomConfig {
+        width: settings.size.0,
+        height: settings.size.1,
+        rate: settings.rate,
+        codec: settings.codec,
+        user_password: settings.user_password.clone(),
+        admin_password: settings.admin_password.clone(),
+        ..RoomConfig::default()
+    }
+}
+
+fn init_gstreamer() -> anyhow::Result<()> {
+    gst::init().context("GStreamer could not be initialised")?;
+    gstneko::plugin_register_static().context("the neko GStreamer plugin could not be registered")
+}
+
+async fn run_room(args: RoomArgs) -> anyhow::Result<()> {
+    init_gstreamer()?;
+    let mut config = room_config(&args.room);
+    config.bind = args.bind;
+    if args.bind.ip().is_loopback() {
+        config.ice_addresses = vec![args.bind.ip()];
+    }
+    let room = Room::start(config)
+        .await
+        .context("the sandbox room could not start")?;
+    println!(
+        "sandbox room on {} (users: password {:?}, admins: {:?}); Ctrl-C stops it",
+        room.base_url(),
+        args.room.user_password,
+        args.room.admin_password
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    room.shutdown().await;
+    Ok(())
+}
+
+async fn run_watch(args: WatchArgs) -> anyhow::Result<()> {
+    init_gstreamer()?;
+    let mut embedded = None;
+    let mut variables = if args.connection.is_configured() {
+        args.connection.pipeline_variables()?
+    } else {
+        let mut config = room_config(&args.room);
+        config.ice_addresses = vec![config.bind.ip()];
+        let room = Room::start(config)
+            .await
+            .context("the embedded sandbox room could not start")?;
+        println!(
+            "no NEKO_URL/NEKO_WS given: watching the embedded sandbox room at {}",
+            room.base_url()
+        );
+        let connection = neko_agent::connection::ConnectionArgs {
+            neko_url: Some(room.base_url()),
+            username: Some("watcher".into()),
+            password: Some(args.room.user_password.clone()),
+            ice_addresses: "127.0.0.1".into(),
+            ..Default::default()
+        };
+        embedded = Some(room);
+        connection.pipeline_variables()?
+    };
+    variables.insert("decoder".into(), args.decoder.clone());
+    let options = WatchOptions {
+        variables,
+        pipeline: args.pipeline.clone(),
+        duration: (args.duration > 0.0).then(|| Duration::from_secs_f64(args.duration)),
+        png: args.png.clone(),
+        interval: Duration::from_secs_f64(args.interval.max(0.1)),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let ctrl_c = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            ctrl_c.store(true, Ordering::Relaxed);
+        }
+    });
+    let summary = tokio::task::spawn_blocking(move || watch::run(&options, &stop))
+        .await
+        .context("the watch task failed")??;
+    println!(
+        "received {} frames, last {}x{}",
+        summary.frames, summary.size.0, summary.size.1
+    );
+    if let Some(room) = embedded {
+        room.shutdown().await;
+    }
+    if summary.frames == 0 {
+        anyhow::bail!("no video frame arrived");
+    }
+    Ok(())
+}

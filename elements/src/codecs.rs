@@ -123,10 +123,14 @@ pub enum CodecError {
     #[error("the room sends {0:?}, which nekosrc cannot handle")]
     Unsupported(String),
     /// NVDEC was forced but is not available.
-    #[error("decoder=nvdec but {0} is not registered (no NVIDIA GPU or driver, or gstreamer1.0-plugins-bad without nvcodec); use decoder=auto or decoder=software")]
+    #[error(
+        "decoder=nvdec but {0} is not registered (no NVIDIA GPU or driver, or gstreamer1.0-plugins-bad without nvcodec); use decoder=auto or decoder=software"
+    )]
     NvdecMissing(&'static str),
     /// No software decoder is installed.
-    #[error("no decoder for {codec} is installed (tried {tried}); install gstreamer1.0-plugins-good/-bad/-libav")]
+    #[error(
+        "no decoder for {codec} is installed (tried {tried}); install gstreamer1.0-plugins-good/-bad/-libav"
+    )]
     NoDecoder {
         /// Codec name.
         codec: &'static str,
@@ -150,7 +154,9 @@ impl Codec {
         let nvdec = self.nvdec.filter(registered);
         match preference {
             DecoderPreference::Nvdec => {
-                return nvdec.ok_or(CodecError::NvdecMissing(self.nvdec.unwrap_or("an NVDEC decoder")));
+                return nvdec.ok_or(CodecError::NvdecMissing(
+                    self.nvdec.unwrap_or("an NVDEC decoder"),
+                ));
             }
             DecoderPreference::Auto => {
                 if let Some(nvdec) = nvdec {
@@ -182,8 +188,14 @@ mod tests {
         assert!(auto == "vp8dec" || auto == "nvvp8dec");
         assert_eq!(vp8.decoder(DecoderPreference::Software).unwrap(), "vp8dec");
         if gst::ElementFactory::find("nvvp8dec").is_none() {
-            assert_eq!(vp8.decoder(DecoderPreference::Nvdec), Err(CodecError::NvdecMissing("nvvp8dec")));
+            assert_eq!(
+                vp8.decoder(DecoderPreference::Nvdec),
+                Err(CodecError::NvdecMissing("nvvp8dec"))
+            );
         }
-        assert!(matches!(Codec::by_encoding_name("THEORA"), Err(CodecError::Unsupported(_))));
+        assert!(matches!(
+            Codec::by_encoding_name("THEORA"),
+            Err(CodecError::Unsupported(_))
+        ));
     }
 }

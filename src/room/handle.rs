@@ -95,6 +95,13 @@ impl Room {
         self.shared.recorder.all()
     }
 
+    /// How many `POST /api/login` requests arrived (a client must not storm a wrong password).
+    pub fn login_attempts(&self) -> u64 {
+        self.shared
+            .login_attempts
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Forgets the recorded inputs.
     pub fn clear_inputs(&self) {
         self.shared.recorder.clear();

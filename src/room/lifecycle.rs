@@ -148,6 +148,8 @@ impl RoomShared {
         username: &str,
         password: &str,
     ) -> Result<(SessionData, String), LoginError> {
+        self.login_attempts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let profile: MemberProfile = auth::profile_for(&self.config, username, password)
             .ok_or(LoginError::InvalidPassword)?;
         self.update(|state, _| {

@@ -118,7 +118,11 @@ impl RoomMedia {
             .map_err(MediaError::pipeline)?
             .downcast::<gst::Pipeline>()
             .map_err(|_| MediaError::Pipeline("not a pipeline".into()))?;
-        let get = |name: &str| pipeline.by_name(name).ok_or_else(|| MediaError::Pipeline(format!("{name} missing")));
+        let get = |name: &str| {
+            pipeline
+                .by_name(name)
+                .ok_or_else(|| MediaError::Pipeline(format!("{name} missing")))
+        };
         let desktop_src = get("desktop")?
             .downcast::<gst_app::AppSrc>()
             .map_err(|_| MediaError::Pipeline("desktop is not an appsrc".into()))?;
@@ -143,7 +147,9 @@ impl RoomMedia {
         });
         fan_out(&video_sink, media.peers.clone(), true);
         fan_out(&audio_sink, media.peers.clone(), false);
-        pipeline.set_state(gst::State::Playing).map_err(MediaError::pipeline)?;
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(MediaError::pipeline)?;
         media.start_renderer();
         Ok(media)
     }
@@ -181,35 +187,46 @@ impl RoomMedia {
         let config = self.config.lock().map(|c| c.clone());
         let Ok(config) = config else { return };
         let period = Duration::from_secs_f64(1.0 / f64::from(config.rate.max(1)));
-        let spawned = std::thread::Builder::new().name("room-desktop".into()).spawn(move || {
-            let mut next = Instant::now();
-            let mut frame_number = 0u64;
-            while running.load(Ordering::Relaxed) {
-                let Ok(mut desktop) = desktop.lock() else { break };
-                let (width, height) = desktop.size();
-                let mut buffer = match gst::Buffer::with_size((width * height * 4) as usize) {
-                    Ok(buffer) => buffer,
-                    Err(_) => break,
-                };
-                if let Some(map) = buffer.get_mut().and_then(|b| b.map_writable().ok()).as_mut() {
-                    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-                    desktop.render(frame_number, stamp, map.as_mut_slice());
+        let spawned = std::thread::Builder::new()
+            .name("room-desktop".into())
+            .spawn(move || {
+                let mut next = Instant::now();
+                let mut frame_number = 0u64;
+                while running.load(Ordering::Relaxed) {
+                    let Ok(mut desktop) = desktop.lock() else {
+                        break;
+                    };
+                    let (width, height) = desktop.size();
+                    let mut buffer = match gst::Buffer::with_size((width * height * 4) as usize) {
+                        Ok(buffer) => buffer,
+                        Err(_) => break,
+                    };
+                    if let Some(map) = buffer
+                        .get_mut()
+                        .and_then(|b| b.map_writable().ok())
+                        .as_mut()
+                    {
+                        let stamp = SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .map(|d| d.as_millis() as u64)
+                            .unwrap_or(0);
+                        desktop.render(frame_number, stamp, map.as_mut_slice());
+                    }
+                    drop(desktop);
+                    if src.push_buffer(buffer).is_err() {
+                        break;
+                    }
+                    frame_number += 1;
+                    frames.store(frame_number, Ordering::Relaxed);
+                    next += period;
+                    let now = Instant::now();
+                    if next > now {
+                        std::thread::sleep(next - now);
+                    } else {
+                        next = now;
+                    }
                 }
-                drop(desktop);
-                if src.push_buffer(buffer).is_err() {
-                    break;
-                }
-                frame_number += 1;
-                frames.store(frame_number, Ordering::Relaxed);
-                next += period;
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
-                } else {
-                    next = now;
-                }
-            }
-        });
+            });
         if let Err(error) = spawned {
             tracing::error!(%error, "could not start the desktop renderer");
         }
@@ -222,9 +239,23 @@ impl RoomMedia {
         request: &SignalRequest,
         to_client: tokio::sync::mpsc::UnboundedSender<ServerEvent>,
     ) -> Result<PeerHandle, MediaError> {
-        let config = self.config.lock().map_err(|_| MediaError::Pipeline("config lock".into()))?.clone();
-        let me = self.self_ref.upgrade().ok_or_else(|| MediaError::Pipeline("room is shutting down".into()))?;
-        let peer = RoomPeer::start(&me, &config, session_id, request, to_client, self.events.clone())?;
+        let config = self
+            .config
+            .lock()
+            .map_err(|_| MediaError::Pipeline("config lock".into()))?
+            .clone();
+        let me = self
+            .self_ref
+            .upgrade()
+            .ok_or_else(|| MediaError::Pipeline("room is shutting down".into()))?;
+        let peer = RoomPeer::start(
+            &me,
+            &config,
+            session_id,
+            request,
+            to_client,
+            self.events.clone(),
+        )?;
         if let Ok(mut peers) = self.peers.lock() {
             peers.retain(|p| p.strong_count() > 0);
             peers.push(Arc::downgrade(&peer.inputs()));
@@ -236,7 +267,9 @@ impl RoomMedia {
 
     /// Asks the encoder for a keyframe.
     pub(super) fn request_keyframe(&self) {
-        let event = gst_video::UpstreamForceKeyUnitEvent::builder().all_headers(true).build();
+        let event = gst_video::UpstreamForceKeyUnitEvent::builder()
+            .all_headers(true)
+            .build();
         if let Some(sink) = self.pipeline.by_name("video") {
             sink.send_event(event);
         }
@@ -251,11 +284,22 @@ impl RoomMedia {
 
     /// Changes the screen size; the stream continues at the new size without renegotiation.
     pub fn resize(&self, width: u32, height: u32, rate: u32) -> Result<(), MediaError> {
-        let rate = self.config.lock().map(|c| if rate == 0 { c.rate } else { rate.min(c.rate.max(1)) }).unwrap_or(30);
+        let rate = self
+            .config
+            .lock()
+            .map(|c| {
+                if rate == 0 {
+                    c.rate
+                } else {
+                    rate.min(c.rate.max(1))
+                }
+            })
+            .unwrap_or(30);
         if let Ok(mut desktop) = self.desktop.lock() {
             desktop.resize(width, height);
             let (width, height) = desktop.size();
-            self.desktop_src.set_caps(Some(&raw_caps(width, height, rate)));
+            self.desktop_src
+                .set_caps(Some(&raw_caps(width, height, rate)));
             if let Ok(mut config) = self.config.lock() {
                 config.width = width;
                 config.height = height;
@@ -268,19 +312,33 @@ impl RoomMedia {
     /// A JPEG of the current desktop.
     pub fn snapshot_jpeg(&self, quality: u8) -> Result<Vec<u8>, MediaError> {
         let (rgbx, width, height) = {
-            let mut desktop = self.desktop.lock().map_err(|_| MediaError::Snapshot("desktop lock".into()))?;
+            let mut desktop = self
+                .desktop
+                .lock()
+                .map_err(|_| MediaError::Snapshot("desktop lock".into()))?;
             let (width, height) = desktop.size();
             let mut rgbx = vec![0u8; (width * height * 4) as usize];
             let frame = self.frames.load(Ordering::Relaxed);
-            let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+            let stamp = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
             desktop.render(frame, stamp, &mut rgbx);
             (rgbx, width, height)
         };
-        let rgb: Vec<u8> = rgbx.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        let rgb: Vec<u8> = rgbx
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
         let mut jpeg = Vec::new();
         let encoder = jpeg_encoder::Encoder::new(&mut jpeg, quality.clamp(1, 100));
         encoder
-            .encode(&rgb, width as u16, height as u16, jpeg_encoder::ColorType::Rgb)
+            .encode(
+                &rgb,
+                width as u16,
+                height as u16,
+                jpeg_encoder::ColorType::Rgb,
+            )
             .map_err(|e| MediaError::Snapshot(e.to_string()))?;
         Ok(jpeg)
     }
@@ -309,9 +367,21 @@ fn fan_out(sink: &gst_app::AppSink, peers: Arc<Mutex<Vec<Weak<PeerInputs>>>>, vi
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                let Some(buffer) = sample.buffer_owned() else {
+                let Some(mut buffer) = sample.buffer_owned() else {
                     return Ok(gst::FlowSuccess::Ok);
                 };
+                // Peers run their own pipelines on the same clock and base time: hand them
+                // running times (x264enc, for one, stamps buffers 1000 h into its segment).
+                if let Some(segment) = sample
+                    .segment()
+                    .and_then(|s| s.downcast_ref::<gst::format::Time>())
+                {
+                    let buffer = buffer.make_mut();
+                    let pts = buffer.pts().and_then(|pts| segment.to_running_time(pts));
+                    let dts = buffer.dts().and_then(|dts| segment.to_running_time(dts));
+                    buffer.set_pts(pts);
+                    buffer.set_dts(dts);
+                }
                 let caps = sample.caps_owned();
                 let live: Vec<Arc<PeerInputs>> = match peers.lock() {
                     Ok(peers) => peers.iter().filter_map(Weak::upgrade).collect(),

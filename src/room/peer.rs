@@ -9,12 +9,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use gst::glib;
 use gst::prelude::*;
 use gst_webrtc::{
-    WebRTCDataChannel, WebRTCICEConnectionState, WebRTCRTPTransceiver, WebRTCRTPTransceiverDirection, WebRTCSDPType,
-    WebRTCSessionDescription,
+    WebRTCDataChannel, WebRTCICEConnectionState, WebRTCRTPTransceiver,
+    WebRTCRTPTransceiverDirection, WebRTCSDPType, WebRTCSessionDescription,
 };
 use gstneko::protocol::{
-    ClientDatagram, IceCandidate, PeerAudio, PeerVideo, ServerDatagram, ServerEvent, SignalDescription, SignalProvide,
-    SignalRequest,
+    ClientDatagram, IceCandidate, PeerAudio, PeerVideo, ServerDatagram, ServerEvent,
+    SignalDescription, SignalProvide, SignalRequest,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -149,6 +149,7 @@ fn codec_preferences(codec: VideoCodec) -> (gst::Caps, gst::Caps, &'static str) 
     .field("rtcp-fb-ccm-fir", true)
     .field("rtcp-fb-goog-remb", true)
     .field("rtcp-fb-transport-cc", true)
+    .field("a-mid", "1")
     .build();
     let audio = gst::Caps::builder("application/x-rtp")
         .field("media", "audio")
@@ -158,6 +159,7 @@ fn codec_preferences(codec: VideoCodec) -> (gst::Caps, gst::Caps, &'static str) 
         .field("encoding-params", "2")
         .field("useinbandfec", "1")
         .field("stereo", "1")
+        .field("a-mid", "0")
         .build();
     let payloader = match codec {
         VideoCodec::Vp8 => "rtpvp8pay",
@@ -181,14 +183,32 @@ impl RoomPeer {
         let webrtcbin = gst::ElementFactory::make("webrtcbin")
             .property_from_str("bundle-policy", "max-bundle")
             .build()
-            .map_err(|_| MediaError::Pipeline("webrtcbin is missing (gstreamer1.0-plugins-bad, gstreamer1.0-nice)".into()))?;
-        gstneko::webrtc::pin_local_addresses(&webrtcbin, &config.ice_addresses).map_err(MediaError::pipeline)?;
-        let audio_src = gst_app::AppSrc::builder().is_live(true).format(gst::Format::Time).build();
-        let video_src = gst_app::AppSrc::builder().is_live(true).format(gst::Format::Time).build();
+            .map_err(|_| {
+                MediaError::Pipeline(
+                    "webrtcbin is missing (gstreamer1.0-plugins-bad, gstreamer1.0-nice)".into(),
+                )
+            })?;
+        gstneko::webrtc::pin_local_addresses(&webrtcbin, &config.ice_addresses)
+            .map_err(MediaError::pipeline)?;
+        let audio_src = gst_app::AppSrc::builder()
+            .is_live(true)
+            .format(gst::Format::Time)
+            .build();
+        let video_src = gst_app::AppSrc::builder()
+            .is_live(true)
+            .format(gst::Format::Time)
+            .build();
         let audio_pay = make("rtpopuspay")?;
         audio_pay.set_property("pt", 111u32);
         let video_pay = make(payloader)?;
-        video_pay.set_property("pt", if config.codec == VideoCodec::H264 { 102u32 } else { 96u32 });
+        video_pay.set_property(
+            "pt",
+            if config.codec == VideoCodec::H264 {
+                102u32
+            } else {
+                96u32
+            },
+        );
         video_pay.set_property("mtu", 1200u32);
         if config.codec == VideoCodec::H264 {
             video_pay.set_property("config-interval", -1i32);
@@ -197,10 +217,18 @@ impl RoomPeer {
             video_pay.set_property_from_str("picture-id-mode", "15-bit");
         }
         pipeline
-            .add_many([audio_src.upcast_ref(), &audio_pay, video_src.upcast_ref(), &video_pay, &webrtcbin])
+            .add_many([
+                audio_src.upcast_ref(),
+                &audio_pay,
+                video_src.upcast_ref(),
+                &video_pay,
+                &webrtcbin,
+            ])
             .map_err(MediaError::pipeline)?;
-        gst::Element::link_many([audio_src.upcast_ref(), &audio_pay]).map_err(MediaError::pipeline)?;
-        gst::Element::link_many([video_src.upcast_ref(), &video_pay]).map_err(MediaError::pipeline)?;
+        gst::Element::link_many([audio_src.upcast_ref(), &audio_pay])
+            .map_err(MediaError::pipeline)?;
+        gst::Element::link_many([video_src.upcast_ref(), &video_pay])
+            .map_err(MediaError::pipeline)?;
         // Pads requested in this order give the offer Neko's m-line order: audio 0, video 1.
         for (pay, prefs) in [(&audio_pay, &audio_prefs), (&video_pay, &video_prefs)] {
             let sink = webrtcbin
@@ -209,8 +237,9 @@ impl RoomPeer {
             let transceiver = sink.property::<WebRTCRTPTransceiver>("transceiver");
             transceiver.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
             transceiver.set_property("codec-preferences", prefs);
-            transceiver.set_property("do-nack", true);
-            let src = pay.static_pad("src").ok_or_else(|| MediaError::Pipeline("payloader without src".into()))?;
+            let src = pay
+                .static_pad("src")
+                .ok_or_else(|| MediaError::Pipeline("payloader without src".into()))?;
             src.link(&sink).map_err(MediaError::pipeline)?;
         }
         if let Some(base) = media.base_time() {
@@ -255,7 +284,9 @@ impl RoomPeer {
         // Unused receive pads (e.g. a client's upstream audio) are drained.
         let drain_pipeline = pipeline.downgrade();
         webrtcbin.connect_pad_added(move |_, pad| {
-            let Some(pipeline) = drain_pipeline.upgrade() else { return };
+            let Some(pipeline) = drain_pipeline.upgrade() else {
+                return;
+            };
             if pad.direction() != gst::PadDirection::Src {
                 return;
             }
@@ -269,11 +300,19 @@ impl RoomPeer {
                 }
             }
         });
-        pipeline.set_state(gst::State::Playing).map_err(MediaError::pipeline)?;
-        let channel = webrtcbin.emit_by_name::<Option<WebRTCDataChannel>>("create-data-channel", &[&"data", &None::<gst::Structure>]);
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(MediaError::pipeline)?;
+        let channel = webrtcbin.emit_by_name::<Option<WebRTCDataChannel>>(
+            "create-data-channel",
+            &[&"data", &None::<gst::Structure>],
+        );
         match channel {
             Some(channel) => wire_data_channel(&shared, channel),
-            None => tracing::warn!(session = session_id, "webrtcbin could not create the data channel"),
+            None => tracing::warn!(
+                session = session_id,
+                "webrtcbin could not create the data channel"
+            ),
         }
         offer(&shared, false);
         Ok(RoomPeer { shared })
@@ -286,25 +325,29 @@ impl RoomPeer {
 
     /// Hands the peer to the control plane.
     pub fn into_handle(self) -> PeerHandle {
-        PeerHandle { shared: self.shared }
+        PeerHandle {
+            shared: self.shared,
+        }
     }
 }
 
 fn wire_webrtcbin(shared: &Arc<Shared>) {
     let weak = Arc::downgrade(shared);
-    shared.webrtcbin.connect("on-ice-candidate", false, move |values| {
-        let shared = weak.upgrade()?;
-        let candidate = values.get(2).and_then(|v| v.get::<String>().ok())?;
-        // Pion v4.2 reports every bundled candidate against the first section.
-        shared.send(ServerEvent::SignalCandidate(IceCandidate {
-            candidate,
-            sdp_mid: Some("0".into()),
-            sdp_mline_index: Some(0),
-            username_fragment: None,
-            ..Default::default()
-        }));
-        None
-    });
+    shared
+        .webrtcbin
+        .connect("on-ice-candidate", false, move |values| {
+            let shared = weak.upgrade()?;
+            let candidate = values.get(2).and_then(|v| v.get::<String>().ok())?;
+            // Pion v4.2 reports every bundled candidate against the first section.
+            shared.send(ServerEvent::SignalCandidate(IceCandidate {
+                candidate,
+                sdp_mid: Some("0".into()),
+                sdp_mline_index: Some(0),
+                username_fragment: None,
+                ..Default::default()
+            }));
+            None
+        });
     let weak = Arc::downgrade(shared);
     shared.webrtcbin.connect_notify(Some("ice-connection-state"), move |webrtcbin, _| {
         let Some(shared) = weak.upgrade() else { return };
@@ -343,7 +386,9 @@ fn cursor_png() -> Vec<u8> {
     let mut encoder = png::Encoder::new(&mut png, SIZE, SIZE);
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
-    let written = encoder.write_header().and_then(|mut w| w.write_image_data(&rgba));
+    let written = encoder
+        .write_header()
+        .and_then(|mut w| w.write_image_data(&rgba));
     if written.is_err() {
         return Vec::new();
     }
@@ -351,7 +396,10 @@ fn cursor_png() -> Vec<u8> {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 fn wire_data_channel(shared: &Arc<Shared>, channel: WebRTCDataChannel) {
@@ -372,7 +420,9 @@ fn wire_data_channel(shared: &Arc<Shared>, channel: WebRTCDataChannel) {
     });
     let weak = Arc::downgrade(shared);
     channel.connect_on_message_data(move |channel, data| {
-        let (Some(shared), Some(data)) = (weak.upgrade(), data) else { return };
+        let (Some(shared), Some(data)) = (weak.upgrade(), data) else {
+            return;
+        };
         match ClientDatagram::decode(data) {
             Ok(ClientDatagram::Ping { timestamp_ms }) => send(
                 channel,
@@ -403,10 +453,14 @@ fn offer(shared: &Arc<Shared>, ice_restart: bool) {
             tracing::error!(session = %shared.session_id, "webrtcbin could not create an offer");
             return;
         };
-        shared
-            .webrtcbin
-            .emit_by_name::<()>("set-local-description", &[&description, &None::<gst::Promise>]);
-        let Ok(sdp) = description.sdp().as_text() else { return };
+        shared.webrtcbin.emit_by_name::<()>(
+            "set-local-description",
+            &[&description, &None::<gst::Promise>],
+        );
+        let Ok(sdp) = description.sdp().as_text() else {
+            return;
+        };
+        tracing::debug!(session = %shared.session_id, %sdp, "offer");
         if ice_restart {
             shared.send(ServerEvent::SignalRestart(SignalDescription {
                 sdp,
@@ -430,13 +484,18 @@ fn offer(shared: &Arc<Shared>, ice_restart: bool) {
             shared.send(ServerEvent::SignalVideo(video.clone()));
         }
     });
-    let options = gst::Structure::builder("offer-options").field("ice-restart", ice_restart).build();
-    shared.webrtcbin.emit_by_name::<()>("create-offer", &[&options, &promise]);
+    let options = gst::Structure::builder("offer-options")
+        .field("ice-restart", ice_restart)
+        .build();
+    shared
+        .webrtcbin
+        .emit_by_name::<()>("create-offer", &[&options, &promise]);
 }
 
 impl PeerHandle {
     /// Applies the client's `signal/answer`.
     pub fn set_answer(&self, sdp: &str) {
+        tracing::debug!(session = %self.shared.session_id, %sdp, "answer");
         let message = match gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()) {
             Ok(message) => message,
             Err(error) => {
@@ -468,10 +527,18 @@ impl PeerHandle {
 
     /// Pauses or resumes video; replies `signal/video` only when the state changed.
     pub fn set_video_disabled(&self, disabled: bool) {
-        let changed = self.shared.inputs.video_disabled.swap(disabled, Ordering::SeqCst) != disabled;
+        let changed = self
+            .shared
+            .inputs
+            .video_disabled
+            .swap(disabled, Ordering::SeqCst)
+            != disabled;
         if changed {
             if !disabled {
-                self.shared.inputs.wait_keyframe.store(true, Ordering::Relaxed);
+                self.shared
+                    .inputs
+                    .wait_keyframe
+                    .store(true, Ordering::Relaxed);
                 if let Some(media) = self.shared.media.upgrade() {
                     media.request_keyframe();
                 }
@@ -485,7 +552,12 @@ impl PeerHandle {
 
     /// Pauses or resumes audio; replies `signal/audio` only when the state changed.
     pub fn set_audio_disabled(&self, disabled: bool) {
-        if self.shared.inputs.audio_disabled.swap(disabled, Ordering::SeqCst) != disabled
+        if self
+            .shared
+            .inputs
+            .audio_disabled
+            .swap(disabled, Ordering::SeqCst)
+            != disabled
             && let Ok(mut audio) = self.shared.audio.lock()
         {
             audio.disabled = disabled;

@@ -98,6 +98,8 @@ pub(super) struct RoomShared {
     state: Mutex<RoomState>,
     media: OnceLock<Arc<RoomMedia>>,
     next_conn: AtomicU64,
+    /// `POST /api/login` requests received, successful or not.
+    pub login_attempts: AtomicU64,
     self_ref: Weak<RoomShared>,
 }
 
@@ -122,6 +124,7 @@ impl RoomShared {
             state: Mutex::new(state),
             media: OnceLock::new(),
             next_conn: AtomicU64::new(1),
+            login_attempts: AtomicU64::new(0),
             self_ref: self_ref.clone(),
         })
     }

@@ -39,16 +39,27 @@ pub enum FrameError {
 impl RgbFrame {
     /// Copies an RGB sample.
     pub fn from_sample(sample: &gst::Sample) -> Result<Self, FrameError> {
-        let caps = sample.caps().ok_or_else(|| FrameError::Format("no caps".into()))?;
-        let info = gst_video::VideoInfo::from_caps(caps).map_err(|_| FrameError::Format(caps.to_string()))?;
+        let caps = sample
+            .caps()
+            .ok_or_else(|| FrameError::Format("no caps".into()))?;
+        let info = gst_video::VideoInfo::from_caps(caps)
+            .map_err(|_| FrameError::Format(caps.to_string()))?;
         if info.format() != gst_video::VideoFormat::Rgb {
             return Err(FrameError::Format(caps.to_string()));
         }
-        let buffer = sample.buffer().ok_or_else(|| FrameError::Format("sample without buffer".into()))?;
-        let map = buffer.map_readable().map_err(|_| FrameError::Format("unreadable buffer".into()))?;
+        let buffer = sample
+            .buffer()
+            .ok_or_else(|| FrameError::Format("sample without buffer".into()))?;
+        let map = buffer
+            .map_readable()
+            .map_err(|_| FrameError::Format("unreadable buffer".into()))?;
         let stride = info.stride()[0] as usize;
         let needed = stride * info.height() as usize;
-        let data = map.as_slice().get(..needed).ok_or_else(|| FrameError::Format("short buffer".into()))?.to_vec();
+        let data = map
+            .as_slice()
+            .get(..needed)
+            .ok_or_else(|| FrameError::Format("short buffer".into()))?
+            .to_vec();
         Ok(Self {
             width: info.width(),
             height: info.height(),
@@ -66,7 +77,10 @@ impl RgbFrame {
     /// Milliseconds between the room stamping this picture and now, if it carries a stamp.
     pub fn latency_ms(&self) -> Option<f64> {
         let sent = stamp::decode(&self.data, self.stride, 3)?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_millis() as u64;
         let modulus = 1u64 << stamp::VALUE_BITS;
         let elapsed = (now % modulus + modulus - sent % modulus) % modulus;
         // A wrapped or foreign value would be absurdly large: report nothing rather than garbage.
@@ -88,7 +102,14 @@ impl RgbFrame {
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
         let row = self.width as usize * 3;
-        let packed: Vec<u8> = self.data.chunks(self.stride).flat_map(|r| &r[..row.min(r.len())]).copied().collect();
-        writer.write_image_data(&packed).map_err(|e| fail(e.to_string()))
+        let packed: Vec<u8> = self
+            .data
+            .chunks(self.stride)
+            .flat_map(|r| &r[..row.min(r.len())])
+            .copied()
+            .collect();
+        writer
+            .write_image_data(&packed)
+            .map_err(|e| fail(e.to_string()))
     }
 }

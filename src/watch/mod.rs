@@ -72,7 +72,9 @@ pub fn run(options: &WatchOptions, stop: &AtomicBool) -> Result<WatchSummary, Wa
     let appsink = pipeline
         .by_name("frames")
         .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-        .ok_or_else(|| WatchError::Pipeline(format!("{}: no appsink named \"frames\"", path.display())))?;
+        .ok_or_else(|| {
+            WatchError::Pipeline(format!("{}: no appsink named \"frames\"", path.display()))
+        })?;
     let source = pipeline.by_name("src");
     let shared = Arc::new(Mutex::new(Shared {
         stats: Some(StreamStats::new()),
@@ -88,7 +90,9 @@ pub fn run(options: &WatchOptions, stop: &AtomicBool) -> Result<WatchSummary, Wa
                     .and_then(|c| gst_video::VideoInfo::from_caps(c).ok())
                     .map(|i| (i.width(), i.height()))
                     .unwrap_or_default();
-                let latency = RgbFrame::from_sample(&sample).ok().and_then(|f| f.latency_ms());
+                let latency = RgbFrame::from_sample(&sample)
+                    .ok()
+                    .and_then(|f| f.latency_ms());
                 if let Ok(mut shared) = sink_shared.lock() {
                     if let Some(stats) = shared.stats.as_mut() {
                         stats.frame(size, latency);
@@ -114,7 +118,14 @@ pub fn run(options: &WatchOptions, stop: &AtomicBool) -> Result<WatchSummary, Wa
     pipeline
         .set_state(gst::State::Playing)
         .map_err(|_| WatchError::Pipeline("the watch pipeline could not start".into()))?;
-    let result = watch_loop(options, &pipeline, source.as_ref(), &shared, &save_requested, stop);
+    let result = watch_loop(
+        options,
+        &pipeline,
+        source.as_ref(),
+        &shared,
+        &save_requested,
+        stop,
+    );
     let _ = pipeline.set_state(gst::State::Null);
     let mut summary = result?;
     let latest = shared.lock().ok().and_then(|s| s.latest.clone());
@@ -127,7 +138,9 @@ pub fn run(options: &WatchOptions, stop: &AtomicBool) -> Result<WatchSummary, Wa
 }
 
 fn stats_of(source: Option<&gst::Element>) -> Option<gst::Structure> {
-    source.filter(|s| s.find_property("stats").is_some()).map(|s| s.property::<gst::Structure>("stats"))
+    source
+        .filter(|s| s.find_property("stats").is_some())
+        .map(|s| s.property::<gst::Structure>("stats"))
 }
 
 fn watch_loop(
@@ -138,7 +151,9 @@ fn watch_loop(
     save_requested: &AtomicBool,
     stop: &AtomicBool,
 ) -> Result<WatchSummary, WatchError> {
-    let bus = pipeline.bus().ok_or_else(|| WatchError::Pipeline("pipeline without a bus".into()))?;
+    let bus = pipeline
+        .bus()
+        .ok_or_else(|| WatchError::Pipeline("pipeline without a bus".into()))?;
     let started = Instant::now();
     let mut summary = WatchSummary::default();
     let mut saved = 0u32;
@@ -160,11 +175,15 @@ fn watch_loop(
             }
         }
         let stats = stats_of(source);
-        let bytes = stats.as_ref().and_then(|s| s.get::<u64>("video-bytes").ok()).unwrap_or(0);
-        let report = shared
-            .lock()
-            .ok()
-            .and_then(|mut s| s.stats.as_mut().and_then(|st| st.report(options.interval, bytes)));
+        let bytes = stats
+            .as_ref()
+            .and_then(|s| s.get::<u64>("video-bytes").ok())
+            .unwrap_or(0);
+        let report = shared.lock().ok().and_then(|mut s| {
+            s.stats
+                .as_mut()
+                .and_then(|st| st.report(options.interval, bytes))
+        });
         if let Some(report) = report {
             print_report(&report, stats.as_ref());
             summary.frames = report.frames;
@@ -191,7 +210,11 @@ fn watch_loop(
 }
 
 fn print_report(report: &Report, stats: Option<&gst::Structure>) {
-    let field = |name: &str| stats.and_then(|s| s.get::<String>(name).ok()).filter(|v| !v.is_empty());
+    let field = |name: &str| {
+        stats
+            .and_then(|s| s.get::<String>(name).ok())
+            .filter(|v| !v.is_empty())
+    };
     let latency = report
         .latency_p50_ms
         .map(|l| format!("{l:.0} ms"))

@@ -16,7 +16,10 @@ pub fn init() {
     ONCE.call_once(|| {
         gst::init().expect("GStreamer initialises");
         gstneko::plugin_register_static().expect("the neko plugin registers");
-        let _ = tracing_subscriber::fmt().with_env_filter("warn,neko_agent=info,gstneko=info").with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn,neko_agent=info,gstneko=info")
+            .with_test_writer()
+            .try_init();
     });
 }
 
@@ -37,9 +40,16 @@ impl Receiver {
             "nekosrc name=src url=\"{url}\" username=\"{username}\" password=\"{password}\" ice-local-addresses=127.0.0.1 audio=false {extra} \
              ! videoconvert ! video/x-raw,format=RGB ! appsink name=frames sync=false max-buffers=2 drop=true"
         );
-        let pipeline = gst::parse::launch(&description).unwrap().downcast::<gst::Pipeline>().unwrap();
+        let pipeline = gst::parse::launch(&description)
+            .unwrap()
+            .downcast::<gst::Pipeline>()
+            .unwrap();
         let src = pipeline.by_name("src").unwrap();
-        let appsink = pipeline.by_name("frames").unwrap().downcast::<gst_app::AppSink>().unwrap();
+        let appsink = pipeline
+            .by_name("frames")
+            .unwrap()
+            .downcast::<gst_app::AppSink>()
+            .unwrap();
         let frames: Arc<Mutex<Vec<(Instant, RgbFrame)>>> = Arc::default();
         let count: Arc<Mutex<u64>> = Arc::default();
         let (sink_frames, sink_count) = (frames.clone(), count.clone());
@@ -87,7 +97,11 @@ impl Receiver {
     }
 
     /// Waits until a frame arrives that satisfies `f`, failing on a pipeline error.
-    pub fn wait_frame(&self, timeout: Duration, mut f: impl FnMut(&RgbFrame) -> bool) -> Option<RgbFrame> {
+    pub fn wait_frame(
+        &self,
+        timeout: Duration,
+        mut f: impl FnMut(&RgbFrame) -> bool,
+    ) -> Option<RgbFrame> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Some(error) = self.error(Duration::from_millis(50)) {
@@ -105,7 +119,10 @@ impl Receiver {
     /// The next error message on the bus within `timeout`, as text.
     pub fn error(&self, timeout: Duration) -> Option<String> {
         let bus = self.pipeline.bus().unwrap();
-        let message = bus.timed_pop_filtered(gst::ClockTime::from_nseconds(timeout.as_nanos() as u64), &[gst::MessageType::Error])?;
+        let message = bus.timed_pop_filtered(
+            gst::ClockTime::from_nseconds(timeout.as_nanos() as u64),
+            &[gst::MessageType::Error],
+        )?;
         match message.view() {
             gst::MessageView::Error(err) => Some(format!("{} | {:?}", err.error(), err.debug())),
             _ => None,
@@ -118,7 +135,10 @@ impl Receiver {
         let deadline = Instant::now() + duration;
         let mut warnings = Vec::new();
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            if let Some(message) = bus.timed_pop_filtered(gst::ClockTime::from_nseconds(left.as_nanos() as u64), &[gst::MessageType::Warning]) {
+            if let Some(message) = bus.timed_pop_filtered(
+                gst::ClockTime::from_nseconds(left.as_nanos() as u64),
+                &[gst::MessageType::Warning],
+            ) {
                 if let gst::MessageView::Warning(w) = message.view() {
                     warnings.push(w.error().to_string());
                 }
@@ -148,5 +168,7 @@ impl Drop for Receiver {
 
 /// Whether two colours are within `tolerance` per channel.
 pub fn close_to(a: [u8; 3], b: [u8; 3], tolerance: i32) -> bool {
-    a.iter().zip(b).all(|(x, y)| (i32::from(*x) - i32::from(y)).abs() <= tolerance)
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| (i32::from(*x) - i32::from(y)).abs() <= tolerance)
 }

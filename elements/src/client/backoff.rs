@@ -60,7 +60,10 @@ mod tests {
         let delays: Vec<f64> = (0..8).map(|_| backoff.next_delay().as_secs_f64()).collect();
         let bases = [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0];
         for (delay, base) in delays.iter().zip(bases) {
-            assert!(*delay >= base && *delay <= (base * 1.25).min(30.0), "{delay} vs {base}");
+            assert!(
+                *delay >= base && *delay <= (base * 1.25).min(30.0),
+                "{delay} vs {base}"
+            );
         }
         assert_eq!(backoff.attempt(), 8);
         backoff.reset();

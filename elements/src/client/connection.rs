@@ -53,7 +53,10 @@ impl Connection {
 
     /// Sends a raw text frame (used for arbitrary JSON events from applications).
     pub async fn send_text(&mut self, text: String) -> Result<(), String> {
-        self.socket.send(Message::text(text)).await.map_err(|e| e.to_string())
+        self.socket
+            .send(Message::text(text))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Reads the next frame.

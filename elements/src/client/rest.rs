@@ -11,7 +11,9 @@ use crate::protocol::{ErrorBody, LoginRequest, LoginResponse, MemberProfile, Who
 #[derive(Debug, thiserror::Error)]
 pub enum RestError {
     /// 401 on login: the username or password is wrong.
-    #[error("login to {server} as {username:?} was refused: wrong username or password (401 Unauthorized)")]
+    #[error(
+        "login to {server} as {username:?} was refused: wrong username or password (401 Unauthorized)"
+    )]
     WrongCredentials {
         /// Server base URL.
         server: String,
@@ -84,7 +86,10 @@ pub struct Login {
 
 impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Login").field("session_id", &self.session_id).field("token", &"***").finish()
+        f.debug_struct("Login")
+            .field("session_id", &self.session_id)
+            .field("token", &"***")
+            .finish()
     }
 }
 
@@ -165,16 +170,22 @@ impl RestClient {
         if !status.is_success() {
             return Err(self.server_error("login", status, &body));
         }
-        let parsed: LoginResponse = serde_json::from_str(&body).map_err(|e| RestError::BadResponse {
-            server: server.clone(),
-            what: "login".into(),
-            reason: e.to_string(),
-        })?;
-        let token = parsed.token.clone().or(cookie_token).ok_or_else(|| RestError::BadResponse {
-            server,
-            what: "login".into(),
-            reason: "no token in the body and no NEKO_SESSION cookie".into(),
-        })?;
+        let parsed: LoginResponse =
+            serde_json::from_str(&body).map_err(|e| RestError::BadResponse {
+                server: server.clone(),
+                what: "login".into(),
+                reason: e.to_string(),
+            })?;
+        let token =
+            parsed
+                .token
+                .clone()
+                .or(cookie_token)
+                .ok_or_else(|| RestError::BadResponse {
+                    server,
+                    what: "login".into(),
+                    reason: "no token in the body and no NEKO_SESSION cookie".into(),
+                })?;
         Ok(Login {
             session_id: parsed.id,
             token,

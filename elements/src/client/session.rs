@@ -132,7 +132,9 @@ pub struct NekoClient {
 
 impl std::fmt::Debug for NekoClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NekoClient").field("server", &self.rest.target().display_server()).finish()
+        f.debug_struct("NekoClient")
+            .field("server", &self.rest.target().display_server())
+            .finish()
     }
 }
 
@@ -202,7 +204,9 @@ impl NekoClient {
         let value: serde_json::Value =
             serde_json::from_str(json).map_err(|e| ClientError::InvalidEvent(e.to_string()))?;
         if !value.get("event").is_some_and(|e| e.is_string()) {
-            return Err(ClientError::InvalidEvent("an object with a string \"event\" field is required".into()));
+            return Err(ClientError::InvalidEvent(
+                "an object with a string \"event\" field is required".into(),
+            ));
         }
         let (tx, rx) = oneshot::channel();
         self.commands
@@ -331,7 +335,8 @@ impl Task {
                 }
                 Outcome::ServerDisconnect(message) => {
                     self.set_connected(false);
-                    let password_login = matches!(self.config.target.credentials, Credentials::Password { .. });
+                    let password_login =
+                        matches!(self.config.target.credentials, Credentials::Password { .. });
                     if TOKEN_GONE.contains(&message.as_str()) && password_login && !relogged {
                         tracing::info!(server = %self.server(), %message, "session token is no longer valid; logging in again");
                         relogged = true;
@@ -464,7 +469,10 @@ impl Task {
             });
             let wants_host = self.config.want_host || self.was_host;
             self.ever_connected = true;
-            if wants_host && !is_host && connection.send(&ClientEvent::ControlRequest).await.is_err() {
+            if wants_host
+                && !is_host
+                && connection.send(&ClientEvent::ControlRequest).await.is_err()
+            {
                 return Some(Outcome::Lost("sending control/request failed".into()));
             }
         }

@@ -44,7 +44,11 @@ impl RoomState {
                 self.connected = true;
             }
             ServerEvent::ControlHost(host) => {
-                self.host_id = if host.has_host { host.host_id.clone() } else { None };
+                self.host_id = if host.has_host {
+                    host.host_id.clone()
+                } else {
+                    None
+                };
             }
             ServerEvent::ScreenUpdated(update) => {
                 self.screen = Some(update.size.clone());

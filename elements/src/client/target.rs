@@ -6,7 +6,9 @@ use url::Url;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TargetError {
     /// No URL was configured at all.
-    #[error("no Neko server configured: set a base URL (http[s]://host:port) or a ws[s]://…/api/ws?token=… URL")]
+    #[error(
+        "no Neko server configured: set a base URL (http[s]://host:port) or a ws[s]://…/api/ws?token=… URL"
+    )]
     MissingUrl,
     /// The URL did not parse or has an unsupported scheme.
     #[error("invalid Neko URL {url:?}: {reason}")]
@@ -41,7 +43,9 @@ pub enum Credentials {
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Password { username, .. } => write!(f, "Password {{ username: {username:?}, password: *** }}"),
+            Self::Password { username, .. } => {
+                write!(f, "Password {{ username: {username:?}, password: *** }}")
+            }
             Self::Token(_) => write!(f, "Token(***)"),
         }
     }
@@ -58,7 +62,12 @@ pub struct Target {
 
 impl Target {
     /// Builds a target from a URL (http(s) base or ws(s) `/api/ws` URL) and optional credentials/token.
-    pub fn new(url: &str, username: Option<&str>, password: Option<&str>, token: Option<&str>) -> Result<Self, TargetError> {
+    pub fn new(
+        url: &str,
+        username: Option<&str>,
+        password: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Self, TargetError> {
         let url = url.trim();
         if url.is_empty() {
             return Err(TargetError::MissingUrl);
@@ -82,20 +91,36 @@ impl Target {
                 base
             }
             "ws" | "wss" => {
-                url_token = parsed.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned());
+                url_token = parsed
+                    .query_pairs()
+                    .find(|(k, _)| k == "token")
+                    .map(|(_, v)| v.into_owned());
                 let path = parsed.path().trim_end_matches('/');
                 let prefix = path.strip_suffix("/api/ws").unwrap_or(path).to_owned();
-                let scheme = if parsed.scheme() == "wss" { "https" } else { "http" };
+                let scheme = if parsed.scheme() == "wss" {
+                    "https"
+                } else {
+                    "http"
+                };
                 let mut base = parsed.clone();
                 base.set_query(None);
                 base.set_fragment(None);
                 base.set_path(&prefix);
-                base.set_scheme(scheme).map_err(|_| invalid("cannot map the WebSocket scheme to HTTP"))?;
+                base.set_scheme(scheme)
+                    .map_err(|_| invalid("cannot map the WebSocket scheme to HTTP"))?;
                 base
             }
-            other => return Err(invalid(&format!("unsupported scheme {other:?}; use http, https, ws or wss"))),
+            other => {
+                return Err(invalid(&format!(
+                    "unsupported scheme {other:?}; use http, https, ws or wss"
+                )));
+            }
         };
-        let nonempty = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let nonempty = |v: Option<&str>| {
+            v.map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
         let credentials = match (nonempty(token).or(url_token), nonempty(username), password) {
             (Some(token), _, _) => Credentials::Token(token),
             (None, Some(username), Some(password)) => Credentials::Password {
@@ -114,7 +139,11 @@ impl Target {
     /// REST endpoint under the base, e.g. `api/login`.
     pub fn rest_url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
-        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
+        let joined = format!(
+            "{}/{}",
+            url.path().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        );
         url.set_path(&joined);
         url
     }
@@ -150,25 +179,49 @@ mod tests {
     #[test]
     fn base_url_with_credentials() {
         let t = Target::new("http://127.0.0.1:8080/", Some("alice"), Some("neko"), None).unwrap();
-        assert_eq!(t.rest_url("api/login").as_str(), "http://127.0.0.1:8080/api/login");
-        assert_eq!(t.websocket_url("a b").as_str(), "ws://127.0.0.1:8080/api/ws?token=a+b");
+        assert_eq!(
+            t.rest_url("api/login").as_str(),
+            "http://127.0.0.1:8080/api/login"
+        );
+        assert_eq!(
+            t.websocket_url("a b").as_str(),
+            "ws://127.0.0.1:8080/api/ws?token=a+b"
+        );
         assert_eq!(t.username(), Some("alice"));
     }
 
     #[test]
     fn websocket_url_with_token_and_prefix() {
-        let t = Target::new("wss://neko.example.com/room1/api/ws?token=abc", None, None, None).unwrap();
+        let t = Target::new(
+            "wss://neko.example.com/room1/api/ws?token=abc",
+            None,
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(t.credentials, Credentials::Token("abc".into()));
-        assert_eq!(t.rest_url("api/whoami").as_str(), "https://neko.example.com/room1/api/whoami");
-        assert_eq!(t.websocket_url("abc").as_str(), "wss://neko.example.com/room1/api/ws?token=abc");
+        assert_eq!(
+            t.rest_url("api/whoami").as_str(),
+            "https://neko.example.com/room1/api/whoami"
+        );
+        assert_eq!(
+            t.websocket_url("abc").as_str(),
+            "wss://neko.example.com/room1/api/ws?token=abc"
+        );
     }
 
     #[test]
     fn explicit_token_wins_and_errors_are_clear() {
         let t = Target::new("https://h", Some("u"), Some("p"), Some("tok")).unwrap();
         assert_eq!(t.credentials, Credentials::Token("tok".into()));
-        assert_eq!(Target::new("", None, None, None), Err(TargetError::MissingUrl));
-        assert!(matches!(Target::new("ftp://h", None, None, Some("t")), Err(TargetError::InvalidUrl { .. })));
+        assert_eq!(
+            Target::new("", None, None, None),
+            Err(TargetError::MissingUrl)
+        );
+        assert!(matches!(
+            Target::new("ftp://h", None, None, Some("t")),
+            Err(TargetError::InvalidUrl { .. })
+        ));
         let err = Target::new("http://h:1", Some("u"), None, None).unwrap_err();
         assert!(err.to_string().contains("username and password"), "{err}");
     }

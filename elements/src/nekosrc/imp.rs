@@ -19,8 +19,13 @@ use crate::protocol::{PeerAudioRequest, PeerVideoRequest, SignalRequest, StreamS
 use crate::runtime::RUNTIME;
 use crate::webrtc::PeerConfig;
 
-pub(super) static CAT: LazyLock<gst::DebugCategory> =
-    LazyLock::new(|| gst::DebugCategory::new("nekosrc", gst::DebugColorFlags::empty(), Some("Neko room source")));
+pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "nekosrc",
+        gst::DebugColorFlags::empty(),
+        Some("Neko room source"),
+    )
+});
 
 const DEFAULT_LATENCY_MS: u32 = 100;
 
@@ -95,7 +100,11 @@ impl ObjectSubclass for NekoSrc {
 
 impl NekoSrc {
     fn parse_settings(&self) -> Result<SessionParams, String> {
-        let settings = self.settings.lock().map_err(|_| "settings lock poisoned".to_owned())?.clone();
+        let settings = self
+            .settings
+            .lock()
+            .map_err(|_| "settings lock poisoned".to_owned())?
+            .clone();
         let target = Target::new(
             settings.url.as_deref().unwrap_or_default(),
             settings.username.as_deref(),
@@ -110,17 +119,23 @@ impl NekoSrc {
             .split(',')
             .map(str::trim)
             .filter(|a| !a.is_empty())
-            .map(|a| a.parse::<IpAddr>().map_err(|_| format!("ice-local-addresses: {a:?} is not an IP address")))
+            .map(|a| {
+                a.parse::<IpAddr>()
+                    .map_err(|_| format!("ice-local-addresses: {a:?} is not an IP address"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if !settings.video && !settings.audio {
             return Err("both video and audio are off: nothing to receive".into());
         }
         let mut client = ClientConfig::new(target);
         client.reconnect = settings.reconnect;
-        let selector = settings.video_id.filter(|id| !id.is_empty()).map(|id| StreamSelector {
-            id,
-            ..Default::default()
-        });
+        let selector = settings
+            .video_id
+            .filter(|id| !id.is_empty())
+            .map(|id| StreamSelector {
+                id,
+                ..Default::default()
+            });
         let request = SignalRequest {
             video: PeerVideoRequest {
                 disabled: Some(!settings.video),
@@ -150,23 +165,41 @@ impl NekoSrc {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let params = self
             .parse_settings()
-            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ["{}", e]))?;
-        gst::info!(CAT, imp = self, "connecting to {}", params.client.target.display_server());
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "connecting to {}",
+            params.client.target.display_server()
+        );
         let client = NekoClient::start(params.client.clone());
         let (commands, command_rx) = mpsc::unbounded_channel();
         let notices = client.subscribe();
         {
-            let mut state = self.state.lock().map_err(|_| gst::error_msg!(gst::CoreError::Failed, ["state lock poisoned"]))?;
+            let mut state = self
+                .state
+                .lock()
+                .map_err(|_| gst::error_msg!(gst::CoreError::Failed, ("state lock poisoned")))?;
             state.client = Some(client.clone());
             state.commands = Some(commands);
         }
-        RUNTIME.spawn(signalling::run(self.obj().downgrade(), client, notices, params, command_rx));
+        RUNTIME.spawn(signalling::run(
+            self.obj().downgrade(),
+            client,
+            notices,
+            params,
+            command_rx,
+        ));
         Ok(())
     }
 
     fn stop(&self) {
         let (client, commands, outputs) = match self.state.lock() {
-            Ok(mut state) => (state.client.take(), state.commands.take(), std::mem::take(&mut state.outputs)),
+            Ok(mut state) => (
+                state.client.take(),
+                state.commands.take(),
+                std::mem::take(&mut state.outputs),
+            ),
             Err(_) => return,
         };
         if let Some(commands) = commands {
@@ -200,21 +233,32 @@ impl NekoSrc {
     /// and the chain on first use. Runs on a streaming thread.
     pub(super) fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), String> {
         let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-        let structure = caps.structure(0).ok_or("webrtcbin exposed a pad without caps")?;
-        let encoding = structure.get::<&str>("encoding-name").map_err(|_| "RTP caps without encoding-name")?;
+        let structure = caps
+            .structure(0)
+            .ok_or("webrtcbin exposed a pad without caps")?;
+        let encoding = structure
+            .get::<&str>("encoding-name")
+            .map_err(|_| "RTP caps without encoding-name")?;
         let codec = Codec::by_encoding_name(encoding).map_err(|e| e.to_string())?;
         let counter = self.counters.clone();
         let video = codec.media == "video";
-        pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, info| {
-            let bytes = match &info.data {
-                Some(gst::PadProbeData::Buffer(buffer)) => buffer.size() as u64,
-                Some(gst::PadProbeData::BufferList(list)) => list.calculate_size() as u64,
-                _ => 0,
-            };
-            let total = if video { &counter.video_bytes } else { &counter.audio_bytes };
-            total.fetch_add(bytes, Ordering::Relaxed);
-            gst::PadProbeReturn::Ok
-        });
+        pad.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+            move |_, info| {
+                let bytes = match &info.data {
+                    Some(gst::PadProbeData::Buffer(buffer)) => buffer.size() as u64,
+                    Some(gst::PadProbeData::BufferList(list)) => list.calculate_size() as u64,
+                    _ => 0,
+                };
+                let total = if video {
+                    &counter.video_bytes
+                } else {
+                    &counter.audio_bytes
+                };
+                total.fetch_add(bytes, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            },
+        );
 
         let existing = self.state.lock().ok().and_then(|s| {
             s.outputs
@@ -226,7 +270,12 @@ impl NekoSrc {
             Some((head, true)) => head,
             Some((_, false)) => {
                 // The room changed codec: rebuild the chain behind the same pad.
-                let old = self.state.lock().ok().and_then(|mut s| s.outputs.remove(codec.media)).ok_or("output vanished")?;
+                let old = self
+                    .state
+                    .lock()
+                    .ok()
+                    .and_then(|mut s| s.outputs.remove(codec.media))
+                    .ok_or("output vanished")?;
                 output::dismantle(bin.upcast_ref(), &old);
                 let mode = if old.mode == OutputMode::Discard {
                     OutputMode::Discard
@@ -247,21 +296,47 @@ impl NekoSrc {
                 let mode = if ghost.is_linked() {
                     output::choose_mode(&ghost.peer_query_caps(None), codec)
                 } else {
-                    gst::info!(CAT, imp = self, "nothing linked to the {} pad: dropping that stream", codec.media);
+                    gst::info!(
+                        CAT,
+                        imp = self,
+                        "nothing linked to the {} pad: dropping that stream",
+                        codec.media
+                    );
                     OutputMode::Discard
                 };
                 self.build_output(ghost, codec, mode)?
             }
         };
-        pad.link(&head).map_err(|e| format!("linking webrtcbin's {} pad: {e}", codec.media))?;
+        pad.link(&head)
+            .map_err(|e| format!("linking webrtcbin's {} pad: {e}", codec.media))?;
         let _ = bin.post_message(gst::message::Latency::builder().src(&*bin).build());
         Ok(())
     }
 
-    fn build_output(&self, ghost: gst::GhostPad, codec: &'static Codec, mode: OutputMode) -> Result<gst::Pad, String> {
+    fn build_output(
+        &self,
+        ghost: gst::GhostPad,
+        codec: &'static Codec,
+        mode: OutputMode,
+    ) -> Result<gst::Pad, String> {
         let bin = self.obj();
-        let built = output::build(bin.upcast_ref(), ghost, codec, mode, self.decoder_preference()).map_err(|e| e.to_string())?;
-        gst::info!(CAT, imp = self, "{} pad: {} as {:?} (decoder {:?})", codec.media, codec.encoding_name, mode, built.decoder);
+        let built = output::build(
+            bin.upcast_ref(),
+            ghost,
+            codec,
+            mode,
+            self.decoder_preference(),
+        )
+        .map_err(|e| e.to_string())?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "{} pad: {} as {:?} (decoder {:?})",
+            codec.media,
+            codec.encoding_name,
+            mode,
+            built.decoder
+        );
         let head = built.head.clone();
         if let Ok(mut state) = self.state.lock() {
             state.outputs.insert(codec.media, built);
@@ -279,17 +354,52 @@ impl NekoSrc {
             .and_then(|s| s.client.as_ref())
             .is_some_and(|c| c.state().connected);
         gst::Structure::builder("neko-stats")
-            .field("session-id", state.as_ref().and_then(|s| s.session_id.clone()).unwrap_or_default())
+            .field(
+                "session-id",
+                state
+                    .as_ref()
+                    .and_then(|s| s.session_id.clone())
+                    .unwrap_or_default(),
+            )
             .field("connected", connected)
-            .field("video-codec", video.map(|o| o.codec.encoding_name).unwrap_or_default())
-            .field("video-decoder", video.and_then(|o| o.decoder).unwrap_or_default())
-            .field("video-output", video.map(|o| format!("{:?}", o.mode).to_lowercase()).unwrap_or_default())
-            .field("audio-codec", audio.map(|o| o.codec.encoding_name).unwrap_or_default())
-            .field("audio-decoder", audio.and_then(|o| o.decoder).unwrap_or_default())
-            .field("video-bytes", self.counters.video_bytes.load(Ordering::Relaxed))
-            .field("audio-bytes", self.counters.audio_bytes.load(Ordering::Relaxed))
-            .field("peer-connections", self.counters.peers.load(Ordering::Relaxed))
-            .field("reconnects", self.counters.reconnects.load(Ordering::Relaxed))
+            .field(
+                "video-codec",
+                video.map(|o| o.codec.encoding_name).unwrap_or_default(),
+            )
+            .field(
+                "video-decoder",
+                video.and_then(|o| o.decoder).unwrap_or_default(),
+            )
+            .field(
+                "video-output",
+                video
+                    .map(|o| format!("{:?}", o.mode).to_lowercase())
+                    .unwrap_or_default(),
+            )
+            .field(
+                "audio-codec",
+                audio.map(|o| o.codec.encoding_name).unwrap_or_default(),
+            )
+            .field(
+                "audio-decoder",
+                audio.and_then(|o| o.decoder).unwrap_or_default(),
+            )
+            .field(
+                "video-bytes",
+                self.counters.video_bytes.load(Ordering::Relaxed),
+            )
+            .field(
+                "audio-bytes",
+                self.counters.audio_bytes.load(Ordering::Relaxed),
+            )
+            .field(
+                "peer-connections",
+                self.counters.peers.load(Ordering::Relaxed),
+            )
+            .field(
+                "reconnects",
+                self.counters.reconnects.load(Ordering::Relaxed),
+            )
             .build()
     }
 
@@ -297,7 +407,11 @@ impl NekoSrc {
         let value = match serde_json::from_str::<serde_json::Value>(json) {
             Ok(value) if value.get("event").is_some_and(|e| e.is_string()) => value,
             Ok(_) => {
-                gst::warning!(CAT, imp = self, "send-event needs a JSON object with a string \"event\" field");
+                gst::warning!(
+                    CAT,
+                    imp = self,
+                    "send-event needs a JSON object with a string \"event\" field"
+                );
                 return false;
             }
             Err(e) => {
@@ -407,7 +521,9 @@ impl ObjectImpl for NekoSrc {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let Ok(mut settings) = self.settings.lock() else { return };
+        let Ok(mut settings) = self.settings.lock() else {
+            return;
+        };
         let string = || value.get::<Option<String>>().ok().flatten();
         match pspec.name() {
             "url" => settings.url = string(),
@@ -459,7 +575,9 @@ impl ObjectImpl for NekoSrc {
                     .return_type::<bool>()
                     .action()
                     .class_handler(|args| {
-                        let element = args[0].get::<super::NekoSrc>().expect("signal emitted on nekosrc");
+                        let element = args[0]
+                            .get::<super::NekoSrc>()
+                            .expect("signal emitted on nekosrc");
                         let json = args[1].get::<String>().unwrap_or_default();
                         Some(element.imp().send_event(&json).to_value())
                     })
@@ -497,20 +615,37 @@ impl ElementImpl for NekoSrc {
                     builder = builder.structure(gst::Structure::new_empty(codec.encoded_caps));
                 }
                 builder
-                    .structure(gst::Structure::builder("application/x-rtp").field("media", media).build())
+                    .structure(
+                        gst::Structure::builder("application/x-rtp")
+                            .field("media", media)
+                            .build(),
+                    )
                     .build()
             };
             vec![
-                gst::PadTemplate::new("video", gst::PadDirection::Src, gst::PadPresence::Sometimes, &caps("video/x-raw", "video"))
-                    .expect("valid video template"),
-                gst::PadTemplate::new("audio", gst::PadDirection::Src, gst::PadPresence::Sometimes, &caps("audio/x-raw", "audio"))
-                    .expect("valid audio template"),
+                gst::PadTemplate::new(
+                    "video",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Sometimes,
+                    &caps("video/x-raw", "video"),
+                )
+                .expect("valid video template"),
+                gst::PadTemplate::new(
+                    "audio",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Sometimes,
+                    &caps("audio/x-raw", "audio"),
+                )
+                .expect("valid audio template"),
             ]
         });
         TEMPLATES.as_ref()
     }
 
-    fn change_state(&self, transition: gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         if transition == gst::StateChange::ReadyToPaused
             && let Err(error) = self.start()
         {
@@ -522,7 +657,9 @@ impl ElementImpl for NekoSrc {
             self.stop();
         }
         match (transition, result) {
-            (gst::StateChange::ReadyToPaused | gst::StateChange::PlayingToPaused, Ok(_)) => Ok(gst::StateChangeSuccess::NoPreroll),
+            (gst::StateChange::ReadyToPaused | gst::StateChange::PlayingToPaused, Ok(_)) => {
+                Ok(gst::StateChangeSuccess::NoPreroll)
+            }
             (_, result) => result,
         }
     }

@@ -24,7 +24,10 @@ pub use output::OutputMode;
 pub enum NekoDecoder {
     /// NVDEC when the NVIDIA decoders are registered, software otherwise.
     #[default]
-    #[enum_value(name = "Automatic: NVDEC when available, software otherwise", nick = "auto")]
+    #[enum_value(
+        name = "Automatic: NVDEC when available, software otherwise",
+        nick = "auto"
+    )]
     Auto = 0,
     /// NVDEC only (an error when unavailable).
     #[enum_value(name = "NVIDIA NVDEC only", nick = "nvdec")]
@@ -41,5 +44,10 @@ glib::wrapper! {
 
 /// Registers `nekosrc` with the plugin.
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    gst::Element::register(Some(plugin), "nekosrc", gst::Rank::NONE, NekoSrc::static_type())
+    gst::Element::register(
+        Some(plugin),
+        "nekosrc",
+        gst::Rank::NONE,
+        NekoSrc::static_type(),
+    )
 }

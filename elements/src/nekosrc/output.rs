@@ -42,7 +42,9 @@ pub enum OutputError {
     #[error(transparent)]
     Codec(#[from] CodecError),
     /// An element is not installed.
-    #[error("GStreamer element {0:?} is missing; install the GStreamer plugin packages listed in the README")]
+    #[error(
+        "GStreamer element {0:?} is missing; install the GStreamer plugin packages listed in the README"
+    )]
     MissingElement(String),
     /// Linking failed.
     #[error("could not link the {0} chain: {1}")]
@@ -52,7 +54,11 @@ pub enum OutputError {
 /// Decides what to output from the caps the downstream peer accepts.
 pub fn choose_mode(downstream: &gst::Caps, codec: &Codec) -> OutputMode {
     let raw = gst::Caps::builder_full()
-        .structure_with_any_features(gst::Structure::new_empty(if codec.media == "video" { "video/x-raw" } else { "audio/x-raw" }))
+        .structure_with_any_features(gst::Structure::new_empty(if codec.media == "video" {
+            "video/x-raw"
+        } else {
+            "audio/x-raw"
+        }))
         .build();
     if downstream.is_any() || downstream.can_intersect(&raw) {
         return OutputMode::Decoded;
@@ -93,25 +99,38 @@ pub fn build(
             }
         }
     }
-    let elements = factories.iter().map(|f| make(f)).collect::<Result<Vec<_>, _>>()?;
+    let elements = factories
+        .iter()
+        .map(|f| make(f))
+        .collect::<Result<Vec<_>, _>>()?;
     if mode == OutputMode::Discard {
         for sink in &elements {
             sink.set_property("sync", false);
             sink.set_property("async", false);
         }
     }
-    bin.add_many(&elements).map_err(|e| OutputError::Link(codec.media, e.to_string()))?;
-    gst::Element::link_many(&elements).map_err(|e| OutputError::Link(codec.media, e.to_string()))?;
+    bin.add_many(&elements)
+        .map_err(|e| OutputError::Link(codec.media, e.to_string()))?;
+    gst::Element::link_many(&elements)
+        .map_err(|e| OutputError::Link(codec.media, e.to_string()))?;
     for element in &elements {
         element
             .sync_state_with_parent()
             .map_err(|e| OutputError::Link(codec.media, e.to_string()))?;
     }
-    let first = elements.first().ok_or_else(|| OutputError::Link(codec.media, "empty chain".into()))?;
-    let last = elements.last().ok_or_else(|| OutputError::Link(codec.media, "empty chain".into()))?;
-    let head = first.static_pad("sink").ok_or_else(|| OutputError::Link(codec.media, "no sink pad".into()))?;
+    let first = elements
+        .first()
+        .ok_or_else(|| OutputError::Link(codec.media, "empty chain".into()))?;
+    let last = elements
+        .last()
+        .ok_or_else(|| OutputError::Link(codec.media, "empty chain".into()))?;
+    let head = first
+        .static_pad("sink")
+        .ok_or_else(|| OutputError::Link(codec.media, "no sink pad".into()))?;
     if mode != OutputMode::Discard {
-        let tail = last.static_pad("src").ok_or_else(|| OutputError::Link(codec.media, "no src pad".into()))?;
+        let tail = last
+            .static_pad("src")
+            .ok_or_else(|| OutputError::Link(codec.media, "no src pad".into()))?;
         ghost
             .set_target(Some(&tail))
             .map_err(|e| OutputError::Link(codec.media, e.to_string()))?;
@@ -144,8 +163,17 @@ mod tests {
         gst::init().unwrap();
         let vp8 = Codec::by_encoding_name("VP8").unwrap();
         assert_eq!(choose_mode(&gst::Caps::new_any(), vp8), OutputMode::Decoded);
-        assert_eq!(choose_mode(&gst::Caps::builder("video/x-raw").build(), vp8), OutputMode::Decoded);
-        assert_eq!(choose_mode(&gst::Caps::builder("video/x-vp8").build(), vp8), OutputMode::Encoded);
-        assert_eq!(choose_mode(&gst::Caps::builder("application/x-rtp").build(), vp8), OutputMode::Rtp);
+        assert_eq!(
+            choose_mode(&gst::Caps::builder("video/x-raw").build(), vp8),
+            OutputMode::Decoded
+        );
+        assert_eq!(
+            choose_mode(&gst::Caps::builder("video/x-vp8").build(), vp8),
+            OutputMode::Encoded
+        );
+        assert_eq!(
+            choose_mode(&gst::Caps::builder("application/x-rtp").build(), vp8),
+            OutputMode::Rtp
+        );
     }
 }

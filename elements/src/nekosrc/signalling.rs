@@ -15,7 +15,9 @@ use tokio::time::Instant;
 use super::NekoSrc;
 use super::imp::CAT;
 use crate::client::{ClientConfig, ClientError, ClientNotice, NekoClient};
-use crate::protocol::{ClientEvent, IceCandidate, ServerEvent, SignalDescription, SignalProvide, SignalRequest};
+use crate::protocol::{
+    ClientEvent, IceCandidate, ServerEvent, SignalDescription, SignalProvide, SignalRequest,
+};
 use crate::webrtc::{Peer, PeerConfig, PeerEvent};
 
 /// How long to wait for `signal/provide` before asking again (the server never reports failures).
@@ -125,11 +127,18 @@ impl Session {
     /// Returns false when the session is over.
     async fn on_notice(&mut self, notice: ClientNotice) -> bool {
         match notice {
-            ClientNotice::Connected { session_id, reconnect } => {
+            ClientNotice::Connected {
+                session_id,
+                reconnect,
+            } => {
                 if let Some(element) = self.element() {
                     element.imp().set_session_id(&session_id);
                     if reconnect {
-                        element.imp().counters.reconnects.fetch_add(1, Ordering::Relaxed);
+                        element
+                            .imp()
+                            .counters
+                            .reconnects
+                            .fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 let media_alive = matches!(
@@ -146,12 +155,21 @@ impl Session {
                 self.publish(&event);
                 self.on_event(&event).await;
             }
-            ClientNotice::Retrying { attempt, delay, error } => {
+            ClientNotice::Retrying {
+                attempt,
+                delay,
+                error,
+            } => {
                 if let Some(element) = self.element() {
                     gst::element_warning!(
                         element,
                         gst::ResourceError::OpenRead,
-                        ["{} (attempt {}, next try in {:.1} s)", error, attempt, delay.as_secs_f64()]
+                        (
+                            "{} (attempt {}, next try in {:.1} s)",
+                            error,
+                            attempt,
+                            delay.as_secs_f64()
+                        )
                     );
                 }
             }
@@ -164,7 +182,7 @@ impl Session {
                         ClientError::Login(_) => gst::ResourceError::NotAuthorized,
                         _ => gst::ResourceError::Read,
                     };
-                    gst::element_error!(element, kind, ["{}", error]);
+                    gst::element_error!(element, kind, ("{}", error));
                 }
                 return false;
             }
@@ -173,21 +191,29 @@ impl Session {
     }
 
     fn publish(&self, event: &Arc<ServerEvent>) {
-        let Some(element) = self.element() else { return };
+        let Some(element) = self.element() else {
+            return;
+        };
         let name = event.name().to_owned();
         let json = event.to_json();
         let structure = gst::Structure::builder("neko-event")
             .field("name", &name)
             .field("json", &json)
             .build();
-        let _ = element.post_message(gst::message::Element::builder(structure).src(&element).build());
+        let _ = element.post_message(
+            gst::message::Element::builder(structure)
+                .src(&element)
+                .build(),
+        );
         element.emit_by_name::<()>("event-received", &[&name, &json]);
     }
 
     async fn on_event(&mut self, event: &ServerEvent) {
         match event {
             ServerEvent::SignalProvide(provide) => self.on_provide(provide).await,
-            ServerEvent::SignalOffer(offer) | ServerEvent::SignalRestart(offer) => self.on_renegotiation(offer).await,
+            ServerEvent::SignalOffer(offer) | ServerEvent::SignalRestart(offer) => {
+                self.on_renegotiation(offer).await
+            }
             ServerEvent::SignalCandidate(candidate) => match &self.peer {
                 Some(peer) => peer.add_remote_candidate(candidate),
                 None => self.early_remote.push(candidate.clone()),
@@ -204,19 +230,27 @@ impl Session {
     async fn on_provide(&mut self, provide: &SignalProvide) {
         self.provide_deadline = None;
         self.close_peer();
-        let Some(element) = self.element() else { return };
+        let Some(element) = self.element() else {
+            return;
+        };
         let weak = element.downgrade();
         let on_pad = Arc::new(move |pad: &gst::Pad| {
             if let Some(element) = weak.upgrade()
                 && let Err(error) = element.imp().link_rtp_pad(pad)
             {
-                gst::element_error!(element, gst::StreamError::Failed, ["{}", error]);
+                gst::element_error!(element, gst::StreamError::Failed, ("{}", error));
             }
         });
-        let peer = match Peer::new(element.upcast_ref(), &self.params.peer, &provide.iceservers, self.peer_events.clone(), on_pad) {
+        let peer = match Peer::new(
+            element.upcast_ref(),
+            &self.params.peer,
+            &provide.iceservers,
+            self.peer_events.clone(),
+            on_pad,
+        ) {
             Ok(peer) => peer,
             Err(error) => {
-                gst::element_error!(element, gst::LibraryError::Init, ["{}", error]);
+                gst::element_error!(element, gst::LibraryError::Init, ("{}", error));
                 return;
             }
         };
@@ -259,7 +293,8 @@ impl Session {
         }
         self.answer_sent = true;
         for candidate in std::mem::take(&mut self.held_local) {
-            self.client.send_nowait(ClientEvent::SignalCandidate(candidate));
+            self.client
+                .send_nowait(ClientEvent::SignalCandidate(candidate));
         }
     }
 
@@ -267,7 +302,8 @@ impl Session {
         match event {
             PeerEvent::LocalCandidate(candidate) => {
                 if self.answer_sent {
-                    self.client.send_nowait(ClientEvent::SignalCandidate(candidate));
+                    self.client
+                        .send_nowait(ClientEvent::SignalCandidate(candidate));
                 } else {
                     self.held_local.push(candidate);
                 }

@@ -69,18 +69,29 @@ pub struct IceUris {
 
 impl IceUris {
     /// Converts Neko's `iceservers` list (browser syntax) and appends user-configured servers.
-    pub fn from_servers(servers: &[IceServer], user_stun: Option<&str>, user_turn: &[String]) -> Self {
+    pub fn from_servers(
+        servers: &[IceServer],
+        user_stun: Option<&str>,
+        user_turn: &[String],
+    ) -> Self {
         let mut uris = Self::default();
         for server in servers {
             for url in &server.urls {
-                if let Some(rest) = url.strip_prefix("stun:").or_else(|| url.strip_prefix("stuns:")) {
-                    uris.stun.get_or_insert_with(|| format!("stun://{}", rest.trim_start_matches("//")));
+                if let Some(rest) = url
+                    .strip_prefix("stun:")
+                    .or_else(|| url.strip_prefix("stuns:"))
+                {
+                    uris.stun
+                        .get_or_insert_with(|| format!("stun://{}", rest.trim_start_matches("//")));
                 } else if let Some((scheme, rest)) = url.split_once(':')
                     && (scheme == "turn" || scheme == "turns")
                 {
                     let user = encode_userinfo(server.username.as_deref().unwrap_or_default());
                     let pass = encode_userinfo(server.credential.as_deref().unwrap_or_default());
-                    uris.turn.push(format!("{scheme}://{user}:{pass}@{}", rest.trim_start_matches("//")));
+                    uris.turn.push(format!(
+                        "{scheme}://{user}:{pass}@{}",
+                        rest.trim_start_matches("//")
+                    ));
                 } else {
                     tracing::warn!(%url, "ignoring an ICE server URL that is neither stun: nor turn:");
                 }
@@ -89,13 +100,16 @@ impl IceUris {
         if let Some(stun) = user_stun.filter(|s| !s.is_empty()) {
             uris.stun = Some(stun.to_owned());
         }
-        uris.turn.extend(user_turn.iter().filter(|t| !t.is_empty()).cloned());
+        uris.turn
+            .extend(user_turn.iter().filter(|t| !t.is_empty()).cloned());
         uris
     }
 
     /// Applies the URIs to a webrtcbin.
     pub fn apply(&self, webrtcbin: &gst::Element) {
-        webrtcbin.set_property("stun-server", self.stun.as_deref());
+        if let Some(stun) = &self.stun {
+            webrtcbin.set_property("stun-server", stun);
+        }
         for turn in &self.turn {
             if !webrtcbin.emit_by_name::<bool>("add-turn-server", &[turn]) {
                 tracing::warn!("webrtcbin refused a TURN server URI (check its syntax)");
@@ -107,7 +121,9 @@ impl IceUris {
 fn encode_userinfo(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -130,11 +146,21 @@ mod tests {
     fn converts_browser_syntax_and_merges_user_servers() {
         let servers = [
             server(&["stun:stun.example.org:3478"], None, None),
-            server(&["turn:turn.example.org:3478?transport=udp"], Some("u@x"), Some("p:w")),
+            server(
+                &["turn:turn.example.org:3478?transport=udp"],
+                Some("u@x"),
+                Some("p:w"),
+            ),
         ];
         let uris = IceUris::from_servers(&servers, None, &["turn://a:b@h:1".into()]);
         assert_eq!(uris.stun.as_deref(), Some("stun://stun.example.org:3478"));
-        assert_eq!(uris.turn, vec!["turn://u%40x:p%3Aw@turn.example.org:3478?transport=udp", "turn://a:b@h:1"]);
+        assert_eq!(
+            uris.turn,
+            vec![
+                "turn://u%40x:p%3Aw@turn.example.org:3478?transport=udp",
+                "turn://a:b@h:1"
+            ]
+        );
         let user = IceUris::from_servers(&servers, Some("stun://mine:1"), &[]);
         assert_eq!(user.stun.as_deref(), Some("stun://mine:1"));
     }

@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
-use gst_webrtc::{WebRTCDataChannel, WebRTCICEConnectionState, WebRTCRTPTransceiverDirection, WebRTCSDPType, WebRTCSessionDescription};
+use gst_webrtc::{
+    WebRTCDataChannel, WebRTCICEConnectionState, WebRTCRTPTransceiverDirection, WebRTCSDPType,
+    WebRTCSessionDescription,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ice::{IceUris, pin_local_addresses};
@@ -45,7 +48,9 @@ pub enum PeerEvent {
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
     /// A GStreamer element is missing.
-    #[error("GStreamer element {0:?} is missing: install gstreamer1.0-plugins-bad and gstreamer1.0-nice")]
+    #[error(
+        "GStreamer element {0:?} is missing: install gstreamer1.0-plugins-bad and gstreamer1.0-nice"
+    )]
     MissingElement(&'static str),
     /// The offer could not be used.
     #[error(transparent)]
@@ -97,14 +102,22 @@ impl Peer {
             .build()
             .map_err(|_| PeerError::MissingElement("webrtcbin"))?;
         pin_local_addresses(&webrtcbin, &config.local_addresses)?;
-        IceUris::from_servers(server_ice, config.stun_server.as_deref(), &config.turn_servers).apply(&webrtcbin);
+        IceUris::from_servers(
+            server_ice,
+            config.stun_server.as_deref(),
+            &config.turn_servers,
+        )
+        .apply(&webrtcbin);
         let shared = Arc::new(Mutex::new(Shared::default()));
 
         let candidate_events = events.clone();
         let candidate_shared = shared.clone();
         webrtcbin.connect("on-ice-candidate", false, move |values| {
             let mline = values.get(1).and_then(|v| v.get::<u32>().ok()).unwrap_or(0);
-            let candidate = values.get(2).and_then(|v| v.get::<String>().ok()).unwrap_or_default();
+            let candidate = values
+                .get(2)
+                .and_then(|v| v.get::<String>().ok())
+                .unwrap_or_default();
             let mid = candidate_shared
                 .lock()
                 .ok()
@@ -126,7 +139,9 @@ impl Peer {
         });
         let channel_shared = shared.clone();
         webrtcbin.connect("on-data-channel", false, move |values| {
-            let channel = values.get(1).and_then(|v| v.get::<WebRTCDataChannel>().ok())?;
+            let channel = values
+                .get(1)
+                .and_then(|v| v.get::<WebRTCDataChannel>().ok())?;
             let datagram_events = events.clone();
             channel.connect_on_message_data(move |_, data| {
                 let Some(data) = data else { return };
@@ -134,7 +149,9 @@ impl Peer {
                     Ok(datagram) => {
                         let _ = datagram_events.send(PeerEvent::Datagram(datagram));
                     }
-                    Err(error) => tracing::debug!(%error, "skipped an unreadable data-channel message"),
+                    Err(error) => {
+                        tracing::debug!(%error, "skipped an unreadable data-channel message")
+                    }
                 }
             });
             if let Ok(mut shared) = channel_shared.lock() {
@@ -151,10 +168,12 @@ impl Peer {
             step: "adding webrtcbin",
             reason: e.to_string(),
         })?;
-        webrtcbin.sync_state_with_parent().map_err(|e| PeerError::Negotiation {
-            step: "starting webrtcbin",
-            reason: e.to_string(),
-        })?;
+        webrtcbin
+            .sync_state_with_parent()
+            .map_err(|e| PeerError::Negotiation {
+                step: "starting webrtcbin",
+                reason: e.to_string(),
+            })?;
         Ok(Self {
             bin: bin.clone(),
             webrtcbin,
@@ -184,8 +203,14 @@ impl Peer {
         if let Ok(mut shared) = self.shared.lock() {
             shared.mids = offer.mids.clone();
         }
-        let description = WebRTCSessionDescription::new(WebRTCSDPType::Offer, offer.message.clone());
-        self.call("setting the remote offer", "set-remote-description", &description).await?;
+        let description =
+            WebRTCSessionDescription::new(WebRTCSDPType::Offer, offer.message.clone());
+        self.call(
+            "setting the remote offer",
+            "set-remote-description",
+            &description,
+        )
+        .await?;
         for media in offer.media.iter().filter(|_| first) {
             let wanted = match media.kind.as_str() {
                 "video" => self.config.receive_video,
@@ -198,11 +223,15 @@ impl Peer {
             };
             let transceiver = self
                 .webrtcbin
-                .emit_by_name::<gst_webrtc::WebRTCRTPTransceiver>("add-transceiver", &[&direction, &media.caps]);
+                .emit_by_name::<gst_webrtc::WebRTCRTPTransceiver>(
+                    "add-transceiver",
+                    &[&direction, &media.caps],
+                );
             transceiver.set_property("do-nack", true);
         }
         let reply = self.promise("creating the answer", |promise| {
-            self.webrtcbin.emit_by_name::<()>("create-answer", &[&None::<gst::Structure>, promise]);
+            self.webrtcbin
+                .emit_by_name::<()>("create-answer", &[&None::<gst::Structure>, promise]);
         });
         let reply = reply.await?;
         let answer = reply
@@ -210,9 +239,12 @@ impl Peer {
             .and_then(|s| s.get::<WebRTCSessionDescription>("answer").ok())
             .ok_or_else(|| PeerError::Negotiation {
                 step: "creating the answer",
-                reason: reply.map(|s| s.to_string()).unwrap_or_else(|| "no answer".into()),
+                reason: reply
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "no answer".into()),
             })?;
-        self.call("setting the local answer", "set-local-description", &answer).await?;
+        self.call("setting the local answer", "set-local-description", &answer)
+            .await?;
         let pending = match self.shared.lock() {
             Ok(mut shared) => {
                 shared.remote_set = true;
@@ -254,7 +286,9 @@ impl Peer {
         let channel = self.shared.lock().ok().and_then(|s| s.channel.clone());
         match channel {
             Some(channel) if channel.ready_state() == gst_webrtc::WebRTCDataChannelState::Open => {
-                channel.send_data_full(Some(&glib::Bytes::from(bytes))).is_ok()
+                channel
+                    .send_data_full(Some(&glib::Bytes::from(bytes)))
+                    .is_ok()
             }
             _ => false,
         }
@@ -266,14 +300,23 @@ impl Peer {
         let _ = self.bin.remove(&self.webrtcbin);
     }
 
-    async fn call(&self, step: &'static str, signal: &str, description: &WebRTCSessionDescription) -> Result<(), PeerError> {
+    async fn call(
+        &self,
+        step: &'static str,
+        signal: &str,
+        description: &WebRTCSessionDescription,
+    ) -> Result<(), PeerError> {
         let reply = self.promise(step, |promise| {
-            self.webrtcbin.emit_by_name::<()>(signal, &[description, promise]);
+            self.webrtcbin
+                .emit_by_name::<()>(signal, &[description, promise]);
         });
         match reply.await? {
             Some(s) if s.has_field("error") => Err(PeerError::Negotiation {
                 step,
-                reason: s.value("error").map(|v| format!("{v:?}")).unwrap_or_default(),
+                reason: s
+                    .value("error")
+                    .map(|v| format!("{v:?}"))
+                    .unwrap_or_default(),
             }),
             _ => Ok(()),
         }
@@ -293,24 +336,27 @@ impl Peer {
 /// A promise and the future of its reply.
 fn promise_with_reply(
     step: &'static str,
-) -> (gst::Promise, impl Future<Output = Result<Option<gst::Structure>, PeerError>>) {
-        let (tx, rx) = oneshot::channel();
-        let promise = gst::Promise::with_change_func(move |reply| {
-            let reply = match reply {
-                Ok(structure) => Ok(structure.map(|s| s.to_owned())),
-                Err(e) => Err(format!("{e:?}")),
-            };
-            let _ = tx.send(reply);
-        });
-        let reply = async move {
-            match rx.await {
-                Ok(Ok(structure)) => Ok(structure),
-                Ok(Err(reason)) => Err(PeerError::Negotiation { step, reason }),
-                Err(_) => Err(PeerError::Negotiation {
-                    step,
-                    reason: "webrtcbin dropped the request".into(),
-                }),
-            }
+) -> (
+    gst::Promise,
+    impl Future<Output = Result<Option<gst::Structure>, PeerError>>,
+) {
+    let (tx, rx) = oneshot::channel();
+    let promise = gst::Promise::with_change_func(move |reply| {
+        let reply = match reply {
+            Ok(structure) => Ok(structure.map(|s| s.to_owned())),
+            Err(e) => Err(format!("{e:?}")),
         };
-        (promise, reply)
+        let _ = tx.send(reply);
+    });
+    let reply = async move {
+        match rx.await {
+            Ok(Ok(structure)) => Ok(structure),
+            Ok(Err(reason)) => Err(PeerError::Negotiation { step, reason }),
+            Err(_) => Err(PeerError::Negotiation {
+                step,
+                reason: "webrtcbin dropped the request".into(),
+            }),
+        }
+    };
+    (promise, reply)
 }

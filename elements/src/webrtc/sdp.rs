@@ -37,7 +37,8 @@ pub enum SdpError {
 impl Offer {
     /// Parses an offer and derives the per-section caps.
     pub fn parse(sdp: &str) -> Result<Self, SdpError> {
-        let message = SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|e| SdpError::Parse(e.to_string()))?;
+        let message =
+            SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|e| SdpError::Parse(e.to_string()))?;
         let mut media = Vec::new();
         let mut mids = Vec::new();
         for (index, section) in message.medias().enumerate() {
@@ -54,7 +55,10 @@ impl Offer {
                 continue;
             };
             if section.attributes_to_caps(caps.make_mut()).is_err() {
-                tracing::debug!(mline = index, "could not read the attributes of an offered section");
+                tracing::debug!(
+                    mline = index,
+                    "could not read the attributes of an offered section"
+                );
             }
             let caps = codec_caps(&caps);
             media.push(OfferedMedia {
@@ -64,7 +68,11 @@ impl Offer {
                 caps,
             });
         }
-        Ok(Self { message, media, mids })
+        Ok(Self {
+            message,
+            media,
+            mids,
+        })
     }
 }
 
@@ -120,6 +128,8 @@ m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:2\
     #[test]
     fn garbage_is_an_error() {
         gst::init().unwrap();
-        assert!(Offer::parse("not sdp").is_err() || Offer::parse("not sdp").unwrap().media.is_empty());
+        assert!(
+            Offer::parse("not sdp").is_err() || Offer::parse("not sdp").unwrap().media.is_empty()
+        );
     }
 }

@@ -1,0 +1,265 @@
+//! nekosrc against the sandbox room over real WebRTC on loopback.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{MEDIA, Receiver, close_to};
+use neko_agent::room::desktop::Desktop;
+use neko_agent::room::media::VideoCodec;
+use neko_agent::room::{Room, RoomConfig};
+
+const WIDTH: u32 = 1280;
+const HEIGHT: u32 = 720;
+
+struct Sandbox {
+    runtime: tokio::runtime::Runtime,
+    room: Option<Room>,
+}
+
+impl Sandbox {
+    fn start(codec: VideoCodec) -> Sandbox {
+        Self::start_with(RoomConfig { codec, ..config() })
+    }
+
+    fn start_with(config: RoomConfig) -> Sandbox {
+        common::init();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let room = runtime
+            .block_on(Room::start(config))
+            .expect("the room starts");
+        Sandbox {
+            runtime,
+            room: Some(room),
+        }
+    }
+
+    fn room(&self) -> &Room {
+        self.room.as_ref().unwrap()
+    }
+
+    fn url(&self) -> String {
+        self.room().base_url()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(room) = self.room.take() {
+            self.runtime.block_on(room.shutdown());
+        }
+    }
+}
+
+fn config() -> RoomConfig {
+    RoomConfig {
+        width: WIDTH,
+        height: HEIGHT,
+        rate: 30,
+        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
+        ..RoomConfig::default()
+    }
+}
+
+/// Centre of a named region, nudged up-left so the cursor drawn at a click point does not cover it.
+fn region_probe(name: &str) -> ((u32, u32), (u32, u32), [u8; 3]) {
+    let region = Desktop::new(WIDTH, HEIGHT)
+        .region(name)
+        .expect("region exists");
+    let (cx, cy) = region.rect.center();
+    ((cx, cy), (cx - 12, cy - 12), region.color)
+}
+
+fn assert_streams_at_room_size(codec: VideoCodec) {
+    let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    let sandbox = Sandbox::start(codec);
+    let receiver = Receiver::start(&sandbox.url(), "alice", "neko", "");
+    let first = receiver
+        .wait_frame(Duration::from_secs(30), |_| true)
+        .expect("a first frame within 30 s");
+    assert_eq!((first.width, first.height), (WIDTH, HEIGHT));
+    let start_count = receiver.frame_count();
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(5));
+    let fps = (receiver.frame_count() - start_count) as f64 / started.elapsed().as_secs_f64();
+    assert!(fps >= 25.0, "{codec:?}: only {fps:.1} frames/s");
+    let (_, probe, colour) = region_probe("red");
+    let frame = receiver.latest().unwrap();
+    let seen = frame.pixel(probe.0, probe.1).unwrap();
+    assert!(
+        close_to(seen, colour, 30),
+        "{codec:?}: red region shows {seen:?}, expected {colour:?}"
+    );
+    let stats = receiver.stats();
+    let expected = if codec == VideoCodec::H264 {
+        "H264"
+    } else {
+        "VP8"
+    };
+    assert_eq!(stats.get::<String>("video-codec").unwrap(), expected);
+    assert!(stats.get::<u64>("video-bytes").unwrap() > 0);
+}
+
+#[test]
+fn vp8_frames_of_the_room_size_at_25_fps() {
+    assert_streams_at_room_size(VideoCodec::Vp8);
+}
+
+#[test]
+fn h264_frames_of_the_room_size_at_25_fps() {
+    assert_streams_at_room_size(VideoCodec::H264);
+}
+
+#[test]
+fn input_through_the_action_signal_reaches_the_room_and_the_picture() {
+    let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    let sandbox = Sandbox::start(VideoCodec::Vp8);
+    let receiver = Receiver::start(&sandbox.url(), "alice", "neko", "");
+    let (_, probe, colour) = region_probe("blue");
+    receiver
+        .wait_frame(Duration::from_secs(30), |f| {
+            f.pixel(probe.0, probe.1)
+                .is_some_and(|p| close_to(p, colour, 30))
+        })
+        .expect("the blue region shows");
+    let ((x, y), _, _) = region_probe("blue");
+    let click =
+        format!(r#"{{"event":"control/buttonpress","payload":{{"code":1,"x":{x},"y":{y}}}}}"#);
+    assert!(receiver.send_event(&click));
+    let recorded = sandbox
+        .runtime
+        .block_on(sandbox.room().wait_for_input(
+            |i| i.event == "control/buttonpress",
+            Duration::from_secs(10),
+        ))
+        .expect("the room records the click");
+    assert!(recorded.accepted, "the click was refused: {recorded:?}");
+    assert_eq!(recorded.payload["x"], x);
+    let changed = receiver.wait_frame(Duration::from_secs(10), |f| {
+        f.pixel(probe.0, probe.1)
+            .is_some_and(|p| !close_to(p, colour, 60))
+    });
+    assert!(
+        changed.is_some(),
+        "the clicked region did not change colour in received frames"
+    );
+    assert!(!receiver.send_event("not json"));
+}
+
+#[test]
+fn wrong_password_is_a_clear_error_without_retries() {
+    let sandbox = Sandbox::start_with(RoomConfig {
+        media: false,
+        ..config()
+    });
+    let receiver = Receiver::start(&sandbox.url(), "mallory", "wrong", "");
+    let error = receiver
+        .error(Duration::from_secs(10))
+        .expect("an error on the bus");
+    assert!(
+        error.contains(&sandbox.url()) && error.contains("mallory"),
+        "{error}"
+    );
+    assert!(error.contains("wrong username or password"), "{error}");
+    assert!(
+        receiver.error(Duration::from_secs(3)).is_none(),
+        "a second error: the element retried"
+    );
+    assert_eq!(sandbox.room().login_attempts(), 1);
+}
+
+#[test]
+fn unreachable_server_is_retried_with_backoff_until_the_room_starts() {
+    let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let receiver = Receiver::start(&url, "alice", "neko", "");
+    let warnings = receiver.warnings(Duration::from_millis(3500));
+    assert!(
+        warnings.len() >= 2,
+        "expected retries with backoff, got {warnings:?}"
+    );
+    assert!(
+        warnings[0].contains("cannot reach") && warnings[0].contains(&url),
+        "{warnings:?}"
+    );
+    let sandbox = Sandbox::start_with(RoomConfig {
+        bind: format!("127.0.0.1:{port}").parse().unwrap(),
+        ..config()
+    });
+    assert_eq!(sandbox.url(), url);
+    assert!(
+        receiver
+            .wait_frame(Duration::from_secs(45), |_| true)
+            .is_some(),
+        "no frames after the room started"
+    );
+}
+
+#[test]
+fn websocket_drop_mid_stream_reconnects_and_frames_resume() {
+    let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    let sandbox = Sandbox::start(VideoCodec::Vp8);
+    let receiver = Receiver::start(&sandbox.url(), "alice", "neko", "");
+    receiver
+        .wait_frame(Duration::from_secs(30), |_| true)
+        .expect("first frame");
+    sandbox.room().disconnect_all_websockets();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while receiver.stats().get::<u32>("reconnects").unwrap() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no reconnect: {:?}",
+            receiver.stats()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let count = receiver.frame_count();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(receiver.frame_count() > count + 20, "frames did not resume");
+    assert!(receiver.error(Duration::ZERO).is_none());
+}
+
+#[test]
+fn malformed_json_from_the_server_is_skipped() {
+    let sandbox = Sandbox::start_with(RoomConfig {
+        media: false,
+        ..config()
+    });
+    let receiver = Receiver::start(&sandbox.url(), "alice", "neko", "");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let session = loop {
+        let id = receiver.stats().get::<String>("session-id").unwrap();
+        if !id.is_empty() {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "never connected");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    sandbox.room().send_raw_text(&session, "{this is not json");
+    sandbox
+        .room()
+        .send_raw_text(&session, r#"{"event":"signal/candidate","payload":42}"#);
+    assert!(receiver.send_event(r#"{"event":"chat/message","payload":{"text":"still here"}}"#));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let echoed = receiver
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(name, json)| name == "chat/message" && json.contains("still here"));
+        if echoed {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the session died after malformed frames"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(receiver.error(Duration::ZERO).is_none());
+}
