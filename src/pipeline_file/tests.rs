@@ -64,7 +64,10 @@ fn shipped_watch_file_loads() {
         "Watch a Neko room: decoded video frames to an appsink"
     );
     let names: Vec<&str> = file.variables().map(|v| v.name.as_str()).collect();
-    assert_eq!(names, ["decoder", "ice_addresses", "password", "url", "username"]);
+    assert_eq!(
+        names,
+        ["decoder", "ice_addresses", "password", "url", "username"]
+    );
     assert_eq!(file.appsinks().collect::<Vec<_>>(), ["frames"]);
     assert_eq!(file.appsrcs().count(), 0);
     assert!(file.launch().starts_with("nekosrc name=src url=${url}"));

@@ -65,6 +65,19 @@ impl PeerInputs {
     }
 }
 
+impl Drop for PeerInputs {
+    fn drop(&mut self) {
+        if !self.closed.swap(true, Ordering::SeqCst) {
+            // The last reference can go away on one of the peer's own streaming threads, where
+            // stopping its pipeline would deadlock: stop it from a thread of its own.
+            let pipeline = self.pipeline.clone();
+            std::thread::spawn(move || {
+                let _ = pipeline.set_state(gst::State::Null);
+            });
+        }
+    }
+}
+
 fn push(src: &gst_app::AppSrc, buffer: &gst::Buffer, caps: Option<&gst::Caps>) {
     if let Some(caps) = caps
         && src.caps().as_ref() != Some(caps)

@@ -81,6 +81,7 @@ struct State {
     commands: Option<mpsc::UnboundedSender<Command>>,
     outputs: HashMap<&'static str, Output>,
     session_id: Option<String>,
+    webrtcbin: Option<gst::Element>,
 }
 
 /// nekosrc's private data.
@@ -212,6 +213,13 @@ impl NekoSrc {
         for output in outputs.values() {
             output::dismantle(bin.upcast_ref(), output);
             let _ = bin.remove_pad(&output.ghost);
+        }
+    }
+
+    /// Remembers the webrtcbin of the current peer, so stopping the element can stop it.
+    pub(super) fn adopt_webrtcbin(&self, webrtcbin: &gst::Element) {
+        if let Ok(mut state) = self.state.lock() {
+            state.webrtcbin = Some(webrtcbin.clone());
         }
     }
 

@@ -255,6 +255,7 @@ impl Session {
             }
         };
         element.imp().counters.peers.fetch_add(1, Ordering::Relaxed);
+        element.imp().adopt_webrtcbin(peer.webrtcbin());
         drop(element);
         for candidate in self.early_remote.drain(..) {
             peer.add_remote_candidate(&candidate);
