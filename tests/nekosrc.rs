@@ -263,3 +263,39 @@ fn malformed_json_from_the_server_is_skipped() {
     }
     assert!(receiver.error(Duration::ZERO).is_none());
 }
+
+#[test]
+fn outputs_follow_what_downstream_accepts_and_audio_is_decoded() {
+    let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    let sandbox = Sandbox::start(VideoCodec::Vp8);
+    let cases = [
+        ("audio=false", "! vp8dec", "encoded"),
+        ("audio=false", "! rtpvp8depay ! vp8dec", "rtp"),
+        (
+            "audio=true",
+            "src.audio ! audioconvert ! fakesink sync=false  src.video",
+            "decoded",
+        ),
+    ];
+    for (properties, chain, mode) in cases {
+        let receiver = Receiver::start_with(&sandbox.url(), "alice", "neko", properties, chain);
+        let frame = receiver.wait_frame(Duration::from_secs(30), |_| true);
+        assert!(frame.is_some(), "{mode}: no frames through {chain:?}");
+        let stats = receiver.stats();
+        assert_eq!(
+            stats.get::<String>("video-output").unwrap(),
+            mode,
+            "{stats}"
+        );
+        if properties == "audio=true" {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while receiver.stats().get::<u64>("audio-bytes").unwrap() == 0 {
+                assert!(Instant::now() < deadline, "no audio: {}", receiver.stats());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let stats = receiver.stats();
+            assert_eq!(stats.get::<String>("audio-codec").unwrap(), "OPUS");
+            assert_eq!(stats.get::<String>("audio-decoder").unwrap(), "opusdec");
+        }
+    }
+}

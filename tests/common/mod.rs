@@ -35,10 +35,22 @@ pub struct Receiver {
 impl Receiver {
     /// Builds and starts the pipeline with extra nekosrc properties (`name=value` pairs).
     pub fn start(url: &str, username: &str, password: &str, extra: &str) -> Receiver {
+        Self::start_with(url, username, password, &format!("audio=false {extra}"), "")
+    }
+
+    /// Like [`Receiver::start`], with elements between nekosrc's video pad and `videoconvert`
+    /// (e.g. `! rtpvp8depay ! vp8dec`), and the nekosrc properties given in full.
+    pub fn start_with(
+        url: &str,
+        username: &str,
+        password: &str,
+        properties: &str,
+        chain: &str,
+    ) -> Receiver {
         init();
         let description = format!(
-            "nekosrc name=src url=\"{url}\" username=\"{username}\" password=\"{password}\" ice-local-addresses=127.0.0.1 audio=false {extra} \
-             ! videoconvert ! video/x-raw,format=RGB ! appsink name=frames sync=false max-buffers=2 drop=true"
+            "nekosrc name=src url=\"{url}\" username=\"{username}\" password=\"{password}\" ice-local-addresses=127.0.0.1 {properties} \
+             {chain} ! videoconvert ! video/x-raw,format=RGB ! appsink name=frames sync=false max-buffers=2 drop=true"
         );
         let pipeline = gst::parse::launch(&description)
             .unwrap()

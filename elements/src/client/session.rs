@@ -139,10 +139,11 @@ impl std::fmt::Debug for NekoClient {
 }
 
 impl NekoClient {
-    /// Starts the client on the shared runtime. Subscribe before awaiting anything to see every notice.
-    pub fn start(config: ClientConfig) -> Self {
+    /// Starts the client on the shared runtime. The receiver sees every notice from the first
+    /// on; [`NekoClient::subscribe`] gives more receivers that see notices from then on.
+    pub fn start(config: ClientConfig) -> (Self, broadcast::Receiver<ClientNotice>) {
         let (commands, command_rx) = mpsc::unbounded_channel();
-        let (notices, _) = broadcast::channel(1024);
+        let (notices, first_receiver) = broadcast::channel(1024);
         let client = Self {
             commands,
             notices: notices.clone(),
@@ -161,7 +162,7 @@ impl NekoClient {
             was_host: false,
         };
         RUNTIME.spawn(task.run());
-        client
+        (client, first_receiver)
     }
 
     /// Receives every notice published from now on.

@@ -173,9 +173,8 @@ impl NekoSrc {
             "connecting to {}",
             params.client.target.display_server()
         );
-        let client = NekoClient::start(params.client.clone());
+        let (client, notices) = NekoClient::start(params.client.clone());
         let (commands, command_rx) = mpsc::unbounded_channel();
-        let notices = client.subscribe();
         {
             let mut state = self
                 .state
