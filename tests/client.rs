@@ -122,7 +122,7 @@ async fn token_and_cookie_logins_both_connect() {
 async fn a_server_disconnect_is_final_and_clear() {
     let room = Room::start(room_config()).await.unwrap();
     let target = Target::new(&room.base_url(), Some("kicked"), Some("neko"), None).unwrap();
-    let (client, mut notices) = NekoClient::start(ClientConfig::new(target));
+    let (_client, mut notices) = NekoClient::start(ClientConfig::new(target));
     let (session, _) = wait_for_notice(&mut notices, Duration::from_secs(10), connected)
         .await
         .unwrap();
