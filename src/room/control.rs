@@ -1,6 +1,6 @@
 //! Who hosts: the host-acquisition rule (§3.4), release, and host-change broadcasts.
 
-use gstneko::protocol::{ControlHost, ServerEvent, SessionRef};
+use gstneko::protocol::{ControlHost, MemberProfile, ServerEvent, SessionRef};
 
 use super::desktop::DesktopInput;
 use super::state::{Effects, RoomShared, RoomState};
@@ -47,13 +47,8 @@ pub(super) fn set_host(state: &mut RoomState, effects: &mut Effects, host: Optio
     state.broadcast(&event);
 }
 
-/// The host rule for `id`: `input` events proceed when already host; `control/request` fails then.
-pub(super) fn acquire(
-    state: &mut RoomState,
-    effects: &mut Effects,
-    id: &str,
-    input: bool,
-) -> Result<(), ControlError> {
+/// The profile of `id` when it may host at all (`can_host` and not held back by private mode).
+fn hosting_profile<'a>(state: &'a RoomState, id: &str) -> Result<&'a MemberProfile, ControlError> {
     let profile = &state
         .sessions
         .get(id)
@@ -62,6 +57,17 @@ pub(super) fn acquire(
     if !profile.can_host || state.private_for(profile) {
         return Err(ControlError::NotAllowed);
     }
+    Ok(profile)
+}
+
+/// The host rule for `id`: `input` events proceed when already host; `control/request` fails then.
+pub(super) fn acquire(
+    state: &mut RoomState,
+    effects: &mut Effects,
+    id: &str,
+    input: bool,
+) -> Result<(), ControlError> {
+    let profile = hosting_profile(state, id)?;
     if state.is_host(id) {
         return if input {
             Ok(())
@@ -88,14 +94,7 @@ pub(super) fn release(
     effects: &mut Effects,
     id: &str,
 ) -> Result<(), ControlError> {
-    let profile = &state
-        .sessions
-        .get(id)
-        .ok_or(ControlError::UnknownSession)?
-        .profile;
-    if !profile.can_host || state.private_for(profile) {
-        return Err(ControlError::NotAllowed);
-    }
+    hosting_profile(state, id)?;
     if !state.is_host(id) {
         return Err(ControlError::NotHost);
     }
