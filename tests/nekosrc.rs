@@ -299,3 +299,39 @@ fn outputs_follow_what_downstream_accepts_and_audio_is_decoded() {
         }
     }
 }
+
+#[test]
+fn a_closed_peer_is_replaced_by_a_fresh_request_and_frames_resume() {
+    let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    let sandbox = Sandbox::start(VideoCodec::Vp8);
+    let receiver = Receiver::start(&sandbox.url(), "alice", "neko", "");
+    receiver
+        .wait_frame(Duration::from_secs(30), |_| true)
+        .expect("first frame");
+    let session = receiver.stats().get::<String>("session-id").unwrap();
+    assert!(sandbox.room().fail_peer(&session), "the session has a peer");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while receiver.stats().get::<u32>("peer-connections").unwrap() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no new peer after signal/close: {}",
+            receiver.stats()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        receiver
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(name, _)| name == "signal/close")
+    );
+    let count = receiver.frame_count();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        receiver.frame_count() > count + 20,
+        "frames did not resume on the new peer"
+    );
+    assert!(receiver.error(Duration::ZERO).is_none());
+}

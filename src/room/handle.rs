@@ -159,6 +159,25 @@ impl Room {
         &self.shared
     }
 
+    /// Fails the session's WebRTC peer as a lost ICE connection would (`signal/close` follows);
+    /// false when the session has no peer.
+    pub fn fail_peer(&self, session_id: &str) -> bool {
+        let peer = self.shared.read(|state| {
+            state
+                .sessions
+                .get(session_id)
+                .and_then(|s| s.peer.as_ref())
+                .map(|slot| slot.handle.clone())
+        });
+        match peer {
+            Some(peer) => {
+                peer.fail();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Writes `text` verbatim as a text frame to the session's socket; false when it has none.
     pub fn send_raw_text(&self, session_id: &str, text: &str) -> bool {
         self.shared.read(|state| {

@@ -583,6 +583,12 @@ impl PeerHandle {
         offer(&self.shared, true);
     }
 
+    /// Closes the peer the way Neko does when ICE disconnects or fails: the session stops
+    /// watching and the client gets `signal/close` (the sandbox uses it to test recovery).
+    pub fn fail(&self) {
+        self.shared.close_from_ice();
+    }
+
     /// Whether the peer's ICE is connected.
     pub fn is_connected(&self) -> bool {
         self.shared.connected.load(Ordering::SeqCst)
