@@ -194,14 +194,21 @@ impl NekoSrc {
     }
 
     fn stop(&self) {
-        let (client, commands, outputs) = match self.state.lock() {
+        let (client, commands, outputs, webrtcbin) = match self.state.lock() {
             Ok(mut state) => (
                 state.client.take(),
                 state.commands.take(),
                 std::mem::take(&mut state.outputs),
+                state.webrtcbin.take(),
             ),
             Err(_) => return,
         };
+        // The signalling task closes its peer too, but asynchronously: stop webrtcbin here so
+        // the element reaches NULL with no child left running.
+        if let Some(webrtcbin) = webrtcbin {
+            let _ = webrtcbin.set_state(gst::State::Null);
+            let _ = self.obj().remove(&webrtcbin);
+        }
         if let Some(commands) = commands {
             let _ = commands.send(Command::Stop);
         }
