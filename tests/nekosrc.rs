@@ -208,15 +208,9 @@ fn websocket_drop_mid_stream_reconnects_and_frames_resume() {
         .wait_frame(Duration::from_secs(30), |_| true)
         .expect("first frame");
     sandbox.room().disconnect_all_websockets();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while receiver.stats().get::<u32>("reconnects").unwrap() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "no reconnect: {:?}",
-            receiver.stats()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    receiver.wait_stats(Duration::from_secs(20), "no reconnect", |s| {
+        s.get::<u32>("reconnects").unwrap() > 0
+    });
     let count = receiver.frame_count();
     std::thread::sleep(Duration::from_secs(2));
     assert!(receiver.frame_count() > count + 20, "frames did not resume");
@@ -288,12 +282,9 @@ fn outputs_follow_what_downstream_accepts_and_audio_is_decoded() {
             "{stats}"
         );
         if properties == "audio=true" {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while receiver.stats().get::<u64>("audio-bytes").unwrap() == 0 {
-                assert!(Instant::now() < deadline, "no audio: {}", receiver.stats());
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let stats = receiver.stats();
+            let stats = receiver.wait_stats(Duration::from_secs(10), "no audio", |s| {
+                s.get::<u64>("audio-bytes").unwrap() > 0
+            });
             assert_eq!(stats.get::<String>("audio-codec").unwrap(), "OPUS");
             assert_eq!(stats.get::<String>("audio-decoder").unwrap(), "opusdec");
         }
@@ -310,15 +301,11 @@ fn a_closed_peer_is_replaced_by_a_fresh_request_and_frames_resume() {
         .expect("first frame");
     let session = receiver.stats().get::<String>("session-id").unwrap();
     assert!(sandbox.room().fail_peer(&session), "the session has a peer");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while receiver.stats().get::<u32>("peer-connections").unwrap() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "no new peer after signal/close: {}",
-            receiver.stats()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    receiver.wait_stats(
+        Duration::from_secs(20),
+        "no new peer after signal/close",
+        |s| s.get::<u32>("peer-connections").unwrap() >= 2,
+    );
     assert!(
         receiver
             .events

@@ -166,6 +166,24 @@ impl Receiver {
         self.src.emit_by_name::<bool>("send-event", &[&json])
     }
 
+    /// Waits until the element's stats satisfy `f`; panics with the stats after `timeout`.
+    pub fn wait_stats(
+        &self,
+        timeout: Duration,
+        what: &str,
+        f: impl Fn(&gst::Structure) -> bool,
+    ) -> gst::Structure {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let stats = self.stats();
+            if f(&stats) {
+                return stats;
+            }
+            assert!(Instant::now() < deadline, "{what}: {stats}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The element's stats structure.
     pub fn stats(&self) -> gst::Structure {
         self.src.property::<gst::Structure>("stats")
