@@ -23,6 +23,9 @@ use crate::webrtc::{Peer, PeerConfig, PeerEvent};
 /// How long to wait for `signal/provide` before asking again (the server never reports failures).
 const PROVIDE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long webrtcbin may take to produce an answer before the peer is given up.
+const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Everything the task needs, validated from the element's properties.
 #[derive(Debug, Clone)]
 pub struct SessionParams {
@@ -260,7 +263,14 @@ impl Session {
         for candidate in self.early_remote.drain(..) {
             peer.add_remote_candidate(&candidate);
         }
-        let answer = peer.answer(&provide.sdp).await;
+        let answer =
+            match tokio::time::timeout(NEGOTIATION_TIMEOUT, peer.answer(&provide.sdp)).await {
+                Ok(answer) => answer.map_err(|e| e.to_string()),
+                Err(_) => Err(format!(
+                    "webrtcbin did not answer within {} s",
+                    NEGOTIATION_TIMEOUT.as_secs()
+                )),
+            };
         self.peer = Some(peer);
         match answer {
             Ok(sdp) => self.send_answer(sdp).await,
