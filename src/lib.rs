@@ -1,6 +1,7 @@
 //! The neko-agent application: sandbox room, watcher and the pieces they share.
 pub mod cli;
 pub mod connection;
+pub mod input;
 pub mod logging;
 pub mod pipeline_file;
 pub mod room;
