@@ -4,12 +4,12 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gstneko::protocol::{ClientDatagram, ServerEvent, SignalRequest};
 
-use super::desktop::{Desktop, DesktopInput};
+use super::desktop::{Desktop, DesktopInput, stamp};
 use super::peer::{PeerHandle, PeerInputs, RoomPeer};
 
 /// Video codec the room encodes with.
@@ -20,6 +20,16 @@ pub enum VideoCodec {
     Vp8,
     /// H.264 constrained baseline, payload type 102.
     H264,
+}
+
+impl VideoCodec {
+    /// RTP payload type Neko uses for this codec.
+    pub fn payload_type(self) -> u32 {
+        match self {
+            Self::Vp8 => 96,
+            Self::H264 => 102,
+        }
+    }
 }
 
 /// Media settings of a room.
@@ -206,11 +216,7 @@ impl RoomMedia {
                         .and_then(|b| b.map_writable().ok())
                         .as_mut()
                     {
-                        let stamp = SystemTime::now()
-                            .duration_since(UNIX_EPOCH)
-                            .map(|d| d.as_millis() as u64)
-                            .unwrap_or(0);
-                        desktop.render(frame_number, stamp, map.as_mut_slice());
+                        desktop.render(frame_number, stamp::now_ms(), map.as_mut_slice());
                     }
                     drop(desktop);
                     if src.push_buffer(buffer).is_err() {
@@ -260,8 +266,6 @@ impl RoomMedia {
             peers.retain(|p| p.strong_count() > 0);
             peers.push(Arc::downgrade(&peer.inputs()));
         }
-        // A new listener needs a keyframe now, not at the next interval.
-        self.request_keyframe();
         Ok(peer.into_handle())
     }
 
@@ -319,11 +323,7 @@ impl RoomMedia {
             let (width, height) = desktop.size();
             let mut rgbx = vec![0u8; (width * height * 4) as usize];
             let frame = self.frames.load(Ordering::Relaxed);
-            let stamp = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0);
-            desktop.render(frame, stamp, &mut rgbx);
+            desktop.render(frame, stamp::now_ms(), &mut rgbx);
             (rgbx, width, height)
         };
         let rgb: Vec<u8> = rgbx

@@ -4,7 +4,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use gst::glib;
 use gst::prelude::*;
@@ -18,6 +17,7 @@ use gstneko::protocol::{
 };
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::desktop::stamp;
 use super::media::{MediaConfig, MediaError, MediaEvents, RoomMedia, VideoCodec};
 
 /// The room's only video stream id, as in Neko's default configuration.
@@ -142,17 +142,14 @@ fn make(factory: &str) -> Result<gst::Element, MediaError> {
 }
 
 fn codec_preferences(codec: VideoCodec) -> (gst::Caps, gst::Caps, &'static str) {
+    let base = gst::Caps::builder("application/x-rtp")
+        .field("media", "video")
+        .field("payload", codec.payload_type() as i32)
+        .field("clock-rate", 90000i32);
     let video = match codec {
-        VideoCodec::Vp8 => gst::Caps::builder("application/x-rtp")
-            .field("media", "video")
-            .field("encoding-name", "VP8")
-            .field("payload", 96i32)
-            .field("clock-rate", 90000i32),
-        VideoCodec::H264 => gst::Caps::builder("application/x-rtp")
-            .field("media", "video")
+        VideoCodec::Vp8 => base.field("encoding-name", "VP8"),
+        VideoCodec::H264 => base
             .field("encoding-name", "H264")
-            .field("payload", 102i32)
-            .field("clock-rate", 90000i32)
             .field("packetization-mode", "1")
             .field("profile-level-id", "42e01f")
             .field("level-asymmetry-allowed", "1"),
@@ -214,14 +211,7 @@ impl RoomPeer {
         let audio_pay = make("rtpopuspay")?;
         audio_pay.set_property("pt", 111u32);
         let video_pay = make(payloader)?;
-        video_pay.set_property(
-            "pt",
-            if config.codec == VideoCodec::H264 {
-                102u32
-            } else {
-                96u32
-            },
-        );
+        video_pay.set_property("pt", config.codec.payload_type());
         video_pay.set_property("mtu", 1200u32);
         if config.codec == VideoCodec::H264 {
             video_pay.set_property("config-interval", -1i32);
@@ -408,13 +398,6 @@ fn cursor_png() -> Vec<u8> {
     png
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 fn wire_data_channel(shared: &Arc<Shared>, channel: WebRTCDataChannel) {
     let send = |channel: &WebRTCDataChannel, datagram: ServerDatagram| {
         let _ = channel.send_data_full(Some(&glib::Bytes::from_owned(datagram.encode())));
@@ -441,7 +424,7 @@ fn wire_data_channel(shared: &Arc<Shared>, channel: WebRTCDataChannel) {
                 channel,
                 ServerDatagram::Pong {
                     client_ms: timestamp_ms,
-                    server_ms: now_ms(),
+                    server_ms: stamp::now_ms(),
                 },
             ),
             Ok(datagram) => (shared.events.on_datachannel_input)(&shared.session_id, datagram),

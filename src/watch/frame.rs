@@ -3,7 +3,6 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::room::desktop::stamp;
 
@@ -77,10 +76,7 @@ impl RgbFrame {
     /// Milliseconds between the room stamping this picture and now, if it carries a stamp.
     pub fn latency_ms(&self) -> Option<f64> {
         let sent = stamp::decode(&self.data, self.stride, 3)?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .ok()?
-            .as_millis() as u64;
+        let now = stamp::now_ms();
         let modulus = 1u64 << stamp::VALUE_BITS;
         let elapsed = (now % modulus + modulus - sent % modulus) % modulus;
         // A wrapped or foreign value would be absurdly large: report nothing rather than garbage.

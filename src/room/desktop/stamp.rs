@@ -38,6 +38,14 @@ const SYNC: [bool; 4] = [true, false, true, false];
 const CRC_BITS: usize = 8;
 const BITS: usize = SYNC.len() + VALUE_BITS as usize + CRC_BITS;
 const VALUE_MASK: u64 = (1 << VALUE_BITS) - 1;
+
+/// Wall-clock milliseconds since the Unix epoch: the clock stamps are written and read with.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
 /// Mean luminance at or above which a block reads as 1.
 const LIGHT: u32 = 160;
 /// Mean luminance at or below which a block reads as 0.
