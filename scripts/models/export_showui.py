@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Export showlab/ShowUI-2B to ONNX in the transformers.js / onnx-community Qwen2-VL layout.
+
+This is the real-model counterpart of make_showui_fixture.py: it writes the same directory layout
+(models/README.md) with the real weights, so the agent loads either one the same way. It is NOT run
+by the tests or CI; run it by hand on a machine with network access to huggingface.co.
+
+Needs: ~32 GB of RAM (the model is exported in float32), ~25 GB of free disk, 15-40 minutes on a
+recent CPU (no GPU needed). The script is written against the versions pinned below; it has not
+been run as part of this project, so treat its final check (PyTorch vs ONNX greedy tokens on a
+synthetic screenshot, also available alone with --verify) as the proof that an export is good.
+The patched forward relies on transformers 4.48 (`DynamicCache.key_cache`, `model.model`,
+`model.visual`); recheck it before upgrading transformers.
+
+    python3 -m venv /tmp/showui-export && . /tmp/showui-export/bin/activate
+    pip install torch==2.5.1 transformers==4.48.3 onnx==1.17.0 onnxruntime==1.20.1 \\
+        onnxslim==0.1.42 pillow==11.1.0
+    python3 scripts/models/export_showui.py --out models/showui-2b            # export + verify
+    python3 scripts/models/export_showui.py --out models/showui-2b --verify   # verify only
+
+Output (float32; every graph keeps its weights next to it in `<name>.onnx_data`):
+
+    <out>/onnx/vision_encoder.onnx        pixel_values f32 [num_patches, 1176], grid_thw i64 [num_images, 3]
+                                          -> image_features f32 [num_patches / 4, 1536]
+    <out>/onnx/embed_tokens.onnx          input_ids i64 [B, S] -> inputs_embeds f32 [B, S, 1536]
+    <out>/onnx/decoder_model_merged.onnx  inputs_embeds, attention_mask i64 [B, past + S],
+                                          position_ids i64 [3, B, S], past_key_values.{0..27}.key/value
+                                          f32 [B, 2, past, 128] -> logits f32 [B, S, 151936],
+                                          present.{0..27}.key/value f32 [B, 2, past + S, 128]
+    <out>/config.json, generation_config.json, preprocessor_config.json, chat_template.json,
+    tokenizer.json, tokenizer_config.json, added_tokens.json, ...
+
+The approach is the one published with the ONNX export of the tiny Qwen2-VL test model
+(hf-internal-testing/tiny-random-Qwen2VLForConditionalGeneration, "ONNX export code"): export
+`model.model.embed_tokens`, `model.visual`, and the whole model with a forward patched to take
+(inputs_embeds, attention_mask, position_ids, *past_key_values) and return logits and present.*.
+M-RoPE positions are computed by the caller (get_rope_index), image features are merged by the
+caller (overwriting the <|image_pad|> rows), exactly as the fixture expects.
+
+ShowUI-2B is a plain Qwen2VLForConditionalGeneration checkpoint; like ShowUI's own app.py, the
+processor and tokenizer come from Qwen/Qwen2-VL-2B-Instruct. ShowUI recommends running with
+min_pixels = 256*28*28 and max_pixels = 1344*28*28; the agent passes those at run time, the saved
+preprocessor_config.json keeps the Qwen2-VL defaults (as the fixture does).
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+MODEL_ID = "showlab/ShowUI-2B"
+PROCESSOR_ID = "Qwen/Qwen2-VL-2B-Instruct"
+OPSET = 17
+IR_VERSION = 8  # the oldest onnxruntime the agent supports (1.20) loads IR 8 + opset 17
+SHOWUI_MIN_PIXELS = 256 * 28 * 28
+SHOWUI_MAX_PIXELS = 1344 * 28 * 28
+
+
+def load(model_id, processor_id):
+    import torch
+    from transformers import AutoProcessor, DynamicCache, Qwen2VLForConditionalGeneration
+
+    class Patched(Qwen2VLForConditionalGeneration):
+        """forward(inputs_embeds, attention_mask, position_ids, *past) -> logits, present.*"""
+
+        def forward(self, *args):
+            inputs_embeds, attention_mask, position_ids, *flat_past = args
+            past = None
+            if flat_past:
+                past = DynamicCache()
+                for layer in range(self.config.num_hidden_layers):
+                    past.update(flat_past[2 * layer], flat_past[2 * layer + 1], layer)
+            out = super().forward(
+                inputs_embeds=inputs_embeds,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                past_key_values=past,
+                use_cache=True,
+                return_dict=True,
+            )
+            result = {"logits": out.logits}
+            cache = out.past_key_values
+            for layer, (key, value) in enumerate(zip(cache.key_cache, cache.value_cache)):
+                result[f"present.{layer}.key"] = key
+                result[f"present.{layer}.value"] = value
+            return result
+
+    model = Patched.from_pretrained(model_id, torch_dtype=torch.float32, attn_implementation="eager").eval()
+    processor = AutoProcessor.from_pretrained(processor_id)
+    return model, processor
+
+
+def export(args):
+    import onnx
+    import torch
+
+    model, processor = load(args.model, args.processor)
+    cfg = model.config
+    layers, kv_heads = cfg.num_hidden_layers, cfg.num_key_value_heads
+    head_dim, hidden = cfg.hidden_size // cfg.num_attention_heads, cfg.hidden_size
+    vis = cfg.vision_config
+    channels = getattr(vis, "in_channels", getattr(vis, "in_chans", 3))
+    patch_dim = channels * vis.temporal_patch_size * vis.patch_size * vis.patch_size  # 1176
+
+    os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
+    cfg.save_pretrained(args.out)
+    model.generation_config.save_pretrained(args.out)
+    processor.save_pretrained(args.out)  # tokenizer.json, preprocessor_config.json, chat_template.json, ...
+
+    tmp = tempfile.mkdtemp(prefix="showui-export-")
+    kv_names = [f"past_key_values.{layer}.{part}" for layer in range(layers) for part in ("key", "value")]
+    present_names = [n.replace("past_key_values", "present") for n in kv_names]
+
+    def to_onnx(module, example, name, inputs, outputs, axes):
+        os.makedirs(os.path.join(tmp, name))  # one folder each: large graphs write external data
+        torch.onnx.export(
+            module,
+            example,
+            os.path.join(tmp, name, name + ".onnx"),
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            do_constant_folding=True,
+        )
+
+    with torch.no_grad():
+        ids = torch.randint(0, cfg.vocab_size, (1, 16), dtype=torch.int64)
+        to_onnx(
+            model.model.embed_tokens,
+            (ids,),
+            "embed_tokens",
+            ["input_ids"],
+            ["inputs_embeds"],
+            {
+                "input_ids": {0: "batch_size", 1: "sequence_length"},
+                "inputs_embeds": {0: "batch_size", 1: "sequence_length"},
+            },
+        )
+
+        # Traced with a non-empty cache, so the graph takes the general concat path.
+        seq, past_len = 16, 4
+        example = (
+            torch.ones(1, seq, hidden),
+            torch.ones(1, past_len + seq, dtype=torch.int64),
+            torch.arange(past_len, past_len + seq, dtype=torch.int64).expand(3, 1, seq).contiguous(),
+            *[torch.zeros(1, kv_heads, past_len, head_dim) for _ in kv_names],
+        )
+        to_onnx(
+            model,
+            example,
+            "decoder_model_merged",
+            ["inputs_embeds", "attention_mask", "position_ids", *kv_names],
+            ["logits", *present_names],
+            {
+                "inputs_embeds": {0: "batch_size", 1: "sequence_length"},
+                "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
+                "position_ids": {1: "batch_size", 2: "sequence_length"},
+                **{n: {0: "batch_size", 2: "past_sequence_length"} for n in kv_names},
+                "logits": {0: "batch_size", 1: "sequence_length"},
+                **{n: {0: "batch_size", 2: "past_sequence_length + 1"} for n in present_names},
+            },
+        )
+
+        grid = torch.tensor([[1, 16, 16]], dtype=torch.int64)
+        to_onnx(
+            model.visual,
+            (torch.randn(256, patch_dim), grid),
+            "vision_encoder",
+            ["pixel_values", "grid_thw"],
+            ["image_features"],
+            {
+                "pixel_values": {0: "batch_size * grid_t * grid_h * grid_w"},
+                "grid_thw": {0: "batch_size"},
+                "image_features": {0: "batch_size * grid_t * grid_h * grid_w"},
+            },
+        )
+
+    for name in ("embed_tokens", "decoder_model_merged", "vision_encoder"):
+        src = os.path.join(tmp, name, name + ".onnx")
+        proto = None
+        if not args.no_slim:
+            try:
+                import onnxslim
+
+                proto = onnxslim.slim(src)
+            except Exception as exc:  # slimming is an optimisation only
+                print(f"onnxslim failed on {name} ({exc}); saving it unslimmed", file=sys.stderr)
+        if proto is None:
+            proto = onnx.load(src, load_external_data=True)
+        proto.ir_version = min(proto.ir_version, IR_VERSION)
+        dst = os.path.join(args.out, "onnx", name + ".onnx")
+        for stale in (dst, dst + "_data"):
+            if os.path.exists(stale):
+                os.remove(stale)
+        onnx.save_model(
+            proto,
+            dst,
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=name + ".onnx_data",
+            size_threshold=1024,
+        )
+        onnx.checker.check_model(dst)
+        print(f"wrote {dst}")
+    shutil.rmtree(tmp)
+
+
+def verify(args):
+    """Greedy-decode one synthetic screenshot with PyTorch and with the ONNX graphs; compare tokens."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from PIL import Image, ImageDraw
+
+    model, processor = load(args.model, args.processor)
+    image = Image.new("RGB", (1344, 756), (235, 235, 235))
+    draw = ImageDraw.Draw(image)
+    for i, colour in enumerate([(220, 40, 40), (40, 180, 60), (40, 90, 220), (230, 200, 40)]):
+        x0 = 1344 * (40 + 240 * i) // 1000
+        draw.rectangle([x0, 106, x0 + 242, 257], fill=colour)
+        draw.text((x0 + 10, 120), ["red", "green", "blue", "yellow"][i], fill=(0, 0, 0))
+    system = (
+        "You are an assistant trained to navigate the web screen. Given a task instruction, a screen "
+        "observation, and an action history sequence, output the next action and wait for the next "
+        "observation. Here is the action space:\n1. CLICK: Click on an element, value is not applicable "
+        "and the position [x,y] is required.\n2. ANSWER: Answer the question, value is the answer and "
+        "the position is not applicable.\nFormat the action as a dictionary with the following keys:\n"
+        "{'action': 'ACTION_TYPE', 'value': ..., 'position': ...}\nIf value or position is not "
+        "applicable, set as None."
+    )
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": system},
+                {"type": "text", "text": "Task: click the green box"},
+                {"type": "image"},
+            ],
+        }
+    ]
+    text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    ip = processor.image_processor  # ShowUI's pixel budget (1344x756 -> 1296 image tokens)
+    ip.min_pixels, ip.max_pixels = SHOWUI_MIN_PIXELS, SHOWUI_MAX_PIXELS
+    ip.size = {"min_pixels": SHOWUI_MIN_PIXELS, "max_pixels": SHOWUI_MAX_PIXELS}
+    inputs = processor(text=[text], images=[image], return_tensors="pt")
+    new_tokens = 32
+    with torch.no_grad():
+        ref = torch_greedy(model, inputs, new_tokens)
+    print("torch :", processor.decode(ref, skip_special_tokens=True))
+
+    def session(name):
+        return ort.InferenceSession(
+            os.path.join(args.out, "onnx", name + ".onnx"), providers=["CPUExecutionProvider"]
+        )
+
+    vision, embed, decoder = (
+        session("vision_encoder"),
+        session("embed_tokens"),
+        session("decoder_model_merged"),
+    )
+    ids = inputs["input_ids"].numpy()
+    embeds = embed.run(None, {"input_ids": ids})[0]
+    feats = vision.run(
+        None,
+        {
+            "pixel_values": inputs["pixel_values"].numpy().astype(np.float32),
+            "grid_thw": inputs["image_grid_thw"].numpy(),
+        },
+    )[0]
+    rows = np.nonzero(ids[0] == model.config.image_token_id)[0]
+    assert len(rows) == len(feats), (len(rows), feats.shape)
+    embeds[0, rows] = feats
+    position_ids, delta = model.get_rope_index(
+        inputs["input_ids"], inputs["image_grid_thw"], None, inputs["attention_mask"]
+    )
+    position_ids, delta = position_ids.numpy(), int(delta.reshape(-1)[0])
+    kv = [i for i in decoder.get_inputs() if i.name.startswith("past_key_values.")]
+    past = {i.name: np.zeros((1, i.shape[1], 0, i.shape[3]), np.float32) for i in kv}
+    mask = np.ones((1, ids.shape[1]), np.int64)
+    out = []
+    for _ in range(new_tokens):
+        res = decoder.run(
+            None, {"inputs_embeds": embeds, "attention_mask": mask, "position_ids": position_ids, **past}
+        )
+        token = int(np.argmax(res[0][0, -1]))
+        out.append(token)
+        if token in (151645, 151643):
+            break
+        names = [o.name for o in decoder.get_outputs()][1:]
+        past = {n.replace("present", "past_key_values"): v for n, v in zip(names, res[1:])}
+        total = mask.shape[1]
+        mask = np.ones((1, total + 1), np.int64)
+        embeds = embed.run(None, {"input_ids": np.array([[token]], np.int64)})[0]
+        position_ids = np.full((3, 1, 1), total + delta, np.int64)
+    print("onnx  :", processor.decode(out, skip_special_tokens=True))
+    same = out == list(ref[: len(out)])
+    print("greedy tokens match" if same else "MISMATCH between PyTorch and ONNX greedy tokens")
+    return 0 if same else 1
+
+
+def torch_greedy(model, inputs, new_tokens):
+    """PyTorch greedy reference through the unpatched generate path."""
+    from transformers import Qwen2VLForConditionalGeneration
+
+    base = Qwen2VLForConditionalGeneration.forward
+    model.forward = base.__get__(model)  # generate() needs the normal keyword forward
+    try:
+        out = model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False)
+    finally:
+        del model.forward
+    return out[0, inputs["input_ids"].shape[1] :].tolist()
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Export ShowUI-2B to the onnx-community Qwen2-VL layout.")
+    parser.add_argument("--out", required=True, help="output directory (e.g. models/showui-2b)")
+    parser.add_argument("--model", default=MODEL_ID, help=f"checkpoint to export (default {MODEL_ID})")
+    parser.add_argument(
+        "--processor",
+        default=PROCESSOR_ID,
+        help=f"processor/tokenizer source (default {PROCESSOR_ID}, as ShowUI's app does)",
+    )
+    parser.add_argument("--verify", action="store_true", help="only compare an existing export with PyTorch")
+    parser.add_argument("--no-slim", action="store_true", help="skip onnxslim")
+    args = parser.parse_args()
+    if not args.verify:
+        export(args)
+    return verify(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
