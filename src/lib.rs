@@ -3,6 +3,7 @@ pub mod cli;
 pub mod connection;
 pub mod input;
 pub mod logging;
+pub mod manual;
 pub mod pipeline_file;
 pub mod room;
 pub mod watch;

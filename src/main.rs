@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use neko_agent::cli::{Cli, Command, RoomArgs, RoomSettings, WatchArgs};
+use neko_agent::cli::{Cli, Command, ManualArgs, RoomArgs, RoomSettings, WatchArgs};
+use neko_agent::manual;
 use neko_agent::room::{Room, RoomConfig};
 use neko_agent::watch::{self, WatchOptions};
 
@@ -24,18 +25,25 @@ fn main() -> ExitCode {
         .and_then(|runtime| {
             runtime.block_on(async {
                 match cli.command {
-                    Command::Room(args) => run_room(args).await,
-                    Command::Watch(args) => run_watch(args).await,
+                    Command::Room(args) => run_room(args).await.map(|()| ExitCode::SUCCESS),
+                    Command::Watch(args) => run_watch(args).await.map(|()| ExitCode::SUCCESS),
+                    Command::Manual(args) => run_manual(args).await,
                 }
             })
         });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run_manual(args: ManualArgs) -> anyhow::Result<ExitCode> {
+    init_gstreamer()?;
+    let source = manual::Source::detect(args.commands.clone());
+    Ok(ExitCode::from(manual::run(args, source).await))
 }
 
 fn room_config(settings: &RoomSettings) -> RoomConfig {

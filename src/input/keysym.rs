@@ -275,7 +275,7 @@ impl KeyTable {
 }
 
 /// Edit distance over characters where an adjacent swap counts as one edit ("Ctlr" → "Ctrl").
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let width = b.len() + 1;

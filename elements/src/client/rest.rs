@@ -231,6 +231,49 @@ impl RestClient {
         Err(self.server_error("logout", status, &body))
     }
 
+    /// `GET` any authenticated endpoint and return its JSON body.
+    pub async fn get_json(&self, path: &str, token: &str) -> Result<serde_json::Value, RestError> {
+        let request = self.http.get(self.target.rest_url(path)).bearer_auth(token);
+        let body = self.call(path, request).await?;
+        serde_json::from_str(&body).map_err(|e| RestError::BadResponse {
+            server: self.target.display_server(),
+            what: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// `POST` to any authenticated endpoint (an empty JSON object as body unless one is
+    /// given); returns the response body, empty for `204 No Content`.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<String, RestError> {
+        let empty = serde_json::json!({});
+        let request = self
+            .http
+            .post(self.target.rest_url(path))
+            .bearer_auth(token)
+            .json(body.unwrap_or(&empty));
+        self.call(path, request).await
+    }
+
+    async fn call(
+        &self,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<String, RestError> {
+        let response = request.send().await.map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| self.unreachable(e))?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(self.server_error(path, status, &body))
+        }
+    }
+
     fn server_error(&self, what: &str, status: StatusCode, body: &str) -> RestError {
         let message = serde_json::from_str::<ErrorBody>(body)
             .map(|e| e.message)

@@ -222,6 +222,11 @@ impl NekoSrc {
         }
     }
 
+    /// The running session's client, if started.
+    pub(super) fn client(&self) -> Option<NekoClient> {
+        self.state.lock().ok()?.client.clone()
+    }
+
     /// Remembers the webrtcbin of the current peer, so stopping the element can stop it.
     pub(super) fn adopt_webrtcbin(&self, webrtcbin: &gst::Element) {
         if let Ok(mut state) = self.state.lock() {

@@ -10,6 +10,7 @@
 
 use gst::glib;
 use gst::prelude::*;
+use gst::subclass::prelude::*;
 
 mod imp;
 mod output;
@@ -40,6 +41,14 @@ pub enum NekoDecoder {
 glib::wrapper! {
     /// The `nekosrc` element.
     pub struct NekoSrc(ObjectSubclass<imp::NekoSrc>) @extends gst::Bin, gst::Element, gst::Object, @implements gst::ChildProxy;
+}
+
+impl NekoSrc {
+    /// The element's Neko session while it runs (from PAUSED on), so an application can send
+    /// control events and follow room events through the same session.
+    pub fn client(&self) -> Option<crate::client::NekoClient> {
+        self.imp().client()
+    }
 }
 
 /// Registers `nekosrc` with the plugin.

@@ -1,0 +1,124 @@
+//! The Neko session the REPL drives: a `nekosrc` pipeline (real WebRTC, media dropped) or,
+//! with `--no-media`, a bare signalling client.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gst::prelude::*;
+use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target};
+use gstneko::nekosrc::NekoSrc;
+use tokio::sync::broadcast;
+
+use crate::pipeline_file::{PipelineFile, PipelineFileError, find_pipeline};
+
+/// Why the session could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The server URL or credentials are unusable.
+    #[error("{0}")]
+    Target(String),
+    /// The pipeline file is wrong.
+    #[error(transparent)]
+    PipelineFile(#[from] PipelineFileError),
+    /// The pipeline could not start or lacks its `nekosrc`.
+    #[error("{0}")]
+    Pipeline(String),
+}
+
+/// Called with the text of a pipeline error (for example a refused login).
+pub type ErrorSink = Arc<dyn Fn(String) + Send + Sync>;
+
+/// An open session.
+pub struct Link {
+    /// The client that carries events both ways.
+    pub client: NekoClient,
+    /// Notices from the client, from the moment the link was opened.
+    pub notices: broadcast::Receiver<ClientNotice>,
+    pipeline: Option<gst::Pipeline>,
+}
+
+impl Link {
+    /// A bare signalling session (`--no-media`).
+    pub fn signalling(variables: &BTreeMap<String, String>) -> Result<Self, LinkError> {
+        let get = |name: &str| {
+            variables
+                .get(name)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let target = Target::new(
+            get("url").unwrap_or_default(),
+            get("username"),
+            get("password"),
+            None,
+        )
+        .map_err(|e| LinkError::Target(e.to_string()))?;
+        let (client, notices) = NekoClient::start(ClientConfig::new(target));
+        Ok(Self {
+            client,
+            notices,
+            pipeline: None,
+        })
+    }
+
+    /// A session with WebRTC, from a pipeline file with a `nekosrc` named `src`. Pipeline
+    /// errors go to `on_error` as they happen.
+    pub fn media(
+        pipeline_name: &str,
+        variables: &BTreeMap<String, String>,
+        on_error: ErrorSink,
+    ) -> Result<Self, LinkError> {
+        let path = find_pipeline(pipeline_name);
+        let file = PipelineFile::load(&path)?;
+        let pipeline = file.instantiate(variables)?;
+        let source = pipeline
+            .by_name("src")
+            .and_then(|e| e.downcast::<NekoSrc>().ok())
+            .ok_or_else(|| {
+                LinkError::Pipeline(format!(
+                    "{}: no nekosrc element named \"src\"",
+                    path.display()
+                ))
+            })?;
+        watch_bus(&pipeline, on_error)?;
+        if let Err(error) = pipeline.set_state(gst::State::Playing) {
+            let _ = pipeline.set_state(gst::State::Null);
+            return Err(LinkError::Pipeline(format!(
+                "the manual pipeline did not start: {error}"
+            )));
+        }
+        let client = source
+            .client()
+            .ok_or_else(|| LinkError::Pipeline("nekosrc started without a Neko session".into()))?;
+        let notices = client.subscribe();
+        Ok(Self {
+            client,
+            notices,
+            pipeline: Some(pipeline),
+        })
+    }
+
+    /// Closes the session politely.
+    pub fn close(self) {
+        match self.pipeline {
+            Some(pipeline) => {
+                let _ = pipeline.set_state(gst::State::Null);
+            }
+            None => self.client.stop(),
+        }
+    }
+}
+
+/// Forwards pipeline errors to `on_error` from GStreamer's bus thread.
+fn watch_bus(pipeline: &gst::Pipeline, on_error: ErrorSink) -> Result<(), LinkError> {
+    let bus = pipeline
+        .bus()
+        .ok_or_else(|| LinkError::Pipeline("pipeline without a bus".into()))?;
+    bus.set_sync_handler(move |_, message| {
+        if let gst::MessageView::Error(error) = message.view() {
+            on_error(error.error().to_string());
+        }
+        gst::BusSyncReply::Drop
+    });
+    Ok(())
+}

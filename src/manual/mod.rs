@@ -1,0 +1,280 @@
+//! `neko-agent manual`: drive a room by hand, or run a script of the same commands.
+//!
+//! On a terminal it is a REPL with line editing and history; with stdin piped (or `-c` lines)
+//! it runs the lines in order, waits for each command's events to be sent, and stops at the
+//! first failing line. Exit status: [`EXIT_OK`], [`EXIT_COMMAND_FAILED`], [`EXIT_USAGE`] or
+//! [`EXIT_CONNECTION`].
+
+mod admin;
+mod command;
+mod control;
+mod events;
+mod help;
+mod lines;
+mod link;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use command::{Command, ParseContext, parse};
+pub use control::{ControlError, ControlOptions, Controller, Printer};
+pub use lines::Source;
+
+use crate::cli::ManualArgs;
+use crate::input::Screen;
+use admin::Admin;
+use link::Link;
+
+/// Every line ran (or `quit`).
+pub const EXIT_OK: u8 = 0;
+/// A command failed: bad command or arguments, not host in time, not an admin…
+pub const EXIT_COMMAND_FAILED: u8 = 1;
+/// The settings are wrong (no server, bad pipeline file…).
+pub const EXIT_USAGE: u8 = 2;
+/// The room could not be joined, or the connection was lost for good.
+pub const EXIT_CONNECTION: u8 = 3;
+
+/// Runs the REPL or script until end of input, `quit`, or (in a script) the first failure.
+pub async fn run(args: ManualArgs, source: Source) -> u8 {
+    let interactive = source.is_interactive();
+    let lines = lines::start(source);
+    let eprint = lines.eprint.clone();
+    let variables = match variables(&args) {
+        Ok(variables) => variables,
+        Err(message) => {
+            eprint(&format!("error: {message}"));
+            return EXIT_USAGE;
+        }
+    };
+    let failures = Failures::default();
+    let link = if args.no_media {
+        Link::signalling(&variables)
+    } else {
+        let failures = failures.clone();
+        Link::media(
+            &args.pipeline,
+            &variables,
+            Arc::new(move |message| failures.report(message)),
+        )
+    };
+    let link = match link {
+        Ok(link) => link,
+        Err(error) => {
+            eprint(&format!("error: {error}"));
+            return EXIT_USAGE;
+        }
+    };
+    let Link {
+        client, notices, ..
+    } = &link;
+    let controller = Controller::start(
+        client.clone(),
+        notices.resubscribe(),
+        ControlOptions {
+            auto_host: !args.no_auto_host,
+            host_timeout: Duration::from_secs_f64(args.host_timeout.max(0.1)),
+            default_screen: Screen::new(args.size.0, args.size.1),
+        },
+        lines.print.clone(),
+    );
+    failures.attach(&controller);
+    let status = match controller
+        .wait_connected(Duration::from_secs_f64(args.connect_timeout.max(0.1)))
+        .await
+    {
+        Ok(()) => {
+            if interactive {
+                (lines.print)(
+                    "Neko manual control. `help` lists commands; Ctrl-D or `quit` leaves.",
+                );
+            }
+            Repl {
+                controller: &controller,
+                normalized: args.norm,
+                interactive,
+                print: lines.print.clone(),
+                eprint: lines.eprint.clone(),
+            }
+            .run(lines.receiver)
+            .await
+        }
+        Err(error) => {
+            eprint(&format!("error: {error}"));
+            EXIT_CONNECTION
+        }
+    };
+    link.close();
+    status
+}
+
+/// Pipeline errors, kept until the controller exists and then handed to it.
+#[derive(Default, Clone)]
+struct Failures(Arc<Mutex<(Option<Controller>, Vec<String>)>>);
+
+impl Failures {
+    fn report(&self, message: String) {
+        let mut inner = lock(&self.0);
+        match &inner.0 {
+            Some(controller) => controller.fail(message),
+            None => inner.1.push(message),
+        }
+    }
+
+    fn attach(&self, controller: &Controller) {
+        let mut inner = lock(&self.0);
+        for message in inner.1.drain(..) {
+            controller.fail(message);
+        }
+        inner.0 = Some(controller.clone());
+    }
+}
+
+/// Pipeline variables from the connection settings and media flags.
+fn variables(args: &ManualArgs) -> Result<BTreeMap<String, String>, String> {
+    let mut variables = args
+        .connection
+        .pipeline_variables()
+        .map_err(|e| e.to_string())?;
+    variables.insert("audio".into(), (!args.no_audio).to_string());
+    Ok(variables)
+}
+
+/// Why a line failed.
+enum LineError {
+    /// The line itself: fix it and go on.
+    Command(String),
+    /// The session is gone.
+    Connection(String),
+}
+
+impl From<ControlError> for LineError {
+    fn from(error: ControlError) -> Self {
+        match error {
+            ControlError::Refused(message) => Self::Command(message),
+            ControlError::Connection(message) => Self::Connection(message),
+        }
+    }
+}
+
+impl From<admin::AdminError> for LineError {
+    fn from(error: admin::AdminError) -> Self {
+        match error {
+            admin::AdminError::Failed { ref source, .. } if source.is_transient() => {
+                Self::Connection(error.to_string())
+            }
+            other => Self::Command(other.to_string()),
+        }
+    }
+}
+
+struct Repl<'a> {
+    controller: &'a Controller,
+    normalized: bool,
+    interactive: bool,
+    print: Printer,
+    eprint: Printer,
+}
+
+impl Repl<'_> {
+    async fn run(&self, mut receiver: tokio::sync::mpsc::Receiver<lines::Line>) -> u8 {
+        while let Some(line) = receiver.recv().await {
+            let outcome = self.execute(&line.text).await;
+            let (go_on, status) = match outcome {
+                Ok(true) => (true, EXIT_OK),
+                Ok(false) => (false, EXIT_OK),
+                Err(LineError::Command(message)) => {
+                    (self.eprint)(&self.located("error", line.number, &message));
+                    (self.interactive, EXIT_COMMAND_FAILED)
+                }
+                Err(LineError::Connection(message)) => {
+                    (self.eprint)(&self.located("connection error", line.number, &message));
+                    (false, EXIT_CONNECTION)
+                }
+            };
+            line.finish(go_on);
+            if !go_on {
+                return status;
+            }
+        }
+        EXIT_OK
+    }
+
+    fn located(&self, what: &str, number: usize, message: &str) -> String {
+        if self.interactive {
+            format!("{what}: {message}")
+        } else {
+            format!("{what} at line {number}: {message}")
+        }
+    }
+
+    /// Runs one line; false means quit.
+    async fn execute(&self, text: &str) -> Result<bool, LineError> {
+        let controller = self.controller;
+        let keys = controller.keys();
+        let context = ParseContext {
+            normalized: self.normalized,
+            last_point: controller.last_point(),
+            keys: &keys,
+        };
+        let command = parse(text, &context).map_err(LineError::Command)?;
+        let admin = Admin::new(controller.client());
+        let message = match command {
+            Command::Nothing => None,
+            Command::Quit => return Ok(false),
+            Command::Input(actions) => {
+                controller.perform(&actions).await?;
+                None
+            }
+            Command::Layout { layout, variant } => {
+                controller.set_layout(&layout, &variant).await?;
+                None
+            }
+            Command::Host => Some(controller.host().await?),
+            Command::Unhost => Some(controller.unhost().await?),
+            Command::ForceTake => {
+                let message = admin.take().await?;
+                controller.want_host(true);
+                Some(message)
+            }
+            Command::ForceRelease => {
+                let message = admin.reset().await?;
+                controller.want_host(false);
+                Some(message)
+            }
+            Command::Kick(id) => Some(admin.kick(&id).await?),
+            Command::Sessions => Some(admin.sessions().await?),
+            Command::Size(None) => {
+                let screen = controller.screen();
+                Some(format!("screen size: {}x{}", screen.width, screen.height))
+            }
+            Command::Size(Some((width, height))) => {
+                controller.set_screen(width, height);
+                Some(format!(
+                    "screen size set to {width}x{height} (until the server reports a new one)"
+                ))
+            }
+            Command::Raw(json) => {
+                controller.send_raw(&json).await?;
+                None
+            }
+            Command::Sleep(duration) => {
+                tokio::time::sleep(duration).await;
+                controller.check_alive()?;
+                None
+            }
+            Command::Help(None) => Some(help::overview(self.normalized)),
+            Command::Help(Some(name)) => Some(help::explain(&name).map_err(LineError::Command)?),
+        };
+        if let Some(message) = message {
+            (self.print)(&message);
+        }
+        Ok(true)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
