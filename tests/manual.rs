@@ -132,7 +132,10 @@ fn assert_same(actual: &[(String, Value)], expected: &[(String, Value)], run: &R
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::await_holding_lock, reason = "the lock only serialises media tests")]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
 async fn a_script_with_every_command_sends_exactly_the_expected_events() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
@@ -259,7 +262,10 @@ move 1 1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::await_holding_lock, reason = "the lock only serialises media tests")]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
 async fn unicode_text_chords_and_double_click_timing_event_by_event() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
