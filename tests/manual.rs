@@ -585,3 +585,56 @@ fn wrong_password_no_server_and_unreachable_server_are_clear() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("no server"), "{run:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_names_sent_by_the_server_are_learnt() {
+    let room = Room::start(small_room(false)).await.unwrap();
+    let url = room.base_url();
+    let run = tokio::task::spawn_blocking(move || {
+        manual(
+            &url,
+            "lena",
+            "neko",
+            &["--no-media"],
+            "sleep 1.5\nkey Hyper_Launch\nkey Ctrl+MyKey\n",
+        )
+    });
+    let session = loop {
+        if let Some(session) = room
+            .sessions()
+            .into_iter()
+            .find(|s| s.id.starts_with("lena-") && s.state.is_connected)
+        {
+            break session.id;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Both shapes legacy servers used: {"map": {...}} and the bare object.
+    assert!(room.send_raw_text(
+        &session,
+        r#"{"event":"keyboard/map","payload":{"map":{"Hyper_Launch":268964417}}}"#
+    ));
+    assert!(room.send_raw_text(
+        &session,
+        r#"{"event":"keyboard/map","payload":{"MyKey":4660}}"#
+    ));
+    let run = run.await.unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("the server sent 1 key name(s)"),
+        "{run:?}"
+    );
+    let recorded = inputs_of(&room, "lena");
+    assert_same(
+        &events(&recorded),
+        &[
+            key("keypress", 268_964_417),
+            key("keydown", 0xffe3),
+            key("keydown", 4660),
+            key("keyup", 4660),
+            key("keyup", 0xffe3),
+        ],
+        &run,
+    );
+    room.shutdown().await;
+}
