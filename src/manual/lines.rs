@@ -177,6 +177,10 @@ fn read_terminal(sender: &mpsc::Sender<Line>, printer: std::sync::mpsc::Sender<O
                 number += 1;
                 if !text.trim().is_empty() {
                     let _ = editor.add_history_entry(text.as_str());
+                    // Saved at once: the process may end right after this line runs.
+                    if let Some(path) = &history {
+                        let _ = editor.save_history(path);
+                    }
                 }
                 if !hand_over(sender, text, number) {
                     break;
@@ -185,9 +189,6 @@ fn read_terminal(sender: &mpsc::Sender<Line>, printer: std::sync::mpsc::Sender<O
             Err(ReadlineError::Interrupted) => continue,
             Err(_) => break,
         }
-    }
-    if let Some(path) = &history {
-        let _ = editor.save_history(path);
     }
 }
 
