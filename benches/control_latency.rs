@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use gstneko::client::{ClientConfig, NekoClient, Target};
 use neko_agent::input::{KeyTable, Screen};
-use neko_agent::manual::{Command, ControlOptions, Controller, ParseContext, parse};
+use neko_agent::manual::{Command, ParseContext, parse};
 use neko_agent::room::{Room, RoomConfig};
+use neko_agent::session::{ControlOptions, Controller};
 use neko_agent::watch::percentile;
 
 const ROUNDS: usize = 1000;

@@ -6,4 +6,5 @@ pub mod logging;
 pub mod manual;
 pub mod pipeline_file;
 pub mod room;
+pub mod session;
 pub mod watch;

@@ -11,7 +11,7 @@ use rustyline::error::ReadlineError;
 use rustyline::{DefaultEditor, ExternalPrinter};
 use tokio::sync::{mpsc, oneshot};
 
-use super::control::Printer;
+use crate::session::Printer;
 
 /// The prompt shown on a terminal.
 const PROMPT: &str = "neko> ";

@@ -7,24 +7,20 @@
 
 mod admin;
 mod command;
-mod control;
-mod events;
 mod help;
 mod lines;
-mod link;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use command::{Command, ParseContext, parse};
-pub use control::{ControlError, ControlOptions, Controller, Printer};
 pub use lines::Source;
 
 use crate::cli::ManualArgs;
 use crate::input::Screen;
+use crate::session::{ControlError, ControlOptions, Controller, Link, Printer};
 use admin::Admin;
-use link::Link;
 
 /// Every line ran (or `quit`).
 pub const EXIT_OK: u8 = 0;

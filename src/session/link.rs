@@ -1,5 +1,5 @@
-//! The Neko session the REPL drives: a `nekosrc` pipeline (real WebRTC, media dropped) or,
-//! with `--no-media`, a bare signalling client.
+//! Opening a session: a pipeline file whose `nekosrc` (named `src`) carries the session and its
+//! media, or a bare signalling client without WebRTC.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -84,7 +84,8 @@ impl Link {
         if let Err(error) = pipeline.set_state(gst::State::Playing) {
             let _ = pipeline.set_state(gst::State::Null);
             return Err(LinkError::Pipeline(format!(
-                "the manual pipeline did not start: {error}"
+                "the pipeline {} did not start: {error}",
+                path.display()
             )));
         }
         let client = source
@@ -96,6 +97,11 @@ impl Link {
             notices,
             pipeline: Some(pipeline),
         })
+    }
+
+    /// The media pipeline, when the session has one.
+    pub fn pipeline(&self) -> Option<&gst::Pipeline> {
+        self.pipeline.as_ref()
     }
 
     /// Closes the session politely.
