@@ -1,4 +1,5 @@
 //! The neko-agent application: sandbox room, watcher and the pieces they share.
+pub mod agent;
 pub mod cli;
 pub mod connection;
 pub mod input;
