@@ -23,6 +23,18 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The MDS cross-check test (tests/mds_python.rs) reads zstd shards with Python's zstandard.
+if ! python3 -c 'import zstandard' 2>/dev/null; then
+  echo "installing: python zstandard"
+  if ! python3 -m pip install --quiet zstandard; then
+    # Debian's system Python refuses pip installs (PEP 668): use its package instead.
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-zstandard
+  fi
+fi
+
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs) and run this again" >&2
   exit 1
