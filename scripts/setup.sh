@@ -39,3 +39,40 @@ if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs) and run this again" >&2
   exit 1
 fi
+
+# ONNX Runtime for the model (src/model): the shared library from the PyPI wheel, into .ort/lib/.
+# onnxruntime-gpu (CUDA and TensorRT providers) when NEKO_ORT_GPU=1 or nvidia-smi works;
+# NEKO_ORT_GPU=0 forces the CPU build.
+ort_version=1.31.1
+ort_lib="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.ort/lib"
+ort_package=onnxruntime
+if [ "${NEKO_ORT_GPU:-}" = 1 ] || { [ "${NEKO_ORT_GPU:-}" != 0 ] && nvidia-smi >/dev/null 2>&1; }; then
+  ort_package=onnxruntime-gpu
+fi
+ort_present=0
+if [ -f "$ort_lib/libonnxruntime.so.$ort_version" ]; then
+  if [ "$ort_package" = onnxruntime ] || [ -f "$ort_lib/libonnxruntime_providers_cuda.so" ]; then ort_present=1; fi
+fi
+if [ "$ort_present" = 0 ]; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "python3 with pip is needed to fetch ONNX Runtime: install python3-pip and run this again" >&2
+    exit 1
+  fi
+  echo "installing $ort_package $ort_version into $ort_lib"
+  ort_tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --disable-pip-version-check "$ort_package==$ort_version" \
+    --no-deps --only-binary=:all: -d "$ort_tmp"
+  mkdir -p "$ort_lib"
+  rm -f "$ort_lib"/libonnxruntime*
+  python3 - "$ort_tmp"/*.whl "$ort_lib" <<'PY'
+import os, sys, zipfile
+wheel, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        base = os.path.basename(name)
+        if name.startswith("onnxruntime/capi/libonnxruntime") and ".so" in base:
+            with z.open(name) as src, open(os.path.join(dest, base), "wb") as out:
+                out.write(src.read())
+PY
+  rm -rf "$ort_tmp"
+fi

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod input;
 pub mod logging;
 pub mod manual;
+pub mod model;
 pub mod mds;
 pub mod pipeline_file;
 pub mod room;

@@ -1,0 +1,124 @@
+//! Model engine benchmark: frame preprocessing at ShowUI's size (1920×1080 → 1344×756) and a full
+//! `generate` on the scripted fixture (vision encoder, prefill, decode steps).
+//!
+//! `cargo bench --bench model` (needs ONNX Runtime in .ort/lib: `bash scripts/setup.sh`). The
+//! fixture graphs are tiny, so their numbers measure the engine's own overhead (tensor building,
+//! feature merge, cache feeding, full-vocabulary logits), not ShowUI-2B's compute.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use neko_agent::model::{
+    ImageProcessor, ImageRef, Message, ModelOptions, Part, PreprocessorConfig, ProviderChoice,
+    SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS, ShowUi, Timings,
+};
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Median and minimum of `runs` timings of `f`.
+fn measure(runs: usize, mut f: impl FnMut() -> Duration) -> (Duration, Duration) {
+    let mut times: Vec<Duration> = (0..runs).map(|_| f()).collect();
+    times.sort();
+    (times[runs / 2], times[0])
+}
+
+/// A desktop-like frame: gradient background, coloured blocks, some texture.
+fn frame(width: u32, height: u32) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity((width * height * 3) as usize);
+    for y in 0..height {
+        for x in 0..width {
+            let block = (x / 160 + y / 90) % 4;
+            rgb.extend_from_slice(&[
+                (x * 255 / width) as u8 ^ (block as u8 * 40),
+                (y * 255 / height) as u8,
+                ((x * 7 + y * 13) % 251) as u8,
+            ]);
+        }
+    }
+    rgb
+}
+
+fn main() {
+    println!("| measurement | median ms | min ms |");
+    println!("|---|---|---|");
+
+    let processor = ImageProcessor::new(
+        PreprocessorConfig::default(),
+        SHOWUI_MIN_PIXELS,
+        SHOWUI_MAX_PIXELS,
+    )
+    .expect("ShowUI budget");
+    let rgb = frame(1920, 1080);
+    let image = ImageRef::new(1920, 1080, &rgb).expect("frame");
+    let size = processor.resized_size(1920, 1080).expect("size");
+    let (median, min) = measure(20, || {
+        let start = Instant::now();
+        let pv = processor.preprocess(image).expect("preprocess");
+        std::hint::black_box(&pv.values);
+        start.elapsed()
+    });
+    println!(
+        "| preprocess 1920x1080 -> {size} ({} patch rows) | {:.2} | {:.2} |",
+        size.width / 14 * (size.height / 14),
+        ms(median),
+        ms(min)
+    );
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/showui-fixture");
+    let options = ModelOptions {
+        min_pixels: 56 * 56,
+        max_pixels: 448 * 252,
+        execution_provider: ProviderChoice::Cpu,
+        ..ModelOptions::new(dir)
+    };
+    let started = Instant::now();
+    let model = match ShowUi::load(&options) {
+        Ok(model) => model,
+        Err(e) => {
+            eprintln!("cannot load the fixture: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "| fixture load (3 sessions) | {:.2} | |",
+        ms(started.elapsed())
+    );
+    let small = frame(448, 252);
+    let image = ImageRef::new(448, 252, &small).expect("frame");
+    let messages = [Message::user(vec![
+        Part::Text("Task: click the red block".into()),
+        Part::Image,
+    ])];
+    let runs: Vec<(Timings, usize, usize)> = (0..10)
+        .map(|_| {
+            let out = model.generate(image, &messages, 128).expect("generate");
+            (out.timings, out.tokens, out.prompt_tokens)
+        })
+        .collect();
+    let (_, tokens, prompt) = runs[0];
+    // Reads one timing out of a run.
+    type Pick = fn(&Timings) -> Duration;
+    let rows: [(&str, Pick); 5] = [
+        ("preprocess", |t| t.preprocess),
+        ("vision encoder", |t| t.vision),
+        ("prefill", |t| t.prefill),
+        ("decode step (mean)", |t| t.decode_step_mean()),
+        ("total", |t| t.total),
+    ];
+    for (name, pick) in rows {
+        let mut times: Vec<Duration> = runs.iter().map(|(t, _, _)| pick(t)).collect();
+        times.sort();
+        println!(
+            "| fixture generate 448x252, {prompt} prompt tokens, {tokens} new: {name} | {:.2} | {:.2} |",
+            ms(times[times.len() / 2]),
+            ms(times[0])
+        );
+    }
+    println!(
+        "\nexecution provider: {}, dtype: {}",
+        model.execution_provider(),
+        model.dtype()
+    );
+}

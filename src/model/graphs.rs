@@ -1,0 +1,558 @@
+//! The three ONNX sessions (vision encoder, token embedding, decoder with KV cache), their input
+//! and output names, element types and cache shapes, all read from the session metadata.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use half::f16;
+use ort::session::{Session, SessionInputValue};
+use ort::value::{DynValue, Outlet, Tensor, TensorElementType};
+
+use super::config::ModelConfig;
+use super::runtime::{ExecutionProvider, Runtime, RuntimeError};
+
+/// A graph that cannot be opened, does not look like the Qwen2-VL export, or failed to run.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// The session could not be set up for the chosen provider.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// ONNX Runtime refused the file.
+    #[error(
+        "cannot load {path}: {reason} (if the graph uses external data, its .onnx_data file must sit next to it)"
+    )]
+    Open {
+        /// The graph file.
+        path: PathBuf,
+        /// What ONNX Runtime reported.
+        reason: String,
+    },
+    /// An input or output the engine needs is absent.
+    #[error(
+        "{path} has no {kind} {name:?} (it has {available}); it is not a Qwen2-VL graph in the onnx-community layout"
+    )]
+    MissingName {
+        /// The graph file.
+        path: PathBuf,
+        /// "input" or "output".
+        kind: &'static str,
+        /// The name looked for.
+        name: String,
+        /// The names it has.
+        available: String,
+    },
+    /// An input or output has a shape or type this engine does not handle.
+    #[error("{path}: {problem}")]
+    Unsupported {
+        /// The graph file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A run failed.
+    #[error("running {graph} failed: {reason}")]
+    Run {
+        /// Which graph.
+        graph: &'static str,
+        /// What ONNX Runtime reported.
+        reason: String,
+    },
+}
+
+/// Floating-point element type of a graph input or output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FloatKind {
+    F32,
+    F16,
+}
+
+/// The three sessions of one model.
+pub struct Graphs {
+    /// `vision_encoder`.
+    pub vision: VisionGraph,
+    /// `embed_tokens`.
+    pub embed: EmbedGraph,
+    /// `decoder_model_merged`.
+    pub decoder: DecoderGraph,
+}
+
+/// Opens a session on `provider`.
+fn open(
+    runtime: &Runtime,
+    provider: ExecutionProvider,
+    cache_dir: &Path,
+    path: &Path,
+) -> Result<Session, GraphError> {
+    runtime
+        .session_builder(provider, cache_dir)?
+        .commit_from_file(path)
+        .map_err(|e| GraphError::Open {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// Names and types of one session, with errors that name its file.
+struct Io<'a> {
+    path: &'a Path,
+    session: &'a Session,
+}
+
+impl<'a> Io<'a> {
+    fn find(&self, kind: &'static str, names: &[&str]) -> Result<&'a Outlet, GraphError> {
+        let outlets = if kind == "input" {
+            self.session.inputs()
+        } else {
+            self.session.outputs()
+        };
+        outlets
+            .iter()
+            .find(|o| names.contains(&o.name()))
+            .ok_or_else(|| GraphError::MissingName {
+                path: self.path.to_owned(),
+                kind,
+                name: names.join("\" or \""),
+                available: outlets
+                    .iter()
+                    .map(|o| o.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    fn input(&self, names: &[&str]) -> Result<&'a Outlet, GraphError> {
+        self.find("input", names)
+    }
+
+    fn output(&self, names: &[&str]) -> Result<&'a Outlet, GraphError> {
+        self.find("output", names)
+    }
+
+    fn unsupported(&self, problem: String) -> GraphError {
+        GraphError::Unsupported {
+            path: self.path.to_owned(),
+            problem,
+        }
+    }
+
+    fn float(&self, outlet: &Outlet) -> Result<FloatKind, GraphError> {
+        match outlet.dtype().tensor_type() {
+            Some(TensorElementType::Float32) => Ok(FloatKind::F32),
+            Some(TensorElementType::Float16) => Ok(FloatKind::F16),
+            other => Err(self.unsupported(format!(
+                "{} is {other:?}, expected a float32 or float16 tensor",
+                outlet.name()
+            ))),
+        }
+    }
+
+    fn int64(&self, outlet: &Outlet) -> Result<(), GraphError> {
+        match outlet.dtype().tensor_type() {
+            Some(TensorElementType::Int64) => Ok(()),
+            other => Err(self.unsupported(format!(
+                "{} is {other:?}, expected an int64 tensor",
+                outlet.name()
+            ))),
+        }
+    }
+
+    fn dims(&self, outlet: &Outlet) -> Vec<i64> {
+        outlet
+            .dtype()
+            .tensor_shape()
+            .map(|s| s.to_vec())
+            .unwrap_or_default()
+    }
+}
+
+impl Graphs {
+    /// Opens the three graphs on `provider` and reads their interfaces.
+    pub fn open(
+        runtime: &Runtime,
+        provider: ExecutionProvider,
+        cache_dir: &Path,
+        paths: [&Path; 3],
+        config: &ModelConfig,
+    ) -> Result<Self, GraphError> {
+        let [vision, embed, decoder] = paths;
+        Ok(Self {
+            vision: VisionGraph::new(open(runtime, provider, cache_dir, vision)?, vision)?,
+            embed: EmbedGraph::new(open(runtime, provider, cache_dir, embed)?, embed)?,
+            decoder: DecoderGraph::new(
+                open(runtime, provider, cache_dir, decoder)?,
+                decoder,
+                config,
+            )?,
+        })
+    }
+}
+
+/// A float tensor of `kind` holding `data` (converted to float16 if needed).
+fn float_tensor(kind: FloatKind, shape: Vec<i64>, data: Vec<f32>) -> ort::Result<DynValue> {
+    Ok(match kind {
+        FloatKind::F32 => Tensor::from_array((shape, data))?.into_dyn(),
+        FloatKind::F16 => {
+            let half: Vec<f16> = data.iter().map(|v| f16::from_f32(*v)).collect();
+            Tensor::from_array((shape, half))?.into_dyn()
+        }
+    })
+}
+
+/// The shape and float32 copy of a float tensor output.
+fn read_floats(value: &DynValue) -> ort::Result<(Vec<i64>, Vec<f32>)> {
+    if let Ok((shape, data)) = value.try_extract_tensor::<f32>() {
+        return Ok((shape.to_vec(), data.to_vec()));
+    }
+    let (shape, data) = value.try_extract_tensor::<f16>()?;
+    Ok((shape.to_vec(), data.iter().map(|v| v.to_f32()).collect()))
+}
+
+/// `vision_encoder`: `pixel_values` + `grid_thw` → one feature row per merged 2×2 block.
+pub struct VisionGraph {
+    session: Session,
+    pixel_values: String,
+    pixel_kind: FloatKind,
+    grid_thw: String,
+    features: String,
+}
+
+impl VisionGraph {
+    fn new(session: Session, path: &Path) -> Result<Self, GraphError> {
+        let io = Io {
+            path,
+            session: &session,
+        };
+        let pixels = io.input(&["pixel_values"])?;
+        let pixel_kind = io.float(pixels)?;
+        let grid = io.input(&["grid_thw", "image_grid_thw"])?;
+        io.int64(grid)?;
+        let features = io.output(&["image_features"])?;
+        io.float(features)?;
+        Ok(Self {
+            pixel_values: pixels.name().to_owned(),
+            pixel_kind,
+            grid_thw: grid.name().to_owned(),
+            features: features.name().to_owned(),
+            session,
+        })
+    }
+
+    /// Runs the encoder on `rows × row_len` pixel values of images with `grids`; returns the
+    /// feature width and the features, row-major.
+    pub fn run(
+        &mut self,
+        pixel_values: Vec<f32>,
+        row_len: usize,
+        grids: &[[usize; 3]],
+    ) -> Result<(usize, Vec<f32>), GraphError> {
+        let run = |reason: String| GraphError::Run {
+            graph: "vision_encoder",
+            reason,
+        };
+        let rows = pixel_values.len() / row_len;
+        let grid: Vec<i64> = grids.iter().flatten().map(|&v| v as i64).collect();
+        let inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
+            (
+                self.pixel_values.as_str().into(),
+                float_tensor(
+                    self.pixel_kind,
+                    vec![rows as i64, row_len as i64],
+                    pixel_values,
+                )
+                .map_err(|e| run(e.to_string()))?
+                .into(),
+            ),
+            (
+                self.grid_thw.as_str().into(),
+                Tensor::from_array((vec![grids.len() as i64, 3], grid))
+                    .map_err(|e| run(e.to_string()))?
+                    .into(),
+            ),
+        ];
+        let outputs = self.session.run(inputs).map_err(|e| run(e.to_string()))?;
+        let (shape, features) =
+            read_floats(&outputs[self.features.as_str()]).map_err(|e| run(e.to_string()))?;
+        let width = *shape.last().unwrap_or(&0) as usize;
+        Ok((width, features))
+    }
+}
+
+/// `embed_tokens`: token ids → embedding rows.
+pub struct EmbedGraph {
+    session: Session,
+    input_ids: String,
+    output: String,
+}
+
+impl EmbedGraph {
+    fn new(session: Session, path: &Path) -> Result<Self, GraphError> {
+        let io = Io {
+            path,
+            session: &session,
+        };
+        let ids = io.input(&["input_ids"])?;
+        io.int64(ids)?;
+        let output = io.output(&["inputs_embeds"])?;
+        io.float(output)?;
+        Ok(Self {
+            input_ids: ids.name().to_owned(),
+            output: output.name().to_owned(),
+            session,
+        })
+    }
+
+    /// Embeddings of `ids` (one sequence), `ids.len() × hidden` values.
+    pub fn run(&mut self, ids: &[u32]) -> Result<Vec<f32>, GraphError> {
+        let run = |reason: String| GraphError::Run {
+            graph: "embed_tokens",
+            reason,
+        };
+        let ids: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
+        let tensor =
+            Tensor::from_array((vec![1, ids.len() as i64], ids)).map_err(|e| run(e.to_string()))?;
+        let inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
+            vec![(self.input_ids.as_str().into(), tensor.into())];
+        let outputs = self.session.run(inputs).map_err(|e| run(e.to_string()))?;
+        let (_, embeds) =
+            read_floats(&outputs[self.output.as_str()]).map_err(|e| run(e.to_string()))?;
+        Ok(embeds)
+    }
+}
+
+/// Input and output names of one decoder layer's cache.
+struct LayerNames {
+    past_key: String,
+    past_value: String,
+    present_key: String,
+    present_value: String,
+}
+
+/// The key/value cache of one sequence, as the decoder produced it (fed back without copies).
+pub struct KvCache {
+    values: Vec<DynValue>,
+    len: usize,
+}
+
+impl KvCache {
+    /// Number of positions the cache holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// `decoder_model_merged`: embeddings + mask + M-RoPE positions + cache → logits + new cache.
+pub struct DecoderGraph {
+    session: Session,
+    embeds: String,
+    embeds_kind: FloatKind,
+    mask: String,
+    positions: String,
+    logits_to_keep: Option<(String, usize)>,
+    logits: String,
+    layers: Vec<LayerNames>,
+    kv_kind: FloatKind,
+    kv_heads: usize,
+    head_dim: usize,
+}
+
+impl DecoderGraph {
+    fn new(session: Session, path: &Path, config: &ModelConfig) -> Result<Self, GraphError> {
+        let io = Io {
+            path,
+            session: &session,
+        };
+        let embeds = io.input(&["inputs_embeds"])?;
+        let embeds_kind = io.float(embeds)?;
+        let mask = io.input(&["attention_mask"])?;
+        io.int64(mask)?;
+        let positions = io.input(&["position_ids"])?;
+        io.int64(positions)?;
+        if io.dims(positions).len() != 3 {
+            return Err(io.unsupported(format!(
+                "position_ids has shape {:?}; Qwen2-VL's M-RoPE needs [3, batch, sequence]",
+                io.dims(positions)
+            )));
+        }
+        let logits_to_keep = match io.input(&["num_logits_to_keep", "logits_to_keep"]) {
+            Ok(outlet) => {
+                io.int64(outlet)?;
+                Some((outlet.name().to_owned(), io.dims(outlet).len()))
+            }
+            Err(_) => None,
+        };
+        let logits = io.output(&["logits"])?;
+        io.float(logits)?;
+        let layer_count = session
+            .inputs()
+            .iter()
+            .filter(|i| i.name().starts_with("past_key_values.") && i.name().ends_with(".key"))
+            .count();
+        if layer_count == 0 {
+            return Err(io.unsupported(
+                "no past_key_values.{i}.key inputs: export the decoder with its KV cache (decoder_model_merged)".into(),
+            ));
+        }
+        let mut layers = Vec::with_capacity(layer_count);
+        for i in 0..layer_count {
+            let names = LayerNames {
+                past_key: io
+                    .input(&[&format!("past_key_values.{i}.key")])?
+                    .name()
+                    .into(),
+                past_value: io
+                    .input(&[&format!("past_key_values.{i}.value")])?
+                    .name()
+                    .into(),
+                present_key: io.output(&[&format!("present.{i}.key")])?.name().into(),
+                present_value: io.output(&[&format!("present.{i}.value")])?.name().into(),
+            };
+            layers.push(names);
+        }
+        let first = io.input(&["past_key_values.0.key"])?;
+        let kv_kind = io.float(first)?;
+        let dims = io.dims(first);
+        if dims.len() != 4 {
+            return Err(io.unsupported(format!(
+                "past_key_values.0.key has shape {dims:?}, expected [batch, kv_heads, past, head_dim]"
+            )));
+        }
+        let known = |d: i64, fallback: usize| if d > 0 { d as usize } else { fallback };
+        let kv_heads = known(dims[1], config.num_key_value_heads);
+        let head_dim = known(dims[3], config.hidden_size / config.num_attention_heads);
+        let fed: Vec<&str> = [embeds.name(), mask.name(), positions.name()]
+            .into_iter()
+            .chain(logits_to_keep.as_ref().map(|(n, _)| n.as_str()))
+            .chain(
+                layers
+                    .iter()
+                    .flat_map(|l| [l.past_key.as_str(), l.past_value.as_str()]),
+            )
+            .collect();
+        if let Some(extra) = session.inputs().iter().find(|i| !fed.contains(&i.name())) {
+            return Err(io.unsupported(format!(
+                "unexpected decoder input {:?}; this engine feeds inputs_embeds, attention_mask, position_ids, num_logits_to_keep and past_key_values.*",
+                extra.name()
+            )));
+        }
+        tracing::debug!(
+            path = %path.display(),
+            layers = layer_count,
+            kv_heads,
+            head_dim,
+            ?kv_kind,
+            logits_to_keep = logits_to_keep.is_some(),
+            "decoder interface"
+        );
+        Ok(Self {
+            embeds: embeds.name().to_owned(),
+            embeds_kind,
+            mask: mask.name().to_owned(),
+            positions: positions.name().to_owned(),
+            logits_to_keep,
+            logits: logits.name().to_owned(),
+            layers,
+            kv_kind,
+            kv_heads,
+            head_dim,
+            session,
+        })
+    }
+
+    fn error(reason: impl ToString) -> GraphError {
+        GraphError::Run {
+            graph: "decoder_model_merged",
+            reason: reason.to_string(),
+        }
+    }
+
+    /// An empty cache (past length 0) with the shapes and type the graph declares.
+    pub fn empty_cache(&self) -> Result<KvCache, GraphError> {
+        let shape = vec![1, self.kv_heads as i64, 0, self.head_dim as i64];
+        let values = (0..self.layers.len() * 2)
+            .map(|_| float_tensor(self.kv_kind, shape.clone(), Vec::new()))
+            .collect::<ort::Result<Vec<_>>>()
+            .map_err(Self::error)?;
+        Ok(KvCache { values, len: 0 })
+    }
+
+    /// Runs `seq` new positions (`embeds` = `seq × hidden` values, `positions` = `[3, seq]`
+    /// row-major) on top of `cache`; returns the greedy next token read from the last position's
+    /// logits, and the grown cache.
+    pub fn step(
+        &mut self,
+        embeds: Vec<f32>,
+        seq: usize,
+        positions: Vec<i64>,
+        cache: KvCache,
+    ) -> Result<(u32, KvCache), GraphError> {
+        let total = cache.len + seq;
+        let hidden = embeds.len() / seq;
+        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
+            Vec::with_capacity(4 + cache.values.len());
+        inputs.push((
+            self.embeds.as_str().into(),
+            float_tensor(self.embeds_kind, vec![1, seq as i64, hidden as i64], embeds)
+                .map_err(Self::error)?
+                .into(),
+        ));
+        inputs.push((
+            self.mask.as_str().into(),
+            Tensor::from_array((vec![1, total as i64], vec![1i64; total]))
+                .map_err(Self::error)?
+                .into(),
+        ));
+        inputs.push((
+            self.positions.as_str().into(),
+            Tensor::from_array((vec![3, 1, seq as i64], positions))
+                .map_err(Self::error)?
+                .into(),
+        ));
+        if let Some((name, rank)) = &self.logits_to_keep {
+            let keep = if *rank == 0 {
+                Tensor::from_array(((), vec![1i64]))
+            } else {
+                Tensor::from_array((vec![1i64], vec![1i64]))
+            };
+            inputs.push((name.as_str().into(), keep.map_err(Self::error)?.into()));
+        }
+        let mut past = cache.values.into_iter();
+        for layer in &self.layers {
+            for name in [&layer.past_key, &layer.past_value] {
+                let value = past.next().expect("two cache tensors per layer");
+                inputs.push((name.as_str().into(), value.into()));
+            }
+        }
+        let mut outputs = self.session.run(inputs).map_err(Self::error)?;
+        let next = last_argmax(&outputs[self.logits.as_str()]).map_err(Self::error)?;
+        let mut values = Vec::with_capacity(self.layers.len() * 2);
+        for layer in &self.layers {
+            for name in [&layer.present_key, &layer.present_value] {
+                let value = outputs
+                    .remove(name.as_str())
+                    .ok_or_else(|| Self::error(format!("output {name} missing")))?;
+                values.push(value);
+            }
+        }
+        Ok((next, KvCache { values, len: total }))
+    }
+}
+
+/// Index of the largest logit of the last position (the first one on ties, like numpy).
+fn last_argmax(logits: &DynValue) -> ort::Result<u32> {
+    fn argmax<T: Copy + PartialOrd>(row: &[T]) -> u32 {
+        let mut best = 0;
+        for (i, v) in row.iter().enumerate() {
+            if *v > row[best] {
+                best = i;
+            }
+        }
+        best as u32
+    }
+    if let Ok((shape, data)) = logits.try_extract_tensor::<f32>() {
+        let vocab = shape[shape.len() - 1] as usize;
+        return Ok(argmax(&data[data.len() - vocab..]));
+    }
+    let (shape, data) = logits.try_extract_tensor::<f16>()?;
+    let vocab = shape[shape.len() - 1] as usize;
+    Ok(argmax(&data[data.len() - vocab..]))
+}

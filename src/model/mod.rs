@@ -1,0 +1,36 @@
+//! ShowUI-2B (a Qwen2-VL-2B fine-tune) on ONNX Runtime: the engine that turns a frame and a chat
+//! into the model's reply.
+//!
+//! The model directory follows the onnx-community / transformers.js layout (three graphs:
+//! `vision_encoder`, `embed_tokens`, `decoder_model_merged`; see `models/README.md`). A call to
+//! [`ShowUi::generate`] preprocesses the frame like transformers' Qwen2VLImageProcessor, renders
+//! the chat with the Qwen2-VL template, runs the vision encoder, merges its features into the
+//! `<|image_pad|>` rows, computes M-RoPE positions, prefills the decoder and decodes greedily
+//! with the KV cache. ONNX Runtime is loaded at run time from `.ort/lib` (installed by
+//! `scripts/setup.sh`) or the path in `NEKO_ORT_LIB`.
+
+mod config;
+mod graphs;
+mod image;
+mod layout;
+mod options;
+mod parallel;
+mod prompt;
+mod resize;
+mod rope;
+mod runtime;
+mod showui;
+mod tokens;
+
+pub use config::{ConfigError, PreprocessorConfig};
+pub use graphs::GraphError;
+pub use image::{
+    ImageError, ImageProcessor, ImageRef, ImageSize, PixelValues, SHOWUI_MAX_PIXELS,
+    SHOWUI_MIN_PIXELS, smart_resize,
+};
+pub use layout::{Dtype, LayoutError};
+pub use options::{ModelOptions, OptionsError};
+pub use prompt::{Message, Part, PromptError, Role, render_chat};
+pub use runtime::{ExecutionProvider, ProviderChoice, RuntimeError, find_library};
+pub use showui::{Generation, ModelError, ShowUi, StopReason, Timings};
+pub use tokens::TokenizerError;

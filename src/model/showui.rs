@@ -1,0 +1,316 @@
+//! [`ShowUi`]: load a ShowUI-2B / Qwen2-VL model directory and generate replies for a frame and
+//! a chat, greedily, with the KV cache.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::config::{ConfigError, GenerationConfig, ModelConfig, PreprocessorConfig, read_json};
+use super::graphs::{GraphError, Graphs};
+use super::image::{ImageError, ImageProcessor, ImageRef, ImageSize};
+use super::layout::{Dtype, LayoutError, ModelFiles};
+use super::options::ModelOptions;
+use super::prompt::{Message, PromptError, expand_image_pads, render_chat};
+use super::rope::rope_index;
+use super::runtime::{ExecutionProvider, Runtime, RuntimeError};
+use super::tokens::{TextCodec, TokenizerError};
+
+/// Anything that stops the model from loading or answering.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The model directory lacks a file.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// A JSON config is unreadable or unsupported.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The tokenizer is unreadable or does not match the model.
+    #[error(transparent)]
+    Tokenizer(#[from] TokenizerError),
+    /// ONNX Runtime is missing, too old, or the provider is unavailable.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// A graph does not load, has an unexpected interface, or failed to run.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// The frame or the pixel budget is unusable.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// The messages do not fit the image.
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    /// The vision encoder's output does not fit the prompt.
+    #[error(
+        "the vision encoder returned {features} feature rows of width {width} but the prompt has {pads} <|image_pad|> tokens and embeddings of width {hidden}; vision_encoder and decoder do not belong to the same export"
+    )]
+    FeatureMismatch {
+        /// Feature rows produced.
+        features: usize,
+        /// Width of a feature row.
+        width: usize,
+        /// Image pad tokens in the prompt.
+        pads: usize,
+        /// Width of a token embedding.
+        hidden: usize,
+    },
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The model produced an end token (`<|im_end|>` or an `eos_token_id`).
+    EndOfTurn,
+    /// `max_new_tokens` were generated first.
+    MaxTokens,
+}
+
+/// Where the time of one `generate` call went.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Resize, normalise and patch the frame.
+    pub preprocess: Duration,
+    /// Vision encoder run.
+    pub vision: Duration,
+    /// Tokenizing the prompt, embedding it, merging the image features and the first decoder run.
+    pub prefill: Duration,
+    /// All decode steps after the prefill.
+    pub decode: Duration,
+    /// Number of decode steps (generated tokens after the first).
+    pub decode_steps: usize,
+    /// The whole call.
+    pub total: Duration,
+}
+
+impl Timings {
+    /// Mean time of one decode step (zero when there was none).
+    pub fn decode_step_mean(&self) -> Duration {
+        if self.decode_steps == 0 {
+            Duration::ZERO
+        } else {
+            self.decode / self.decode_steps as u32
+        }
+    }
+}
+
+/// The model's reply to one frame and chat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    /// The reply, special tokens removed, trimmed.
+    pub text: String,
+    /// Tokens generated (including the end token, if one was produced).
+    pub tokens: usize,
+    /// Tokens in the prompt (image pads included).
+    pub prompt_tokens: usize,
+    /// Why generation stopped.
+    pub stop: StopReason,
+    /// The size the frame was resized to; the whole frame, so normalised coordinates in the reply
+    /// apply to the original frame as they are.
+    pub image_size: ImageSize,
+    /// Where the time went.
+    pub timings: Timings,
+}
+
+/// A loaded ShowUI-2B / Qwen2-VL model: three ONNX sessions, tokenizer and image processor.
+pub struct ShowUi {
+    graphs: Mutex<Graphs>,
+    codec: TextCodec,
+    processor: ImageProcessor,
+    merge_size: usize,
+    stop_ids: Vec<u32>,
+    provider: ExecutionProvider,
+    dtype: Dtype,
+}
+
+impl std::fmt::Debug for ShowUi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShowUi")
+            .field("provider", &self.provider)
+            .field("dtype", &self.dtype)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShowUi {
+    /// Loads the model in `options.model_dir` (loading ONNX Runtime first if needed).
+    pub fn load(options: &ModelOptions) -> Result<Self, ModelError> {
+        let started = Instant::now();
+        let files = ModelFiles::locate(&options.model_dir, options.dtype)?;
+        let config: ModelConfig = read_json(&files.config, "config.json")?;
+        let preprocessor = PreprocessorConfig::load(&files.preprocessor)?;
+        let merge_size = preprocessor.merge_size;
+        if merge_size != config.vision_config.spatial_merge_size {
+            return Err(ConfigError::Unsupported {
+                path: files.preprocessor.clone(),
+                problem: format!(
+                    "merge_size {merge_size} differs from spatial_merge_size {} in config.json",
+                    config.vision_config.spatial_merge_size
+                ),
+            }
+            .into());
+        }
+        let generation: GenerationConfig = read_json(&files.generation, "generation_config.json")?;
+        let processor = ImageProcessor::new(preprocessor, options.min_pixels, options.max_pixels)?;
+        let codec = TextCodec::load(
+            &files.tokenizer,
+            config.image_token_id,
+            config.vision_start_token_id,
+        )?;
+        let mut stop_ids = generation.eos_ids();
+        if !stop_ids.contains(&codec.special().im_end) {
+            stop_ids.push(codec.special().im_end);
+        }
+        let runtime = Runtime::get(options.ort_library.as_deref())?;
+        let cache_dir = files.dir.join("trt-cache");
+        let provider = runtime.choose_provider(options.execution_provider, &cache_dir)?;
+        let graphs = Graphs::open(
+            runtime,
+            provider,
+            &cache_dir,
+            [&files.vision_encoder, &files.embed_tokens, &files.decoder],
+            &config,
+        )?;
+        tracing::info!(
+            model = %files.dir.display(),
+            dtype = %files.dtype,
+            %provider,
+            library = %runtime.library().display(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "model loaded"
+        );
+        Ok(Self {
+            graphs: Mutex::new(graphs),
+            codec,
+            processor,
+            merge_size,
+            stop_ids,
+            provider,
+            dtype: files.dtype,
+        })
+    }
+
+    /// The execution provider the sessions run on.
+    pub fn execution_provider(&self) -> ExecutionProvider {
+        self.provider
+    }
+
+    /// The precision variant loaded.
+    pub fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    /// The image processor (e.g. to know the size a frame will be resized to).
+    pub fn image_processor(&self) -> &ImageProcessor {
+        &self.processor
+    }
+
+    /// Answers `messages` about `image` (which fills their single [`Part::Image`](super::Part)),
+    /// greedily, stopping at an end token or after `max_new_tokens` tokens.
+    pub fn generate(
+        &self,
+        image: ImageRef<'_>,
+        messages: &[Message],
+        max_new_tokens: usize,
+    ) -> Result<Generation, ModelError> {
+        let started = Instant::now();
+        let mut timings = Timings::default();
+        let pixels = self.processor.preprocess(image)?;
+        timings.preprocess = started.elapsed();
+
+        let pad = self.codec.special().image_pad;
+        let image_tokens = pixels.rows() / self.processor.merge_area();
+        let prompt = self.codec.encode(&render_chat(messages))?;
+        let ids = expand_image_pads(&prompt, pad, &[image_tokens])?;
+        let [t, h, w] = pixels.grid_thw;
+        let merged = [t, h / self.merge_size, w / self.merge_size];
+        let image_size = pixels.size;
+        let mut result = Generation {
+            text: String::new(),
+            tokens: 0,
+            prompt_tokens: ids.len(),
+            stop: StopReason::MaxTokens,
+            image_size,
+            timings,
+        };
+        if max_new_tokens == 0 {
+            result.timings.total = started.elapsed();
+            return Ok(result);
+        }
+
+        let mut graphs = self.graphs.lock().unwrap_or_else(|e| e.into_inner());
+        let clock = Instant::now();
+        let (width, features) =
+            graphs
+                .vision
+                .run(pixels.values, pixels.row_len, &[pixels.grid_thw])?;
+        result.timings.vision = clock.elapsed();
+
+        let clock = Instant::now();
+        let mut embeds = graphs.embed.run(&ids)?;
+        let hidden = embeds.len() / ids.len();
+        if width != hidden || features.len() != image_tokens * width {
+            return Err(ModelError::FeatureMismatch {
+                features: features.len() / width.max(1),
+                width,
+                pads: image_tokens,
+                hidden,
+            });
+        }
+        let pad_rows = ids.iter().enumerate().filter(|(_, id)| **id == pad);
+        for ((row, _), feature) in pad_rows.zip(features.chunks_exact(width)) {
+            embeds[row * hidden..(row + 1) * hidden].copy_from_slice(feature);
+        }
+        let rope = rope_index(&ids, pad, &[merged]);
+        let cache = graphs.decoder.empty_cache()?;
+        let (mut token, mut cache) =
+            graphs
+                .decoder
+                .step(embeds, ids.len(), rope.positions, cache)?;
+        result.timings.prefill = clock.elapsed();
+
+        let mut generated = vec![token];
+        let clock = Instant::now();
+        while !self.stop_ids.contains(&token) && generated.len() < max_new_tokens {
+            let embeds = graphs.embed.run(&[token])?;
+            let position = cache.len() as i64 + rope.delta;
+            (token, cache) = graphs.decoder.step(embeds, 1, vec![position; 3], cache)?;
+            generated.push(token);
+        }
+        drop(graphs);
+        result.timings.decode = clock.elapsed();
+        result.timings.decode_steps = generated.len() - 1;
+
+        if self.stop_ids.contains(&token) {
+            result.stop = StopReason::EndOfTurn;
+        }
+        result.tokens = generated.len();
+        result.text = self.codec.decode(&generated)?.trim().to_owned();
+        result.timings.total = started.elapsed();
+        tracing::debug!(
+            tokens = result.tokens,
+            prompt_tokens = result.prompt_tokens,
+            image = %image_size,
+            total_ms = result.timings.total.as_secs_f64() * 1e3,
+            "generated"
+        );
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<ShowUi>();
+    }
+
+    #[test]
+    fn decode_step_mean_handles_no_steps() {
+        let mut t = Timings::default();
+        assert_eq!(t.decode_step_mean(), Duration::ZERO);
+        t.decode = Duration::from_millis(30);
+        t.decode_steps = 3;
+        assert_eq!(t.decode_step_mean(), Duration::from_millis(10));
+    }
+}
