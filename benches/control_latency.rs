@@ -30,6 +30,7 @@ async fn main() {
         notices,
         ControlOptions {
             auto_host: true,
+            keep_host: true,
             host_timeout: Duration::from_secs(10),
             default_screen: Screen::new(1280, 720),
         },

@@ -38,7 +38,12 @@ pub enum LogError {
 
 /// Installs the global subscriber.
 pub fn init(config: &LogConfig) -> Result<(), LogError> {
-    let level = config.level.to_lowercase();
+    let mut level = config.level.to_lowercase();
+    // A bare level also applies to ONNX Runtime's own log, which is very chatty below warn;
+    // an explicit filter (`info,ort=info`) is taken as it is.
+    if !level.contains('=') && matches!(level.as_str(), "info" | "debug" | "trace") {
+        level.push_str(",ort=warn");
+    }
     let filter = EnvFilter::try_new(&level)
         .map_err(|e| LogError::Level(config.level.clone(), e.to_string()))?;
     let builder = tracing_subscriber::fmt()

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
                     Command::Room(args) => run_room(args).await.map(|()| ExitCode::SUCCESS),
                     Command::Watch(args) => run_watch(args).await.map(|()| ExitCode::SUCCESS),
                     Command::Manual(args) => run_manual(args).await,
+                    Command::Run(args) => run_agent(*args).await,
                 }
             })
         });
@@ -38,6 +39,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run_agent(args: neko_agent::cli::RunArgs) -> anyhow::Result<ExitCode> {
+    init_gstreamer()?;
+    Ok(ExitCode::from(neko_agent::agent::app::run(args).await))
 }
 
 async fn run_manual(args: ManualArgs) -> anyhow::Result<ExitCode> {

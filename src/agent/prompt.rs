@@ -20,8 +20,8 @@
 //! ([`parse_point`](super::parse::parse_point)); the Python agent never uses it.
 
 use super::action::Mode;
-use super::chat::{Message, Part, Role};
 use super::history::History;
+use crate::model::{Message, Part, Role};
 
 /// The Python agent's web action list (`ACTION_SPACE_DESC["web"]`), blank lines included.
 pub const AGENT_WEB_ACTIONS: &str = "

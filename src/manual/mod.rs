@@ -11,7 +11,7 @@ mod help;
 mod lines;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use command::{Command, ParseContext, parse};
@@ -19,7 +19,7 @@ pub use lines::Source;
 
 use crate::cli::ManualArgs;
 use crate::input::Screen;
-use crate::session::{ControlError, ControlOptions, Controller, Link, Printer};
+use crate::session::{ControlError, ControlOptions, Controller, Failures, Link, Printer};
 use admin::Admin;
 
 /// Every line ran (or `quit`).
@@ -69,6 +69,7 @@ pub async fn run(args: ManualArgs, source: Source) -> u8 {
         notices.resubscribe(),
         ControlOptions {
             auto_host: !args.no_auto_host,
+            keep_host: !args.no_auto_host,
             host_timeout: Duration::from_secs_f64(args.host_timeout.max(0.1)),
             default_screen: Screen::new(args.size.0, args.size.1),
         },
@@ -102,28 +103,6 @@ pub async fn run(args: ManualArgs, source: Source) -> u8 {
     };
     link.close();
     status
-}
-
-/// Pipeline errors, kept until the controller exists and then handed to it.
-#[derive(Default, Clone)]
-struct Failures(Arc<Mutex<(Option<Controller>, Vec<String>)>>);
-
-impl Failures {
-    fn report(&self, message: String) {
-        let mut inner = lock(&self.0);
-        match &inner.0 {
-            Some(controller) => controller.fail(message),
-            None => inner.1.push(message),
-        }
-    }
-
-    fn attach(&self, controller: &Controller) {
-        let mut inner = lock(&self.0);
-        for message in inner.1.drain(..) {
-            controller.fail(message);
-        }
-        inner.0 = Some(controller.clone());
-    }
 }
 
 /// Pipeline variables from the connection settings and media flags.
@@ -267,10 +246,4 @@ impl Repl<'_> {
         }
         Ok(true)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -31,8 +31,10 @@ pub type Printer = Arc<dyn Fn(&str) + Send + Sync>;
 /// How the controller behaves.
 #[derive(Debug, Clone)]
 pub struct ControlOptions {
-    /// Ask for host control on connect, after losing it, and before input.
+    /// Ask for host control before input when not host.
     pub auto_host: bool,
+    /// Also ask for it from the start, and again whenever it is lost.
+    pub keep_host: bool,
     /// How long input waits for host control before the command fails.
     pub host_timeout: Duration,
     /// Screen size used until the server reports one.
@@ -92,7 +94,7 @@ impl Controller {
         let controller = Self {
             client,
             shared: Arc::new(Shared {
-                want_host: AtomicBool::new(options.auto_host),
+                want_host: AtomicBool::new(options.keep_host),
                 keys: RwLock::new(KeyTable::default()),
                 screen_override: Mutex::new(None),
                 last_point: Mutex::new(None),

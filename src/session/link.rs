@@ -2,13 +2,14 @@
 //! media, or a bare signalling client without WebRTC.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target};
 use gstneko::nekosrc::NekoSrc;
 use tokio::sync::broadcast;
 
+use super::control::Controller;
 use crate::pipeline_file::{PipelineFile, PipelineFileError, find_pipeline};
 
 /// Why the session could not be opened.
@@ -127,4 +128,34 @@ fn watch_bus(pipeline: &gst::Pipeline, on_error: ErrorSink) -> Result<(), LinkEr
         gst::BusSyncReply::Drop
     });
     Ok(())
+}
+
+/// Pipeline errors, kept until the controller exists and then handed to it.
+#[derive(Default, Clone)]
+pub struct Failures(Arc<Mutex<(Option<Controller>, Vec<String>)>>);
+
+impl Failures {
+    /// Hands `message` to the controller, or keeps it until one is attached.
+    pub fn report(&self, message: String) {
+        let mut inner = lock(&self.0);
+        match &inner.0 {
+            Some(controller) => controller.fail(message),
+            None => inner.1.push(message),
+        }
+    }
+
+    /// From now on failures go to `controller`; kept ones are handed over at once.
+    pub fn attach(&self, controller: &Controller) {
+        let mut inner = lock(&self.0);
+        for message in inner.1.drain(..) {
+            controller.fail(message);
+        }
+        inner.0 = Some(controller.clone());
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

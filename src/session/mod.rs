@@ -9,4 +9,4 @@ mod link;
 
 pub use control::{ControlError, ControlOptions, Controller, Printer};
 pub use events::Roster;
-pub use link::{ErrorSink, Link, LinkError};
+pub use link::{ErrorSink, Failures, Link, LinkError};

@@ -1,0 +1,477 @@
+//! `neko-agent run`: settings, model, session and mode put together, with exit codes that say
+//! how it ended.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::action::Mode;
+use super::annotate::debug_path;
+use super::frames::FrameSource;
+use super::metrics::Metrics;
+use super::online;
+use super::prompt::NavPrompt;
+use super::runner::{Agent, AgentConfig, AgentError, TaskOutcome};
+use super::settle::SettleOptions;
+use crate::cli::{RoomSettings, RunArgs};
+use crate::connection::ConnectionArgs;
+use crate::model::{ModelOptions, ShowUi};
+use crate::room::{Room, RoomConfig};
+use crate::session::{ControlOptions, Controller, Failures, Link, Printer};
+
+/// The task was answered (offline), or online mode ended cleanly.
+pub const EXIT_ANSWERED: u8 = 0;
+/// The agent failed: the model could not run, no video, host control never granted…
+pub const EXIT_FAILED: u8 = 1;
+/// Bad settings or missing model files.
+pub const EXIT_USAGE: u8 = 2;
+/// The room could not be joined, or the connection was lost.
+pub const EXIT_CONNECTION: u8 = 3;
+/// The step limit was reached without an answer.
+pub const EXIT_STEP_LIMIT: u8 = 4;
+/// Stopped by SIGINT/SIGTERM.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// The fixture model used with the embedded sandbox room when no model is configured.
+const FIXTURE_MODEL: &str = "models/showui-fixture";
+
+/// How long to wait for the room at start.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Runs the agent; returns the process exit status.
+pub async fn run(args: RunArgs) -> u8 {
+    let print: Printer = Arc::new(|line: &str| println!("{line}"));
+    let config = match agent_config(&args) {
+        Ok(config) => config,
+        Err(problems) => {
+            eprintln!(
+                "error: the agent settings are wrong:\n  - {}",
+                problems.join("\n  - ")
+            );
+            return EXIT_USAGE;
+        }
+    };
+    let embedded = !args.connection.is_configured();
+    let model_options = model_options(&args.model, embedded);
+    if args.healthcheck {
+        return healthcheck(&args, &model_options).await;
+    }
+    let model = match load_model(&model_options).await {
+        Ok(model) => model,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_USAGE;
+        }
+    };
+    print(&format!(
+        "model: {} ({:?}, {})",
+        model_options.model_dir.display(),
+        model.dtype(),
+        model.execution_provider()
+    ));
+    let metrics = Arc::new(Metrics::default());
+    if let Some(address) = metrics_address(&args) {
+        match metrics.clone().serve(address).await {
+            Ok(bound) => tracing::info!(%bound, "metrics at http://{bound}/metrics"),
+            Err(error) => {
+                eprintln!("error: cannot serve metrics on {address}: {error}");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let (room, connection) = if embedded {
+        match start_embedded_room(&args.room).await {
+            Ok((room, connection)) => {
+                print(&format!(
+                    "no NEKO_URL/NEKO_WS given: running on the embedded sandbox room at {}",
+                    room.base_url()
+                ));
+                (Some(room), connection)
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                return EXIT_FAILED;
+            }
+        }
+    } else {
+        (None, args.connection.clone())
+    };
+    let status = tokio::select! {
+        status = drive(&args, config, model, metrics, &connection, print) => status,
+        _ = interrupted() => {
+            eprintln!("interrupted");
+            EXIT_INTERRUPTED
+        }
+    };
+    if let Some(room) = room {
+        room.shutdown().await;
+    }
+    status
+}
+
+/// Joins the room and runs the offline task or the online loop.
+async fn drive(
+    args: &RunArgs,
+    config: AgentConfig,
+    model: Arc<ShowUi>,
+    metrics: Arc<Metrics>,
+    connection: &ConnectionArgs,
+    print: Printer,
+) -> u8 {
+    let mut variables = match connection.pipeline_variables() {
+        Ok(variables) => variables,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_USAGE;
+        }
+    };
+    variables.insert("decoder".into(), args.decoder.clone());
+    variables.insert("audio".into(), wants_audio(args).to_string());
+    let failures = Failures::default();
+    let sink = failures.clone();
+    let link = match Link::media(
+        &args.pipeline,
+        &variables,
+        Arc::new(move |message| sink.report(message)),
+    ) {
+        Ok(link) => link,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_USAGE;
+        }
+    };
+    let status = drive_session(args, config, model, metrics, &link, &failures, print).await;
+    link.close();
+    status
+}
+
+async fn drive_session(
+    args: &RunArgs,
+    config: AgentConfig,
+    model: Arc<ShowUi>,
+    metrics: Arc<Metrics>,
+    link: &Link,
+    failures: &Failures,
+    print: Printer,
+) -> u8 {
+    let frames = match link.pipeline().map(FrameSource::attach) {
+        Some(Ok(frames)) => frames,
+        Some(Err(error)) => {
+            eprintln!("error: {error}");
+            return EXIT_USAGE;
+        }
+        None => {
+            eprintln!("error: the agent needs a media session");
+            return EXIT_USAGE;
+        }
+    };
+    let controller = Controller::start(
+        link.client.clone(),
+        link.notices.resubscribe(),
+        ControlOptions {
+            auto_host: true,
+            // Online, control is held only while a task runs.
+            keep_host: !args.online,
+            host_timeout: Duration::from_secs_f64(args.host_timeout.max(0.1)),
+            default_screen: crate::input::Screen::new(args.room.size.0, args.room.size.1),
+        },
+        print.clone(),
+    );
+    failures.attach(&controller);
+    if let Err(error) = controller.wait_connected(CONNECT_TIMEOUT).await {
+        eprintln!("error: {error}");
+        return EXIT_CONNECTION;
+    }
+    let reconnects = metrics.clone();
+    let mut reconnect_notices = link.client.subscribe();
+    tokio::spawn(async move {
+        while let Ok(notice) = reconnect_notices.recv().await {
+            if let gstneko::client::ClientNotice::Connected {
+                reconnect: true, ..
+            } = notice
+            {
+                reconnects.reconnects.inc();
+            }
+        }
+    });
+    let agent = Agent::new(config, model, controller, frames, metrics, print.clone());
+    if let Err(error) = agent.wait_for_video().await {
+        eprintln!("error: {error}");
+        return EXIT_FAILED;
+    }
+    if args.online {
+        return match online::serve(&agent, link.client.subscribe()).await {
+            Ok(()) => EXIT_ANSWERED,
+            Err(error) => {
+                eprintln!("error: {error}");
+                exit_for(&error)
+            }
+        };
+    }
+    print(&format!("task: {}", args.task));
+    match agent.run_task(&args.task).await {
+        Ok(TaskOutcome::Answered { answer, steps }) => {
+            agent
+                .say(&format!(
+                    "{} Task completed: {}",
+                    online::CHAT_PREFIX,
+                    args.task
+                ))
+                .await;
+            print(&format!("answer after {steps} step(s): {answer}"));
+            EXIT_ANSWERED
+        }
+        Ok(TaskOutcome::StepLimit { steps }) => {
+            agent
+                .say(&format!(
+                    "{} Task incomplete after {steps} steps: {}",
+                    online::CHAT_PREFIX,
+                    args.task
+                ))
+                .await;
+            eprintln!("no answer after {steps} steps (NEKO_MAX_STEPS)");
+            EXIT_STEP_LIMIT
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            exit_for(&error)
+        }
+    }
+}
+
+fn exit_for(error: &AgentError) -> u8 {
+    if error.is_connection() {
+        EXIT_CONNECTION
+    } else {
+        EXIT_FAILED
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn interrupted() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
+/// Checks every setting at once; the list of problems otherwise.
+pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
+    let mut problems = Vec::new();
+    let mode: Mode = match args.mode.parse() {
+        Ok(mode) => mode,
+        Err(error) => {
+            problems.push(format!("--mode/NEKO_MODE: {error}"));
+            Mode::Web
+        }
+    };
+    if args.max_steps == 0 {
+        problems.push("--max-steps/NEKO_MAX_STEPS must be at least 1".into());
+    }
+    if args.inference_timeout.is_nan() || args.inference_timeout <= 0.0 {
+        problems.push(
+            "--inference-timeout/NEKO_INFERENCE_TIMEOUT must be a positive number of seconds"
+                .into(),
+        );
+    }
+    if args.max_new_tokens == 0 {
+        problems.push("--max-new-tokens/NEKO_MAX_NEW_TOKENS must be at least 1".into());
+    }
+    if args.size_longest_edge < 28 {
+        problems.push("SIZE_LONGEST_EDGE must be at least 28 pixels".into());
+    }
+    if args.settle_timeout.is_nan() || args.settle_timeout < 0.0 {
+        problems.push("--settle-timeout/NEKO_SETTLE_TIMEOUT must be zero or more seconds".into());
+    }
+    if !args.online && args.task.trim().is_empty() {
+        problems.push("--task/NEKO_TASK is empty (or use --online to take tasks from chat)".into());
+    }
+    if let Err(error) = args.connection.pipeline_variables()
+        && args.connection.is_configured()
+    {
+        problems.extend(error.0);
+    }
+    if args.size_shortest_edge.is_some() {
+        tracing::info!(
+            "SIZE_SHORTEST_EDGE is ignored (the Python agent never applied it); the model's pixel budget is --min-pixels/--max-pixels"
+        );
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(AgentConfig {
+        prompt: NavPrompt::new(mode),
+        max_steps: args.max_steps,
+        refinement_steps: args.refinement_steps,
+        skip_initial_frames: args.skip_initial_frames,
+        inference_timeout: Duration::from_secs_f64(args.inference_timeout),
+        max_new_tokens: args.max_new_tokens,
+        longest_edge: args.size_longest_edge,
+        frame_save_path: args.frame_save_path.as_deref().map(debug_path),
+        click_save_dir: args.click_save_path.as_deref().map(debug_path),
+        settle: SettleOptions {
+            timeout: Duration::from_secs_f64(args.settle_timeout),
+            ..SettleOptions::default()
+        },
+    })
+}
+
+/// NEKO_AUDIO as the Python agent reads it (anything but 0/false/off/no/empty is on), unless
+/// --no-audio.
+fn wants_audio(args: &RunArgs) -> bool {
+    if args.no_audio {
+        return false;
+    }
+    std::env::var("NEKO_AUDIO").map_or(true, |value| {
+        !matches!(
+            value.trim().to_ascii_lowercase().as_str(),
+            "0" | "false" | "off" | "no" | ""
+        )
+    })
+}
+
+/// The model options, with the fixture model for the embedded room when no model is set up,
+/// and relative model paths also looked up beside the executable's project.
+fn model_options(options: &ModelOptions, embedded: bool) -> ModelOptions {
+    let mut options = options.clone();
+    let default = ModelOptions::new(PathBuf::new()).model_dir;
+    let unconfigured = std::env::var_os("NEKO_MODEL_DIR").is_none()
+        && (options.model_dir == default || options.model_dir.as_os_str().is_empty());
+    if embedded && unconfigured && !project_path(&options.model_dir).exists() {
+        options.model_dir = PathBuf::from(FIXTURE_MODEL);
+    }
+    options.model_dir = project_path(&options.model_dir);
+    options
+}
+
+/// `path` itself when it exists or is absolute; else the same relative path in the first
+/// parent of the executable that has it (so `target/release/neko-agent` finds `models/…`).
+fn project_path(path: &Path) -> PathBuf {
+    if path.is_absolute() || path.exists() {
+        return path.to_owned();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .map(|dir| dir.join(path))
+                .find(|candidate| candidate.exists())
+        })
+        .unwrap_or_else(|| path.to_owned())
+}
+
+async fn load_model(options: &ModelOptions) -> Result<Arc<ShowUi>, String> {
+    let options = options.clone();
+    tokio::task::spawn_blocking(move || ShowUi::load(&options))
+        .await
+        .map_err(|e| format!("the model loader stopped: {e}"))?
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}
+
+/// `--metrics-port`, else a parsable `$PORT`, else `$NEKO_METRICS_PORT`, else 9000; None when
+/// metrics are off.
+fn metrics_address(args: &RunArgs) -> Option<SocketAddr> {
+    if args.no_metrics {
+        return None;
+    }
+    let from_env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<u16>().ok())
+    };
+    let port = args
+        .metrics_port
+        .or_else(|| from_env("PORT"))
+        .or_else(|| from_env("NEKO_METRICS_PORT"))
+        .unwrap_or(9000);
+    Some(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))
+}
+
+/// Starts the sandbox room on loopback and returns it with credentials for the agent.
+async fn start_embedded_room(settings: &RoomSettings) -> Result<(Room, ConnectionArgs), String> {
+    let config = RoomConfig {
+        width: settings.size.0,
+        height: settings.size.1,
+        rate: settings.rate,
+        codec: settings.codec,
+        user_password: settings.user_password.clone(),
+        admin_password: settings.admin_password.clone(),
+        ice_addresses: vec![Ipv4Addr::LOCALHOST.into()],
+        ..RoomConfig::default()
+    };
+    let room = Room::start(config)
+        .await
+        .map_err(|e| format!("the embedded sandbox room could not start: {e}"))?;
+    let connection = ConnectionArgs {
+        neko_url: Some(room.base_url()),
+        username: Some("agent".into()),
+        password: Some(settings.user_password.clone()),
+        ice_addresses: Ipv4Addr::LOCALHOST.to_string(),
+        ..ConnectionArgs::default()
+    };
+    Ok((room, connection))
+}
+
+/// `--healthcheck`: settings, model files and ONNX Runtime, and the server's login.
+async fn healthcheck(args: &RunArgs, model: &ModelOptions) -> u8 {
+    let mut problems = Vec::new();
+    if let Err(error) = load_model(model).await {
+        problems.push(error);
+    }
+    if args.connection.is_configured() {
+        match args.connection.pipeline_variables() {
+            Ok(variables) => {
+                if let Err(error) = check_login(&variables).await {
+                    problems.push(error);
+                }
+            }
+            Err(error) => problems.extend(error.0),
+        }
+    }
+    if problems.is_empty() {
+        println!("ok");
+        EXIT_ANSWERED
+    } else {
+        for problem in problems {
+            eprintln!("error: {problem}");
+        }
+        EXIT_FAILED
+    }
+}
+
+async fn check_login(variables: &BTreeMap<String, String>) -> Result<(), String> {
+    let get = |name: &str| {
+        variables
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let target = gstneko::client::Target::new(
+        get("url").unwrap_or_default(),
+        get("username"),
+        get("password"),
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    let rest = gstneko::client::RestClient::new(target);
+    let login = rest.login().await.map_err(|e| e.to_string())?;
+    if matches!(
+        rest.target().credentials,
+        gstneko::client::Credentials::Password { .. }
+    ) {
+        let _ = rest.logout(&login.token).await;
+    }
+    Ok(())
+}

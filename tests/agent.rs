@@ -1,0 +1,246 @@
+//! `neko-agent run` end to end over real WebRTC: the fixture model clicks the sandbox room's red
+//! region and answers; online mode takes a task from chat; bad settings and a garbage model fail
+//! clearly.
+
+mod common;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
+use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
+use neko_agent::room::{Room, RoomConfig};
+
+fn room_config() -> RoomConfig {
+    RoomConfig {
+        width: 640,
+        height: 360,
+        rate: 15,
+        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
+        ..RoomConfig::default()
+    }
+}
+
+/// `neko-agent run` against `url` with the fixture `model`, and extra arguments.
+fn agent(url: &str, model: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_neko-agent"));
+    command
+        .arg("run")
+        .args([
+            "--model-dir",
+            model,
+            "--no-metrics",
+            "--refinement-steps",
+            "1",
+        ])
+        .args(args)
+        .env("NEKO_URL", url)
+        .env("NEKO_USER", "agent")
+        .env("NEKO_PASS", "neko")
+        .env("NEKO_ICE_ADDRESSES", "127.0.0.1")
+        .env("NEKO_LOGLEVEL", "warn")
+        .env("NEKO_SKIP_INITIAL_FRAMES", "1")
+        .env_remove("NEKO_WS")
+        .env_remove("NEKO_MODEL_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/models/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+async fn finish(child: Child) -> Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn the_fixture_model_clicks_the_red_region_then_answers() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = Room::start(room_config()).await.unwrap();
+    let clicks = std::env::temp_dir().join(format!("neko-agent-clicks-{}", std::process::id()));
+    let child = agent(
+        &room.base_url(),
+        &fixture("showui-fixture"),
+        &["--task", "Open the red box"],
+    )
+    .env("CLICK_SAVE_PATH", &clicks)
+    .spawn()
+    .unwrap();
+    let output = finish(child).await;
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert!(report.contains("answer after 2 step(s): done"), "{report}");
+
+    let desktop = room.media().unwrap().desktop();
+    let red = desktop.lock().unwrap().region("red").unwrap();
+    assert!(red.clicked, "{red:?}\n{report}");
+    let press = room
+        .inputs()
+        .into_iter()
+        .find(|i| i.event == "control/buttonpress")
+        .expect("a click was recorded");
+    let x = press.payload["x"].as_i64().unwrap() as i32;
+    let y = press.payload["y"].as_i64().unwrap() as i32;
+    assert!(
+        red.rect.contains(x, y),
+        "click at {x},{y} outside {:?}",
+        red.rect
+    );
+    assert_eq!((x, y), (83, 86), "0.13 × 640, 0.24 × 360");
+    assert!(clicks.join("step_001_CLICK_final.png").exists(), "{report}");
+    std::fs::remove_dir_all(&clicks).ok();
+    room.shutdown().await;
+}
+
+/// Waits for a chat message containing `what`.
+async fn said(
+    notices: &mut tokio::sync::broadcast::Receiver<ClientNotice>,
+    what: &str,
+) -> Option<String> {
+    wait_for_notice(notices, Duration::from_secs(60), |n| match n {
+        ClientNotice::Event(event) => match event.as_ref() {
+            ServerEvent::ChatMessage(m) if m.content.text.contains(what) => {
+                Some(m.content.text.clone())
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn online_mode_takes_a_task_from_chat_and_posts_the_answer() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = Room::start(room_config()).await.unwrap();
+    let target = Target::new(&room.base_url(), Some("olga"), Some("neko"), None).unwrap();
+    let (person, mut notices) = NekoClient::start(ClientConfig::new(target));
+    let mut child = agent(&room.base_url(), &fixture("showui-fixture"), &["--online"])
+        .spawn()
+        .unwrap();
+    assert!(
+        said(&mut notices, "Ready").await.is_some(),
+        "the agent never said it was ready"
+    );
+    person
+        .send(ClientEvent::ChatMessage(ChatContent::new(
+            "/task open the red box",
+        )))
+        .await
+        .unwrap();
+    let action = said(&mut notices, "Action: ")
+        .await
+        .expect("an action was announced");
+    assert!(action.contains("\"CLICK\""), "{action}");
+    let answer = said(&mut notices, "Answer: ")
+        .await
+        .expect("an answer was posted");
+    assert_eq!(answer, "Answer: done");
+    let done = said(&mut notices, "Completed task")
+        .await
+        .expect("completion posted");
+    assert!(done.contains("open the red box"), "{done}");
+    // Host control is given back when idle.
+    for _ in 0..100 {
+        if room.host().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(room.host(), None, "host control kept while idle");
+    assert!(
+        room.media()
+            .unwrap()
+            .desktop()
+            .lock()
+            .unwrap()
+            .region("red")
+            .unwrap()
+            .clicked
+    );
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    person.stop();
+    room.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn unparseable_model_output_costs_steps_and_ends_with_status_4() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = Room::start(room_config()).await.unwrap();
+    let child = agent(
+        &room.base_url(),
+        &fixture("showui-fixture-garbage"),
+        &["--task", "anything", "--max-steps", "2"],
+    )
+    .spawn()
+    .unwrap();
+    let output = finish(child).await;
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(4), "{report}");
+    assert!(report.contains("model output rejected"), "{report}");
+    assert!(report.contains("I cannot do that"), "{report}");
+    assert!(report.contains("no answer after 2 steps"), "{report}");
+    assert!(
+        !room
+            .inputs()
+            .iter()
+            .any(|i| i.event.starts_with("control/button")),
+        "nothing may be clicked"
+    );
+    room.shutdown().await;
+}
+
+#[test]
+fn missing_model_files_and_bad_settings_are_clear() {
+    let output = agent("http://127.0.0.1:9", "/nonexistent/model", &["--task", "x"])
+        .output()
+        .unwrap();
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{report}");
+    assert!(report.contains("/nonexistent/model"), "{report}");
+
+    let output = agent(
+        "ftp://nowhere",
+        &fixture("showui-fixture"),
+        &["--task", "", "--max-steps", "0", "--mode", "web"],
+    )
+    .output()
+    .unwrap();
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{report}");
+    for problem in ["NEKO_MAX_STEPS", "NEKO_TASK", "must start with http://"] {
+        assert!(report.contains(problem), "{problem}: {report}");
+    }
+}
