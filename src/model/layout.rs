@@ -173,6 +173,45 @@ mod tests {
     }
 
     #[test]
+    fn auto_takes_the_first_complete_variant_in_preference_order() {
+        let dir = std::env::temp_dir().join(format!("neko-model-layout-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("onnx")).unwrap();
+        for name in [
+            "tokenizer.json",
+            "config.json",
+            "preprocessor_config.json",
+            "generation_config.json",
+        ] {
+            std::fs::write(dir.join(name), "{}").unwrap();
+        }
+        // q4 is complete, fp16 lacks its decoder, quantized is complete but comes later.
+        for (graphs, suffix) in [
+            (&GRAPHS[..], "_q4"),
+            (&GRAPHS[..2], "_fp16"),
+            (&GRAPHS[..], "_quantized"),
+        ] {
+            for graph in graphs {
+                std::fs::write(dir.join(format!("onnx/{graph}{suffix}.onnx")), "").unwrap();
+            }
+        }
+        let files = ModelFiles::locate(&dir, Dtype::Auto).unwrap();
+        assert_eq!(files.dtype, Dtype::Q4);
+        assert!(files.embed_tokens.ends_with("onnx/embed_tokens_q4.onnx"));
+        let quantized = ModelFiles::locate(&dir, Dtype::Quantized).unwrap();
+        assert!(
+            quantized
+                .decoder
+                .ends_with("onnx/decoder_model_merged_quantized.onnx")
+        );
+        let err = ModelFiles::locate(&dir, Dtype::Fp16)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("decoder_model_merged_fp16.onnx"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_missing_variant_names_the_file() {
         let err = ModelFiles::locate(&fixture(), Dtype::Q4f16)
             .unwrap_err()

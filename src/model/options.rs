@@ -39,8 +39,8 @@ pub struct ModelOptions {
         default_value_t
     )]
     pub execution_provider: ProviderChoice,
-    /// ONNX Runtime library file or folder (else $NEKO_ORT_LIB, $ORT_DYLIB_PATH, <exe dir>/lib,
-    /// .ort/lib).
+    /// ONNX Runtime library file or folder (else `$NEKO_ORT_LIB`, `$ORT_DYLIB_PATH`,
+    /// `<exe dir>/lib`, `.ort/lib`).
     #[arg(long = "ort-lib")]
     pub ort_library: Option<PathBuf>,
     /// Smallest image area in pixels after resizing.
