@@ -17,7 +17,7 @@ use super::runner::{Agent, AgentConfig, AgentError, TaskOutcome};
 use super::settle::SettleOptions;
 use crate::cli::{RoomSettings, RunArgs};
 use crate::connection::ConnectionArgs;
-use crate::model::{ModelOptions, ShowUi};
+use crate::model::{DEFAULT_MODEL_DIR, ModelOptions, ShowUi};
 use crate::room::{Room, RoomConfig};
 use crate::session::{ControlOptions, Controller, Failures, Link, Printer};
 
@@ -344,9 +344,8 @@ fn wants_audio(args: &RunArgs) -> bool {
 /// and relative model paths also looked up beside the executable's project.
 fn model_options(options: &ModelOptions, embedded: bool) -> ModelOptions {
     let mut options = options.clone();
-    let default = ModelOptions::new(PathBuf::new()).model_dir;
     let unconfigured = std::env::var_os("NEKO_MODEL_DIR").is_none()
-        && (options.model_dir == default || options.model_dir.as_os_str().is_empty());
+        && options.model_dir == Path::new(DEFAULT_MODEL_DIR);
     if embedded && unconfigured && !project_path(&options.model_dir).exists() {
         options.model_dir = PathBuf::from(FIXTURE_MODEL);
     }

@@ -29,7 +29,7 @@ pub use image::{
     SHOWUI_MIN_PIXELS, smart_resize,
 };
 pub use layout::{Dtype, LayoutError};
-pub use options::{ModelOptions, OptionsError};
+pub use options::{DEFAULT_MODEL_DIR, ModelOptions, OptionsError};
 pub use prompt::{Message, Part, PromptError, Role, render_chat};
 pub use runtime::{ExecutionProvider, ProviderChoice, RuntimeError, find_library};
 pub use showui::{Generation, ModelError, ShowUi, StopReason, Timings};

@@ -13,6 +13,9 @@ use super::runtime::ProviderChoice;
 #[error("model settings are invalid: {0}")]
 pub struct OptionsError(String);
 
+/// Where `--model-dir` points when it is not given: the real model's export folder.
+pub const DEFAULT_MODEL_DIR: &str = "models/showui-2b";
+
 /// Where the model is and how to run it.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct ModelOptions {
@@ -20,7 +23,7 @@ pub struct ModelOptions {
     #[arg(
         long = "model-dir",
         env = "NEKO_MODEL_DIR",
-        default_value = "models/showui-2b"
+        default_value = DEFAULT_MODEL_DIR
     )]
     pub model_dir: PathBuf,
     /// Graph precision variant to load.
