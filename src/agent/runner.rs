@@ -311,8 +311,8 @@ impl Agent {
         let model = self.model.clone();
         let max_new_tokens = self.config.max_new_tokens;
         let work = tokio::task::spawn_blocking(move || {
-            let view = ImageRef::new(image.width, image.height, &image.data)
-                .map_err(ModelError::from)?;
+            let view =
+                ImageRef::new(image.width, image.height, &image.data).map_err(ModelError::from)?;
             model.generate(view, &messages, max_new_tokens)
         });
         let generation = match tokio::time::timeout(self.config.inference_timeout, work).await {
