@@ -244,3 +244,33 @@ fn missing_model_files_and_bad_settings_are_clear() {
         assert!(report.contains(problem), "{problem}: {report}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn losing_the_server_mid_task_ends_with_status_3() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = Room::start(room_config()).await.unwrap();
+    let child = agent(
+        &room.base_url(),
+        &fixture("showui-fixture-garbage"),
+        &["--task", "anything", "--max-steps", "1000"],
+    )
+    .spawn()
+    .unwrap();
+    // Let it join and take a step or two, then the server goes away.
+    room.wait_for_input(|i| i.event == "control/request", Duration::from_secs(30))
+        .await
+        .expect("the agent asked for host control");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    room.shutdown().await;
+    let output = tokio::time::timeout(Duration::from_secs(60), finish(child))
+        .await
+        .expect("the agent does not hang when the server is gone");
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(3), "{report}");
+    assert!(report.contains("ended the session"), "{report}");
+}

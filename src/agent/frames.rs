@@ -79,6 +79,11 @@ pub struct RawFrame {
 }
 
 impl RawFrame {
+    /// A frame from a sample of raw video (the appsink's, or one made for a benchmark).
+    pub fn from_sample(number: u64, sample: gst::Sample) -> Self {
+        Self { number, sample }
+    }
+
     /// Width and height of the decoded picture.
     pub fn size(&self) -> Result<(u32, u32), FrameError> {
         let info = self.info()?;
@@ -247,7 +252,7 @@ impl FrameSource {
                     // Stored before the count moves, so a woken waiter always finds it.
                     let number = *arrived.borrow() + 1;
                     *store.lock().unwrap_or_else(PoisonError::into_inner) =
-                        Some(RawFrame { number, sample });
+                        Some(RawFrame::from_sample(number, sample));
                     arrived.send_replace(number);
                     Ok(gst::FlowSuccess::Ok)
                 })
@@ -319,7 +324,7 @@ mod tests {
             .buffer(&buffer)
             .caps(&info.to_caps().unwrap())
             .build();
-        RawFrame { number: 1, sample }
+        RawFrame::from_sample(1, sample)
     }
 
     #[test]

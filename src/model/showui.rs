@@ -245,19 +245,7 @@ impl ShowUi {
 
         let clock = Instant::now();
         let mut embeds = graphs.embed.run(&ids)?;
-        let hidden = embeds.len() / ids.len();
-        if width != hidden || features.len() != image_tokens * width {
-            return Err(ModelError::FeatureMismatch {
-                features: features.len() / width.max(1),
-                width,
-                pads: image_tokens,
-                hidden,
-            });
-        }
-        let pad_rows = ids.iter().enumerate().filter(|(_, id)| **id == pad);
-        for ((row, _), feature) in pad_rows.zip(features.chunks_exact(width)) {
-            embeds[row * hidden..(row + 1) * hidden].copy_from_slice(feature);
-        }
+        merge_image_features(&mut embeds, &ids, pad, &features, width)?;
         let rope = rope_index(&ids, pad, &[merged]);
         let cache = graphs.decoder.empty_cache()?;
         let (mut token, mut cache) =
@@ -295,9 +283,65 @@ impl ShowUi {
     }
 }
 
+/// Overwrites, in order, the embedding row of every `pad` token with the next image feature
+/// row (Qwen2-VL's merge: the sequence keeps its length). The counts and widths must agree.
+fn merge_image_features(
+    embeds: &mut [f32],
+    ids: &[u32],
+    pad: u32,
+    features: &[f32],
+    width: usize,
+) -> Result<(), ModelError> {
+    let hidden = embeds.len() / ids.len().max(1);
+    let pads = ids.iter().filter(|id| **id == pad).count();
+    if width != hidden || features.len() != pads * width {
+        return Err(ModelError::FeatureMismatch {
+            features: features.len() / width.max(1),
+            width,
+            pads,
+            hidden,
+        });
+    }
+    let pad_rows = ids.iter().enumerate().filter(|(_, id)| **id == pad);
+    for ((row, _), feature) in pad_rows.zip(features.chunks_exact(width)) {
+        embeds[row * hidden..(row + 1) * hidden].copy_from_slice(feature);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_features_overwrite_the_pad_rows_in_order() {
+        let ids = [1, 9, 9, 2];
+        let mut embeds = vec![0.0; 8];
+        merge_image_features(&mut embeds, &ids, 9, &[5.0, 5.5, 6.0, 6.5], 2).unwrap();
+        assert_eq!(embeds, [0.0, 0.0, 5.0, 5.5, 6.0, 6.5, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn a_feature_count_that_does_not_match_the_pads_is_an_error() {
+        let ids = [1, 9, 9, 2];
+        let mut embeds = vec![0.0; 8];
+        let error = merge_image_features(&mut embeds, &ids, 9, &[5.0, 5.5], 2).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("returned 1 feature rows of width 2 but the prompt has 2"),
+            "{error}"
+        );
+        let wide = merge_image_features(&mut embeds, &ids, 9, &[1.0; 6], 3).unwrap_err();
+        assert!(matches!(
+            wide,
+            ModelError::FeatureMismatch {
+                width: 3,
+                hidden: 2,
+                ..
+            }
+        ));
+    }
 
     #[test]
     fn the_model_can_be_shared_between_threads() {

@@ -1,0 +1,86 @@
+//! The agent's per-step work outside model compute, on one 1920×1080 frame: conversion and
+//! downscale, the settle fingerprint, prompt building, output parsing and event planning.
+//!
+//! `cargo bench --bench agent_step` (model compute itself: `cargo bench --bench model`)
+
+use std::time::{Duration, Instant};
+
+use neko_agent::agent::frames::RawFrame;
+use neko_agent::agent::{History, Mode, NavPrompt, parse_action, to_input};
+use neko_agent::input::{Screen, plan};
+
+fn median(mut samples: Vec<Duration>) -> f64 {
+    samples.sort();
+    samples[samples.len() / 2].as_secs_f64() * 1000.0
+}
+
+fn time<T>(rounds: usize, mut work: impl FnMut() -> T) -> f64 {
+    let samples = (0..rounds)
+        .map(|_| {
+            let started = Instant::now();
+            std::hint::black_box(work());
+            started.elapsed()
+        })
+        .collect();
+    median(samples)
+}
+
+fn frame_1080p() -> RawFrame {
+    gst::init().expect("GStreamer initialises");
+    let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::I420, 1920, 1080)
+        .build()
+        .unwrap();
+    let data: Vec<u8> = (0..info.size()).map(|i| (i * 7 % 251) as u8).collect();
+    let sample = gst::Sample::builder()
+        .buffer(&gst::Buffer::from_mut_slice(data))
+        .caps(&info.to_caps().unwrap())
+        .build();
+    RawFrame::from_sample(1, sample)
+}
+
+fn main() {
+    let frame = frame_1080p();
+    let output = "{'action': 'CLICK', 'value': None, 'position': [0.13, 0.24]}";
+    let mut history = History::new();
+    history.push(parse_action(output, Mode::Web).unwrap());
+    let prompt = NavPrompt::new(Mode::Web);
+    let screen = Screen::new(1920, 1080);
+
+    let rows = [
+        (
+            "I420 1920×1080 → RGB 1344×756 (Lanczos)",
+            time(30, || frame.to_rgb(1344).unwrap()),
+        ),
+        (
+            "settle fingerprint",
+            time(100, || frame.fingerprint().unwrap()),
+        ),
+        (
+            "prompt messages (with history)",
+            time(1000, || prompt.messages("Search the weather", &history)),
+        ),
+        (
+            "parse model output",
+            time(1000, || parse_action(output, Mode::Web).unwrap()),
+        ),
+        (
+            "action → control events",
+            time(1000, || {
+                let action = parse_action(output, Mode::Web).unwrap();
+                let execution = to_input(&action).unwrap();
+                plan(&execution.input[0], &screen).unwrap()
+            }),
+        ),
+    ];
+    println!("agent step overhead outside model compute (median ms, this machine)");
+    let width = rows
+        .iter()
+        .map(|(name, _)| name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, ms) in &rows {
+        println!("{name:<width$}  {ms:>8.3}");
+    }
+    let total: f64 = rows.iter().map(|(_, ms)| ms).sum();
+    println!("{:<width$}  {total:>8.3}", "total");
+}
