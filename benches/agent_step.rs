@@ -1,5 +1,6 @@
-//! The agent's per-step work outside model compute, on one 1920×1080 frame: conversion and
-//! downscale, the settle fingerprint, prompt building, output parsing and event planning.
+//! The agent's per-step work outside the model's graphs, on one 1920×1080 frame: frame → model
+//! input (conversion, downscale, normalise and patch), then the rest of the step's bookkeeping
+//! (settle fingerprint, prompt building, output parsing, event planning).
 //!
 //! `cargo bench --bench agent_step` (model compute itself: `cargo bench --bench model`)
 
@@ -8,6 +9,9 @@ use std::time::{Duration, Instant};
 use neko_agent::agent::frames::RawFrame;
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action, to_input};
 use neko_agent::input::{Screen, plan};
+use neko_agent::model::{
+    ImageProcessor, ImageRef, PreprocessorConfig, SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS,
+};
 
 fn median(mut samples: Vec<Duration>) -> f64 {
     samples.sort();
@@ -46,10 +50,24 @@ fn main() {
     let prompt = NavPrompt::new(Mode::Web);
     let screen = Screen::new(1920, 1080);
 
+    let config = PreprocessorConfig::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/showui-fixture/preprocessor_config.json"
+    )))
+    .unwrap();
+    let processor = ImageProcessor::new(config, SHOWUI_MIN_PIXELS, SHOWUI_MAX_PIXELS).unwrap();
+    let rgb = frame.to_rgb(1344).unwrap();
     let rows = [
         (
             "I420 1920×1080 → RGB 1344×756 (Lanczos)",
             time(30, || frame.to_rgb(1344).unwrap()),
+        ),
+        (
+            "model input from it (normalise, patch)",
+            time(30, || {
+                let image = ImageRef::new(rgb.width, rgb.height, &rgb.data).unwrap();
+                processor.preprocess(image).unwrap()
+            }),
         ),
         (
             "settle fingerprint",
@@ -72,7 +90,7 @@ fn main() {
             }),
         ),
     ];
-    println!("agent step overhead outside model compute (median ms, this machine)");
+    println!("agent step work outside the model graphs (median ms, this machine)");
     let width = rows
         .iter()
         .map(|(name, _)| name.chars().count())
