@@ -8,6 +8,7 @@ pub mod manual;
 pub mod mds;
 pub mod model;
 pub mod pipeline_file;
+pub mod pyjson;
 pub mod room;
 pub mod session;
 pub mod watch;

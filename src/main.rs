@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use neko_agent::cli::{Cli, Command, ManualArgs, RoomArgs, RoomSettings, WatchArgs};
+use neko_agent::cli::{Cli, Command, ManualArgs, RoomArgs, WatchArgs};
 use neko_agent::manual;
-use neko_agent::room::{Room, RoomConfig};
+use neko_agent::room::Room;
 use neko_agent::watch::{self, WatchOptions};
 
 fn main() -> ExitCode {
@@ -52,18 +52,6 @@ async fn run_manual(args: ManualArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(manual::run(args, source).await))
 }
 
-fn room_config(settings: &RoomSettings) -> RoomConfig {
-    RoomConfig {
-        width: settings.size.0,
-        height: settings.size.1,
-        rate: settings.rate,
-        codec: settings.codec,
-        user_password: settings.user_password.clone(),
-        admin_password: settings.admin_password.clone(),
-        ..RoomConfig::default()
-    }
-}
-
 fn init_gstreamer() -> anyhow::Result<()> {
     gst::init().context("GStreamer could not be initialised")?;
     gstneko::plugin_register_static().context("the neko GStreamer plugin could not be registered")
@@ -71,7 +59,7 @@ fn init_gstreamer() -> anyhow::Result<()> {
 
 async fn run_room(args: RoomArgs) -> anyhow::Result<()> {
     init_gstreamer()?;
-    let mut config = room_config(&args.room);
+    let mut config = args.room.room_config();
     config.bind = args.bind;
     if args.bind.ip().is_loopback() {
         config.ice_addresses = vec![args.bind.ip()];
@@ -98,7 +86,7 @@ async fn run_watch(args: WatchArgs) -> anyhow::Result<()> {
     let mut variables = if args.connection.is_configured() {
         args.connection.pipeline_variables()?
     } else {
-        let mut config = room_config(&args.room);
+        let mut config = args.room.room_config();
         config.ice_addresses = vec![config.bind.ip()];
         let room = Room::start(config)
             .await

@@ -401,14 +401,8 @@ fn metrics_address(args: &RunArgs) -> Option<SocketAddr> {
 /// Starts the sandbox room on loopback and returns it with credentials for the agent.
 async fn start_embedded_room(settings: &RoomSettings) -> Result<(Room, ConnectionArgs), String> {
     let config = RoomConfig {
-        width: settings.size.0,
-        height: settings.size.1,
-        rate: settings.rate,
-        codec: settings.codec,
-        user_password: settings.user_password.clone(),
-        admin_password: settings.admin_password.clone(),
         ice_addresses: vec![Ipv4Addr::LOCALHOST.into()],
-        ..RoomConfig::default()
+        ..settings.room_config()
     };
     let room = Room::start(config)
         .await

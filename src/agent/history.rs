@@ -13,7 +13,7 @@
 //!   Python's executor would type (`"42"`).
 
 use super::action::{Coord, ModelAction, Position};
-use super::literal::float_repr;
+use crate::pyjson::{float_json, string as json_string};
 
 /// The prefix of the history's prompt text.
 pub const HISTORY_PREFIX: &str = "Action history: ";
@@ -80,33 +80,7 @@ pub fn action_json(action: &ModelAction) -> String {
 
 /// `[x, y]` with Python's float repr.
 fn point_json(point: Coord) -> String {
-    format!("[{}, {}]", float_repr(point.x), float_repr(point.y))
-}
-
-/// A JSON string as `json.dumps` writes it by default (`ensure_ascii=True`).
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
-    out
+    format!("[{}, {}]", float_json(point.x), float_json(point.y))
 }
 
 #[cfg(test)]

@@ -68,29 +68,6 @@ pub(crate) fn read_value(text: &str) -> Result<(Value, usize), LiteralError> {
     Ok((value, reader.pos))
 }
 
-/// Python's `repr(float)`, which `json.dumps` and `str()` also print: `0.13`, `1.0`, `1e-05`.
-pub(crate) fn float_repr(value: f64) -> String {
-    if value.is_nan() {
-        return "NaN".to_owned();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
-    }
-    // Rust's Debug is the shortest round-trip form with Python's switch to exponents
-    // (below 1e-4, from 1e16); only the exponent is written differently.
-    let text = format!("{value:?}");
-    match text.split_once('e') {
-        Some((mantissa, exponent)) => {
-            let (sign, digits) = match exponent.strip_prefix('-') {
-                Some(digits) => ('-', digits),
-                None => ('+', exponent),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
-        }
-        None => text,
-    }
-}
-
 /// A cursor over the text being read.
 struct Reader<'a> {
     text: &'a str,
@@ -505,28 +482,5 @@ mod tests {
         assert_eq!(err.at, MAX_DEPTH);
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(read_value(&ok).is_ok());
-    }
-
-    #[test]
-    fn float_repr_matches_python() {
-        let cases: &[(f64, &str)] = &[
-            (0.13, "0.13"),
-            (0.24, "0.24"),
-            (1.0, "1.0"),
-            (0.0, "0.0"),
-            (-0.5, "-0.5"),
-            (0.1 + 0.2, "0.30000000000000004"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (1.5e-7, "1.5e-07"),
-            (1e15, "1000000000000000.0"),
-            (1e16, "1e+16"),
-            (1.25e100, "1.25e+100"),
-            (f64::NAN, "NaN"),
-            (f64::NEG_INFINITY, "-Infinity"),
-        ];
-        for (value, expected) in cases {
-            assert_eq!(float_repr(*value), *expected, "{value}");
-        }
     }
 }

@@ -40,7 +40,8 @@ use thiserror::Error;
 
 use super::action::{ActionKind, Coord, Mode, ModelAction, Position};
 use super::execute::{ExecuteError, to_input};
-use super::literal::{LiteralError, Value, float_repr, read_value};
+use super::literal::{LiteralError, Value, read_value};
+use crate::pyjson::float_repr;
 
 /// Characters of model output quoted in an error message.
 pub const QUOTE_LIMIT: usize = 160;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::connection::ConnectionArgs;
 use crate::logging::LogConfig;
 use crate::model::ModelOptions;
+use crate::room::RoomConfig;
 use crate::room::media::VideoCodec;
 
 /// AI agents that see, drive and talk to Neko rooms.
@@ -55,6 +56,21 @@ pub struct RoomSettings {
     /// Password that logs in as an admin.
     #[arg(long, env = "NEKO_ROOM_ADMIN_PASSWORD", default_value = "admin")]
     pub admin_password: String,
+}
+
+impl RoomSettings {
+    /// The sandbox room configuration these settings describe (bind and ICE addresses default).
+    pub fn room_config(&self) -> RoomConfig {
+        RoomConfig {
+            width: self.size.0,
+            height: self.size.1,
+            rate: self.rate,
+            codec: self.codec,
+            user_password: self.user_password.clone(),
+            admin_password: self.admin_password.clone(),
+            ..RoomConfig::default()
+        }
+    }
 }
 
 /// `neko-agent room`.

@@ -3,8 +3,9 @@
 
 use super::cursor::Cursor;
 use super::dtype::{Dtype, f16_bits_to_f64, f64_to_f16_bits};
+use super::ndarray;
 use super::value::{PilImage, Value};
-use super::{ndarray, pyjson};
+use crate::pyjson;
 
 /// The encodings this module reads and writes, for error messages.
 pub const SUPPORTED_ENCODINGS: &str = "bytes, str, int, uint8, uint16, uint32, uint64, int8, int16, \

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::error::{MdsError, Result};
-use super::pyjson;
+use crate::pyjson;
 
 /// The index file name inside a dataset directory.
 pub const INDEX_FILE: &str = "index.json";

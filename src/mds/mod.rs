@@ -46,7 +46,6 @@ mod error;
 mod hashing;
 mod index;
 mod ndarray;
-mod pyjson;
 mod reader;
 mod shard;
 mod size;

@@ -10,7 +10,7 @@ use super::columns::Columns;
 use super::compression::Compression;
 use super::cursor::Cursor;
 use super::hashing::HashAlgo;
-use super::pyjson;
+use crate::pyjson;
 
 /// The file name of uncompressed shard `number`: `shard.00042.mds`.
 pub fn raw_basename(number: usize) -> String {

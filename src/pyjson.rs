@@ -1,6 +1,6 @@
 //! JSON text exactly as Python's `json.dumps` writes it with default options
-//! (`", "`/`": "` separators, `ensure_ascii`, `repr` floats), which MDS uses
-//! for shard configs, `index.json` and the `json` column encoding.
+//! (`", "`/`": "` separators, `ensure_ascii`, `repr` floats): MDS shard configs, `index.json`
+//! and its `json` column encoding, and the action history the agent writes into its prompt.
 
 use std::fmt::Write as _;
 
@@ -54,6 +54,13 @@ fn write_value(out: &mut String, value: &Value, sort_keys: bool) {
     }
 }
 
+/// A JSON string literal as `json.dumps` writes it (`ensure_ascii`: `"caf\u00e9"`).
+pub fn string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_str(&mut out, s);
+    out
+}
+
 /// A string literal with Python's `ensure_ascii` escaping.
 fn write_str(out: &mut String, s: &str) {
     out.push('"');
@@ -79,7 +86,7 @@ fn write_str(out: &mut String, s: &str) {
 }
 
 /// A float as `json.dumps` writes it (`NaN`/`Infinity` for the non-finite).
-fn float_json(x: f64) -> String {
+pub fn float_json(x: f64) -> String {
     if x.is_nan() {
         "NaN".to_owned()
     } else if x.is_infinite() {
@@ -146,6 +153,33 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn floats_and_strings_as_json_dumps_writes_them() {
+        let cases: &[(f64, &str)] = &[
+            (0.13, "0.13"),
+            (0.24, "0.24"),
+            (1.0, "1.0"),
+            (0.0, "0.0"),
+            (-0.5, "-0.5"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.25e100, "1.25e+100"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(float_json(*value), *expected, "{value}");
+        }
+        assert_eq!(
+            string("café \"x\"\n😀"),
+            r#""caf\u00e9 \"x\"\n\ud83d\ude00""#
+        );
+    }
 
     #[test]
     fn floats_match_python_repr() {
