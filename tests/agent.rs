@@ -274,3 +274,41 @@ async fn losing_the_server_mid_task_ends_with_status_3() {
     assert_eq!(output.status.code(), Some(3), "{report}");
     assert!(report.contains("ended the session"), "{report}");
 }
+
+#[test]
+fn a_graph_with_the_wrong_inputs_is_named_in_the_error() {
+    // A model folder whose embed_tokens graph is really the vision encoder.
+    let dir = std::env::temp_dir().join(format!("neko-agent-wrong-graph-{}", std::process::id()));
+    let source = std::path::PathBuf::from(fixture("showui-fixture"));
+    std::fs::create_dir_all(dir.join("onnx")).unwrap();
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+    }
+    for graph in ["vision_encoder", "decoder_model_merged"] {
+        let name = format!("onnx/{graph}.onnx");
+        std::fs::copy(source.join(&name), dir.join(&name)).unwrap();
+    }
+    std::fs::copy(
+        source.join("onnx/vision_encoder.onnx"),
+        dir.join("onnx/embed_tokens.onnx"),
+    )
+    .unwrap();
+    let output = agent(
+        "http://127.0.0.1:9",
+        dir.to_str().unwrap(),
+        &["--task", "x"],
+    )
+    .output()
+    .unwrap();
+    let report = text(&output);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(output.status.code(), Some(2), "{report}");
+    assert!(
+        report.contains("embed_tokens.onnx has no input"),
+        "{report}"
+    );
+    assert!(report.contains("not a Qwen2-VL graph"), "{report}");
+}
