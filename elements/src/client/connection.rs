@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 use url::Url;
 
 use crate::protocol::{ClientEvent, ServerEvent};
@@ -34,9 +34,12 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Opens the WebSocket, failing after `timeout`.
+    /// Opens the WebSocket, failing after `timeout`. Nagle's algorithm is off: control events
+    /// are small and each must leave at once (otherwise one sent right after a burst waits for
+    /// the peer's delayed ACK, about 40 ms on Linux).
     pub async fn open(url: &Url, timeout: Duration) -> Result<Self, String> {
-        match tokio::time::timeout(timeout, connect_async(url.as_str())).await {
+        let connect = connect_async_with_config(url.as_str(), None, true);
+        match tokio::time::timeout(timeout, connect).await {
             Ok(Ok((socket, _response))) => Ok(Self { socket }),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
