@@ -445,19 +445,7 @@ async fn healthcheck(args: &RunArgs, model: &ModelOptions) -> u8 {
 }
 
 async fn check_login(variables: &BTreeMap<String, String>) -> Result<(), String> {
-    let get = |name: &str| {
-        variables
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
-    let target = gstneko::client::Target::new(
-        get("url").unwrap_or_default(),
-        get("username"),
-        get("password"),
-        None,
-    )
-    .map_err(|e| e.to_string())?;
+    let target = crate::session::target(variables).map_err(|e| e.to_string())?;
     let rest = gstneko::client::RestClient::new(target);
     let login = rest.login().await.map_err(|e| e.to_string())?;
     if matches!(

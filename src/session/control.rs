@@ -11,6 +11,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, sleep, timeout_at};
 
 use super::events::Roster;
+use super::lock;
 use crate::input::{Action, KeyTable, Keysym, Point, Screen, plan};
 
 /// Pause between the actions of one command (`input` = click, pause, type), as the Python tool.
@@ -367,13 +368,15 @@ impl Controller {
     /// Prints events, re-requests host control when lost, and learns screen and key changes.
     async fn follow(self, mut notices: broadcast::Receiver<ClientNotice>, printer: Printer) {
         let mut roster = Roster::default();
-        let state = self.client.state();
-        if state.session_id.is_some() {
+        if let Some(session_id) = self.client.state().session_id {
             // Subscribed after connecting: announce what an early subscriber would have seen.
-            printer(&format!(
-                "connected (session {})",
-                state.session_id.unwrap_or_default()
-            ));
+            let connected = ClientNotice::Connected {
+                session_id,
+                reconnect: false,
+            };
+            if let Some(line) = roster.describe(&connected) {
+                printer(&line);
+            }
         }
         loop {
             let notice = match notices.recv().await {
@@ -411,13 +414,19 @@ impl Controller {
         match event {
             ServerEvent::ControlHost(_) | ServerEvent::SystemInit(_) => {
                 let state = self.client.state();
-                if self.shared.want_host.load(Ordering::Relaxed)
-                    && state.connected
-                    && !state.is_host()
+                if !self.shared.want_host.load(Ordering::Relaxed)
+                    || !state.connected
+                    || state.is_host()
                 {
+                    return;
+                }
+                if matches!(event, ServerEvent::ControlHost(_)) {
                     // Host changes are broadcast once each, so answering every one cannot loop.
                     *lock(&self.shared.last_request) = Some(Instant::now());
                     self.client.send_nowait(ClientEvent::ControlRequest);
+                } else {
+                    // On (re)connect `wait_connected` may have asked already: ask only once.
+                    self.request_host();
                 }
             }
             ServerEvent::ScreenUpdated(_) => *lock(&self.shared.screen_override) = None,
@@ -463,10 +472,4 @@ fn end_point(action: &Action) -> Option<Point> {
         Action::Drag { to, .. } => Some(*to),
         _ => None,
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

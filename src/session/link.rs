@@ -10,6 +10,7 @@ use gstneko::nekosrc::NekoSrc;
 use tokio::sync::broadcast;
 
 use super::control::Controller;
+use super::lock;
 use crate::pipeline_file::{PipelineFile, PipelineFileError, find_pipeline};
 
 /// Why the session could not be opened.
@@ -38,22 +39,27 @@ pub struct Link {
     pipeline: Option<gst::Pipeline>,
 }
 
+/// The server and credentials in pipeline variables (`url`, `username`, `password`).
+pub fn target(variables: &BTreeMap<String, String>) -> Result<Target, LinkError> {
+    let get = |name: &str| {
+        variables
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    Target::new(
+        get("url").unwrap_or_default(),
+        get("username"),
+        get("password"),
+        None,
+    )
+    .map_err(|e| LinkError::Target(e.to_string()))
+}
+
 impl Link {
     /// A bare signalling session (`--no-media`).
     pub fn signalling(variables: &BTreeMap<String, String>) -> Result<Self, LinkError> {
-        let get = |name: &str| {
-            variables
-                .get(name)
-                .map(String::as_str)
-                .filter(|v| !v.is_empty())
-        };
-        let target = Target::new(
-            get("url").unwrap_or_default(),
-            get("username"),
-            get("password"),
-            None,
-        )
-        .map_err(|e| LinkError::Target(e.to_string()))?;
+        let target = target(variables)?;
         let (client, notices) = NekoClient::start(ClientConfig::new(target));
         Ok(Self {
             client,
@@ -152,10 +158,4 @@ impl Failures {
         }
         inner.0 = Some(controller.clone());
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -7,6 +7,14 @@ mod control;
 mod events;
 mod link;
 
+/// Locks a mutex, taking the data even if a panicking thread poisoned it (the session's
+/// shared state stays usable).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub use control::{ControlError, ControlOptions, Controller, Printer};
 pub use events::Roster;
-pub use link::{ErrorSink, Failures, Link, LinkError};
+pub use link::{ErrorSink, Failures, Link, LinkError, target};
