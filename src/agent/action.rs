@@ -196,6 +196,36 @@ impl ModelAction {
     }
 }
 
+/// Builders the agent's unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{ActionKind, Coord, ModelAction, Position};
+
+    /// An action with this value and position and no amount.
+    pub(crate) fn action(
+        kind: ActionKind,
+        value: Option<&str>,
+        position: Option<Position>,
+    ) -> ModelAction {
+        ModelAction {
+            kind,
+            value: value.map(str::to_owned),
+            position,
+            ..ModelAction::new(kind)
+        }
+    }
+
+    /// `Some([x, y])`.
+    pub(crate) fn pt(x: f64, y: f64) -> Option<Position> {
+        Some(Position::Point(Coord::new(x, y)))
+    }
+
+    /// `Some([[x1, y1], [x2, y2]])`.
+    pub(crate) fn range(a: (f64, f64), b: (f64, f64)) -> Option<Position> {
+        Some(Position::Range(Coord::new(a.0, a.1), Coord::new(b.0, b.1)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

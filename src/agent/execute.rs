@@ -199,23 +199,7 @@ fn swipe(action: &ModelAction) -> Result<Action, ExecuteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn act(kind: ActionKind, value: Option<&str>, position: Option<Position>) -> ModelAction {
-        ModelAction {
-            kind,
-            value: value.map(str::to_owned),
-            position,
-            amount: None,
-        }
-    }
-
-    fn pt(x: f64, y: f64) -> Option<Position> {
-        Some(Position::Point(Coord::new(x, y)))
-    }
-
-    fn range(a: (f64, f64), b: (f64, f64)) -> Option<Position> {
-        Some(Position::Range(Coord::new(a.0, a.1), Coord::new(b.0, b.1)))
-    }
+    use crate::agent::action::test_support::{action as act, pt, range};
 
     fn n(x: f64, y: f64) -> Point {
         Point::normalized(x, y)

@@ -130,8 +130,7 @@ impl RawFrame {
                 .ok_or_else(|| convert_error("output buffer not writable".into()))?;
             let mut output = gst_video::VideoFrameRef::from_buffer_ref_writable(out_ref, &out_info)
                 .map_err(|e| convert_error(e.to_string()))?;
-            let config = gst_video::VideoConverterConfig::new();
-            let mut config = config;
+            let mut config = gst_video::VideoConverterConfig::new();
             config.set_resampler_method(gst_video::VideoResamplerMethod::Lanczos);
             let converter = gst_video::VideoConverter::new(&info, &out_info, Some(config))
                 .map_err(|e| convert_error(e.to_string()))?;

@@ -87,15 +87,7 @@ fn point_json(point: Coord) -> String {
 mod tests {
     use super::*;
     use crate::agent::action::ActionKind;
-
-    fn action(kind: ActionKind, value: Option<&str>, position: Option<Position>) -> ModelAction {
-        ModelAction {
-            kind,
-            value: value.map(str::to_owned),
-            position,
-            amount: None,
-        }
-    }
+    use crate::agent::action::test_support::action;
 
     #[test]
     fn actions_render_like_json_dumps() {

@@ -57,10 +57,9 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::default();
         let slow = || Histogram::new(BUCKETS);
         let fast = || Histogram::new(FAST_BUCKETS);
-        let metrics = Self {
+        let mut metrics = Self {
             frames: Counter::default(),
             actions: Family::default(),
             parse_errors: Counter::default(),
@@ -74,65 +73,62 @@ impl Default for Metrics {
             decode_step: fast(),
             registry: Registry::default(),
         };
-        registry.register(
+        metrics.registry.register(
             "neko_frames_received",
             "Video frames the agent used",
             metrics.frames.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "neko_actions_executed",
             "Actions executed, by type",
             metrics.actions.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "neko_parse_errors",
             "Model outputs that could not be parsed or were not allowed",
             metrics.parse_errors.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "neko_navigation_steps",
             "Navigation steps executed",
             metrics.steps.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "neko_inference_latency_seconds",
             "Time of one model call (all refinement passes excluded)",
             metrics.inference.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "neko_reconnects",
             "Reconnections to the Neko server",
             metrics.reconnects.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "neko_resize_duration_seconds",
             "Frame conversion to RGB and downscale",
             metrics.resize.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "neko_preprocess_duration_seconds",
             "Image preprocessing into model input",
             metrics.preprocess.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "neko_vision_encoder_seconds",
             "Vision encoder run",
             metrics.vision.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "neko_prefill_seconds",
             "Decoder prefill over the prompt",
             metrics.prefill.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "neko_decode_step_seconds",
             "One generated token",
             metrics.decode_step.clone(),
         );
-        Self {
-            registry,
-            ..metrics
-        }
+        metrics
     }
 }
 

@@ -378,6 +378,7 @@ fn amount(value: &Value) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::action::test_support::{action, pt, range};
 
     use ActionKind::*;
 
@@ -391,23 +392,6 @@ mod tests {
 
     fn web(output: &str) -> Result<ModelAction, ParseError> {
         parse_action(output, Mode::Web)
-    }
-
-    fn action(kind: ActionKind, value: Option<&str>, position: Option<Position>) -> ModelAction {
-        ModelAction {
-            kind,
-            value: value.map(str::to_owned),
-            position,
-            amount: None,
-        }
-    }
-
-    fn pt(x: f64, y: f64) -> Option<Position> {
-        Some(Position::Point(Coord::new(x, y)))
-    }
-
-    fn range(a: (f64, f64), b: (f64, f64)) -> Option<Position> {
-        Some(Position::Range(Coord::new(a.0, a.1), Coord::new(b.0, b.1)))
     }
 
     fn click() -> ModelAction {
