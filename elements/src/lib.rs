@@ -5,13 +5,17 @@
 
 pub mod client;
 pub mod codecs;
+pub mod nekosink;
 pub mod nekosrc;
 pub mod protocol;
 pub mod runtime;
+pub mod session_settings;
+pub mod signalling;
 pub mod webrtc;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
-    nekosrc::register(plugin)
+    nekosrc::register(plugin)?;
+    nekosink::register(plugin)
 }
 
 gst::plugin_define!(

@@ -43,6 +43,7 @@ impl RoomShared {
             if !allowed(enabled, &state.settings, &sender.profile, "can_send") {
                 return Err(ChatError::NotAllowed);
             }
+            self.heard.chat(id, &content.text);
             let event = ServerEvent::ChatMessage(ChatMessage {
                 id: id.to_owned(),
                 created: Timestamp::now(),

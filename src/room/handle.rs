@@ -116,6 +116,16 @@ impl Room {
         self.shared.recorder.wait_for(pred, timeout).await
     }
 
+    /// What clients sent up to the room's microphone.
+    pub fn microphone(&self) -> Arc<super::Microphone> {
+        self.shared.heard.microphone.clone()
+    }
+
+    /// Every chat message the room received, with arrival times.
+    pub fn chat_messages(&self) -> Vec<super::HeardChat> {
+        self.shared.heard.chat_messages()
+    }
+
     /// Every session, connected or not.
     pub fn sessions(&self) -> Vec<SessionData> {
         self.shared

@@ -10,6 +10,7 @@ use gst::prelude::*;
 use gstneko::protocol::{ClientDatagram, ServerEvent, SignalRequest};
 
 use super::desktop::{Desktop, DesktopInput, stamp};
+use super::heard::Microphone;
 use super::peer::{PeerHandle, PeerInputs, RoomPeer};
 
 /// Video codec the room encodes with.
@@ -244,6 +245,7 @@ impl RoomMedia {
         session_id: &str,
         request: &SignalRequest,
         to_client: tokio::sync::mpsc::UnboundedSender<ServerEvent>,
+        microphone: Option<Arc<Microphone>>,
     ) -> Result<PeerHandle, MediaError> {
         let config = self
             .config
@@ -261,6 +263,7 @@ impl RoomMedia {
             request,
             to_client,
             self.events.clone(),
+            microphone,
         )?;
         if let Ok(mut peers) = self.peers.lock() {
             peers.retain(|p| p.strong_count() > 0);

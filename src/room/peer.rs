@@ -18,7 +18,19 @@ use gstneko::protocol::{
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::desktop::stamp;
+use super::heard::Microphone;
 use super::media::{MediaConfig, MediaError, MediaEvents, RoomMedia, VideoCodec};
+
+/// Receive jitterbuffer latency for upstream media, in milliseconds.
+const RECEIVE_LATENCY_MS: u32 = 20;
+
+/// Whether a webrtcbin src pad carries Opus.
+fn is_opus(pad: &gst::Pad) -> bool {
+    let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+    caps.structure(0)
+        .and_then(|s| s.get::<&str>("encoding-name").ok())
+        .is_some_and(|name| name.eq_ignore_ascii_case("OPUS"))
+}
 
 /// The room's only video stream id, as in Neko's default configuration.
 pub const VIDEO_ID: &str = "main";
@@ -187,11 +199,15 @@ impl RoomPeer {
         request: &SignalRequest,
         to_client: UnboundedSender<ServerEvent>,
         events: Arc<MediaEvents>,
+        microphone: Option<Arc<Microphone>>,
     ) -> Result<RoomPeer, MediaError> {
         let (video_prefs, audio_prefs, payloader) = codec_preferences(config.codec);
         let pipeline = gst::Pipeline::with_name(&format!("peer-{session_id}"));
+        // Pion has no receive jitter buffer: keep the sandbox's short so what the microphone
+        // hears is timed like the real server's.
         let webrtcbin = gst::ElementFactory::make("webrtcbin")
             .property_from_str("bundle-policy", "max-bundle")
+            .property("latency", RECEIVE_LATENCY_MS)
             .build()
             .map_err(|_| {
                 MediaError::Pipeline(
@@ -284,14 +300,24 @@ impl RoomPeer {
             }),
         });
         wire_webrtcbin(&shared);
-        // Unused receive pads (e.g. a client's upstream audio) are drained.
+        // A client's upstream audio goes to the microphone when its profile may share media;
+        // anything else is drained (Neko stops such receivers).
         let drain_pipeline = pipeline.downgrade();
+        let listener = session_id.to_owned();
         webrtcbin.connect_pad_added(move |_, pad| {
             let Some(pipeline) = drain_pipeline.upgrade() else {
                 return;
             };
             if pad.direction() != gst::PadDirection::Src {
                 return;
+            }
+            if let Some(microphone) = &microphone
+                && is_opus(pad)
+            {
+                match microphone.listen(&pipeline, pad, &listener) {
+                    Ok(()) => return,
+                    Err(error) => tracing::warn!(%error, "could not decode a client's audio"),
+                }
             }
             if let Ok(sink) = make("fakesink") {
                 sink.set_property("sync", false);

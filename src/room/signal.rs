@@ -84,18 +84,25 @@ impl RoomShared {
 
     /// `signal/request`: a new peer replaces the previous one silently.
     fn create_peer(&self, id: &str, request: &SignalRequest) -> Result<(), SignalError> {
-        let can_watch = self.read(|state| state.sessions.get(id).map(|s| s.profile.can_watch));
-        match can_watch {
+        let profile = self.read(|state| {
+            state
+                .sessions
+                .get(id)
+                .map(|s| (s.profile.can_watch, s.profile.can_share_media))
+        });
+        let can_share_media = match profile {
             None => return Err(SignalError::UnknownSession),
-            Some(false) => return Err(SignalError::CannotWatch),
-            Some(true) => {}
-        }
+            Some((false, _)) => return Err(SignalError::CannotWatch),
+            Some((true, can_share_media)) => can_share_media,
+        };
         if let Some(selector) = request.video.selector.as_ref().filter(|s| s.id != VIDEO_ID) {
             return Err(SignalError::UnknownStream(selector.id.clone()));
         }
         let media = self.media().ok_or(SignalError::MediaDisabled)?.clone();
         let (to_client, mut from_peer) = mpsc::unbounded_channel();
-        let handle = media.create_peer(id, request, to_client)?;
+        // Like Neko, media from a session that may not share it is not received (§4.9).
+        let microphone = can_share_media.then(|| self.heard.microphone.clone());
+        let handle = media.create_peer(id, request, to_client, microphone)?;
         let room = self.weak();
         let session_id = id.to_owned();
         let forwarder = tokio::spawn(async move {

@@ -8,6 +8,7 @@ use gstneko::protocol::{MemberProfile, ScreenSize, ServerEvent, Settings};
 
 use super::config::RoomConfig;
 use super::desktop::DesktopInput;
+use super::heard::Heard;
 use super::media::RoomMedia;
 use super::peer::PeerHandle;
 use super::recorder::InputRecorder;
@@ -93,6 +94,8 @@ pub(super) struct RoomShared {
     pub config: RoomConfig,
     /// Recorded input.
     pub recorder: InputRecorder,
+    /// Audio clients sent up, and chat messages, as the room received them.
+    pub heard: Heard,
     /// When the room started.
     pub started: Instant,
     state: Mutex<RoomState>,
@@ -120,6 +123,7 @@ impl RoomShared {
         Arc::new_cyclic(|self_ref| Self {
             config,
             recorder: InputRecorder::default(),
+            heard: Heard::default(),
             started: Instant::now(),
             state: Mutex::new(state),
             media: OnceLock::new(),

@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: a nekosrc receive pipeline with an RGB appsink.
 #![allow(dead_code)]
 
+pub mod audio;
+
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 

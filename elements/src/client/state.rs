@@ -1,6 +1,6 @@
 //! What the client knows about the room, rebuilt from `system/init` on every (re)connect.
 
-use crate::protocol::{ScreenSize, ServerEvent, Settings};
+use crate::protocol::{MemberProfile, ScreenSize, ServerEvent, Settings};
 
 /// Room state as seen by this session.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +15,8 @@ pub struct RoomState {
     pub settings: Option<Settings>,
     /// Whether our profile is an admin.
     pub is_admin: bool,
+    /// Our member profile (from `system/init`, updated by `session/profile`).
+    pub profile: Option<MemberProfile>,
     /// Whether the WebSocket is up and `system/init` was received.
     pub connected: bool,
 }
@@ -37,10 +39,11 @@ impl RoomState {
                     None
                 };
                 self.settings = Some(init.settings.clone());
-                self.is_admin = init
+                self.profile = init
                     .sessions
                     .get(&init.session_id)
-                    .is_some_and(|s| s.profile.is_admin);
+                    .map(|s| s.profile.clone());
+                self.is_admin = self.profile.as_ref().is_some_and(|p| p.is_admin);
                 self.connected = true;
             }
             ServerEvent::ControlHost(host) => {
@@ -49,6 +52,12 @@ impl RoomState {
                 } else {
                     None
                 };
+            }
+            ServerEvent::SessionProfile(update)
+                if self.session_id.as_deref() == Some(update.id.as_str()) =>
+            {
+                self.is_admin = update.profile.is_admin;
+                self.profile = Some(update.profile.clone());
             }
             ServerEvent::ScreenUpdated(update) => {
                 self.screen = Some(update.size.clone());

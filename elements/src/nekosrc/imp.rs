@@ -1,7 +1,6 @@
 //! nekosrc implementation: settings, pads, and the bridge to the signalling task.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -12,12 +11,12 @@ use tokio::sync::mpsc;
 
 use super::NekoDecoder;
 use super::output::{self, Output, OutputMode};
-use super::signalling::{self, Command, SessionParams};
-use crate::client::{ClientConfig, NekoClient, Target};
+use crate::client::NekoClient;
 use crate::codecs::{Codec, DecoderPreference};
 use crate::protocol::{PeerAudioRequest, PeerVideoRequest, SignalRequest, StreamSelector};
 use crate::runtime::RUNTIME;
-use crate::webrtc::PeerConfig;
+use crate::session_settings::{self, SessionSettings};
+use crate::signalling::{self, Command, SessionParams};
 
 pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -27,41 +26,23 @@ pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_LATENCY_MS: u32 = 100;
-
 #[derive(Debug, Clone)]
 struct Settings {
-    url: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    token: Option<String>,
+    session: SessionSettings,
     video: bool,
     audio: bool,
     video_id: Option<String>,
     decoder: NekoDecoder,
-    stun_server: Option<String>,
-    turn_servers: Vec<String>,
-    ice_local_addresses: Option<String>,
-    latency: u32,
-    reconnect: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            url: None,
-            username: None,
-            password: None,
-            token: None,
+            session: SessionSettings::default(),
             video: true,
             audio: true,
             video_id: None,
             decoder: NekoDecoder::Auto,
-            stun_server: None,
-            turn_servers: Vec::new(),
-            ice_local_addresses: None,
-            latency: DEFAULT_LATENCY_MS,
-            reconnect: true,
         }
     }
 }
@@ -106,30 +87,12 @@ impl NekoSrc {
             .lock()
             .map_err(|_| "settings lock poisoned".to_owned())?
             .clone();
-        let target = Target::new(
-            settings.url.as_deref().unwrap_or_default(),
-            settings.username.as_deref(),
-            settings.password.as_deref(),
-            settings.token.as_deref(),
-        )
-        .map_err(|e| e.to_string())?;
-        let local_addresses = settings
-            .ice_local_addresses
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(|a| {
-                a.parse::<IpAddr>()
-                    .map_err(|_| format!("ice-local-addresses: {a:?} is not an IP address"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let (client, mut peer) = settings.session.resolve()?;
         if !settings.video && !settings.audio {
             return Err("both video and audio are off: nothing to receive".into());
         }
-        let mut client = ClientConfig::new(target);
-        client.reconnect = settings.reconnect;
+        peer.receive_video = settings.video;
+        peer.receive_audio = settings.audio;
         let selector = settings
             .video_id
             .filter(|id| !id.is_empty())
@@ -151,14 +114,7 @@ impl NekoSrc {
         };
         Ok(SessionParams {
             client,
-            peer: PeerConfig {
-                stun_server: settings.stun_server,
-                turn_servers: settings.turn_servers,
-                local_addresses,
-                latency_ms: settings.latency,
-                receive_video: settings.video,
-                receive_audio: settings.audio,
-            },
+            peer,
             request,
         })
     }
@@ -421,64 +377,14 @@ impl NekoSrc {
             )
             .build()
     }
-
-    fn send_event(&self, json: &str) -> bool {
-        let value = match serde_json::from_str::<serde_json::Value>(json) {
-            Ok(value) if value.get("event").is_some_and(|e| e.is_string()) => value,
-            Ok(_) => {
-                gst::warning!(
-                    CAT,
-                    imp = self,
-                    "send-event needs a JSON object with a string \"event\" field"
-                );
-                return false;
-            }
-            Err(e) => {
-                gst::warning!(CAT, imp = self, "send-event got invalid JSON: {e}");
-                return false;
-            }
-        };
-        let Some(client) = self.state.lock().ok().and_then(|s| s.client.clone()) else {
-            gst::warning!(CAT, imp = self, "send-event before the element was started");
-            return false;
-        };
-        let weak = self.obj().downgrade();
-        RUNTIME.spawn(async move {
-            if let Err(error) = client.send_json(&value.to_string()).await
-                && let Some(element) = weak.upgrade()
-            {
-                gst::warning!(CAT, obj = element, "event not sent: {error}");
-            }
-        });
-        true
-    }
 }
 
 impl ObjectImpl for NekoSrc {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             let ready = glib::ParamFlags::READWRITE | gst::PARAM_FLAG_MUTABLE_READY;
-            vec![
-                glib::ParamSpecString::builder("url")
-                    .nick("URL")
-                    .blurb("Neko server: http(s)://host:port base URL (log in with username/password), or ws(s)://host/api/ws?token=…")
-                    .flags(ready)
-                    .build(),
-                glib::ParamSpecString::builder("username")
-                    .nick("Username")
-                    .blurb("Username for REST login (POST /api/login)")
-                    .flags(ready)
-                    .build(),
-                glib::ParamSpecString::builder("password")
-                    .nick("Password")
-                    .blurb("Password for REST login (write-only, never logged)")
-                    .flags(glib::ParamFlags::WRITABLE | gst::PARAM_FLAG_MUTABLE_READY)
-                    .build(),
-                glib::ParamSpecString::builder("token")
-                    .nick("Token")
-                    .blurb("Session token to use instead of logging in (write-only, never logged)")
-                    .flags(glib::ParamFlags::WRITABLE | gst::PARAM_FLAG_MUTABLE_READY)
-                    .build(),
+            let mut properties = session_settings::properties();
+            properties.extend([
                 glib::ParamSpecBoolean::builder("video")
                     .nick("Video")
                     .blurb("Receive the room's video")
@@ -501,40 +407,13 @@ impl ObjectImpl for NekoSrc {
                     .blurb("Decoders for raw output: auto picks NVDEC when the NVIDIA decoders are registered")
                     .flags(ready)
                     .build(),
-                glib::ParamSpecString::builder("stun-server")
-                    .nick("STUN server")
-                    .blurb("STUN server (stun://host:port); overrides the one the room announces")
-                    .flags(ready)
-                    .build(),
-                gst::ParamSpecArray::builder("turn-servers")
-                    .nick("TURN servers")
-                    .blurb("TURN servers (turn(s)://user:pass@host:port), added to the room's")
-                    .element_spec(&glib::ParamSpecString::builder("turn-server").build())
-                    .flags(ready)
-                    .build(),
-                glib::ParamSpecString::builder("ice-local-addresses")
-                    .nick("ICE local addresses")
-                    .blurb("Comma-separated local IP addresses ICE may use (e.g. 127.0.0.1 for a room on this machine); empty for all interfaces")
-                    .flags(ready)
-                    .build(),
-                glib::ParamSpecUInt::builder("latency")
-                    .nick("Latency")
-                    .blurb("Jitterbuffer latency in milliseconds")
-                    .default_value(DEFAULT_LATENCY_MS)
-                    .flags(ready)
-                    .build(),
-                glib::ParamSpecBoolean::builder("reconnect")
-                    .nick("Reconnect")
-                    .blurb("Reconnect with exponential backoff (1 s to 30 s, with jitter) when the server is unreachable or the connection drops")
-                    .default_value(true)
-                    .flags(ready)
-                    .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb("Session id, connection state, codec and decoder per pad, bytes received, peer connections and reconnects")
                     .read_only()
                     .build(),
-            ]
+            ]);
+            properties
         });
         PROPERTIES.as_ref()
     }
@@ -543,69 +422,36 @@ impl ObjectImpl for NekoSrc {
         let Ok(mut settings) = self.settings.lock() else {
             return;
         };
-        let string = || value.get::<Option<String>>().ok().flatten();
+        if settings.session.set(pspec.name(), value) {
+            return;
+        }
         match pspec.name() {
-            "url" => settings.url = string(),
-            "username" => settings.username = string(),
-            "password" => settings.password = string(),
-            "token" => settings.token = string(),
             "video" => settings.video = value.get().unwrap_or(true),
             "audio" => settings.audio = value.get().unwrap_or(true),
-            "video-id" => settings.video_id = string(),
+            "video-id" => settings.video_id = value.get::<Option<String>>().ok().flatten(),
             "decoder" => settings.decoder = value.get().unwrap_or_default(),
-            "stun-server" => settings.stun_server = string(),
-            "turn-servers" => {
-                settings.turn_servers = value
-                    .get::<gst::Array>()
-                    .map(|a| a.iter().filter_map(|v| v.get::<String>().ok()).collect())
-                    .unwrap_or_default();
-            }
-            "ice-local-addresses" => settings.ice_local_addresses = string(),
-            "latency" => settings.latency = value.get().unwrap_or(DEFAULT_LATENCY_MS),
-            "reconnect" => settings.reconnect = value.get().unwrap_or(true),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let settings = self.settings.lock().map(|s| s.clone()).unwrap_or_default();
+        if let Some(value) = settings.session.get(pspec.name()) {
+            return value;
+        }
         match pspec.name() {
-            "url" => settings.url.to_value(),
-            "username" => settings.username.to_value(),
             "video" => settings.video.to_value(),
             "audio" => settings.audio.to_value(),
             "video-id" => settings.video_id.to_value(),
             "decoder" => settings.decoder.to_value(),
-            "stun-server" => settings.stun_server.to_value(),
-            "turn-servers" => gst::Array::new(settings.turn_servers).to_value(),
-            "ice-local-addresses" => settings.ice_local_addresses.to_value(),
-            "latency" => settings.latency.to_value(),
-            "reconnect" => settings.reconnect.to_value(),
             "stats" => self.stats().to_value(),
             _ => None::<String>.to_value(),
         }
     }
 
     fn signals() -> &'static [glib::subclass::Signal] {
-        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
-            vec![
-                glib::subclass::Signal::builder("send-event")
-                    .param_types([String::static_type()])
-                    .return_type::<bool>()
-                    .action()
-                    .class_handler(|args| {
-                        let element = args[0]
-                            .get::<super::NekoSrc>()
-                            .expect("signal emitted on nekosrc");
-                        let json = args[1].get::<String>().unwrap_or_default();
-                        Some(element.imp().send_event(&json).to_value())
-                    })
-                    .build(),
-                glib::subclass::Signal::builder("event-received")
-                    .param_types([String::static_type(), String::static_type()])
-                    .build(),
-            ]
-        });
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> =
+            LazyLock::new(|| session_settings::signals::<super::NekoSrc>(super::NekoSrc::client));
         SIGNALS.as_ref()
     }
 }

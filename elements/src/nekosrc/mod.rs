@@ -8,13 +8,16 @@
 //! or RTP. Every event from the server is emitted as `event-received` and posted on the bus as a
 //! `neko-event` element message; `send-event` sends any event (JSON) through the same session.
 
+use std::sync::atomic::Ordering;
+
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
+use crate::signalling::SessionElement;
+
 mod imp;
 mod output;
-mod signalling;
 
 pub use output::OutputMode;
 
@@ -48,6 +51,27 @@ impl NekoSrc {
     /// control events and follow room events through the same session.
     pub fn client(&self) -> Option<crate::client::NekoClient> {
         self.imp().client()
+    }
+}
+
+impl SessionElement for NekoSrc {
+    fn joined(&self, session_id: &str, reconnect: bool) {
+        self.imp().set_session_id(session_id);
+        if reconnect {
+            self.imp()
+                .counters
+                .reconnects
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn peer_created(&self, webrtcbin: &gst::Element) {
+        self.imp().counters.peers.fetch_add(1, Ordering::Relaxed);
+        self.imp().adopt_webrtcbin(webrtcbin);
+    }
+
+    fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), String> {
+        self.imp().link_rtp_pad(pad)
     }
 }
 

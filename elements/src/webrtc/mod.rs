@@ -6,4 +6,4 @@ mod sdp;
 
 pub use ice::{IceError, IceUris, pin_local_addresses};
 pub use peer::{PadCallback, Peer, PeerConfig, PeerError, PeerEvent};
-pub use sdp::{Offer, OfferedMedia, SdpError};
+pub use sdp::{MediaDirection, Offer, OfferedMedia, SdpError};

@@ -13,7 +13,7 @@ use gst_webrtc::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::ice::{IceUris, pin_local_addresses};
-use super::sdp::Offer;
+use super::sdp::{Offer, OfferedMedia};
 use crate::protocol::{IceCandidate, IceServer, ServerDatagram};
 
 /// How a peer connection is set up.
@@ -58,6 +58,9 @@ pub enum PeerError {
     /// ICE could not be configured.
     #[error(transparent)]
     Ice(#[from] super::ice::IceError),
+    /// The room does not take the audio we want to send.
+    #[error("the room does not accept audio from this client: {0}")]
+    NotReceiving(&'static str),
     /// webrtcbin refused a step of the negotiation.
     #[error("WebRTC negotiation failed while {step}: {reason}")]
     Negotiation {
@@ -189,17 +192,38 @@ impl Peer {
 
     /// Applies the server's first offer and returns our answer SDP. Buffered remote candidates
     /// are added once the offer is set.
-    pub async fn answer(&self, offer_sdp: &str) -> Result<String, PeerError> {
-        self.negotiate(offer_sdp, true).await
+    ///
+    /// With `sender` (an RTP payloader in the same bin), the answer also carries that audio on the
+    /// offer's audio section, which must be one the server receives on (Neko's is `sendrecv`).
+    pub async fn answer(
+        &self,
+        offer_sdp: &str,
+        sender: Option<&gst::Element>,
+    ) -> Result<String, PeerError> {
+        self.negotiate(offer_sdp, true, sender).await
     }
 
-    /// Answers a later offer of the same peer (`signal/offer`, `signal/restart`).
-    pub async fn reanswer(&self, offer_sdp: &str) -> Result<String, PeerError> {
-        self.negotiate(offer_sdp, false).await
+    /// Answers a later offer of the same peer (`signal/offer`, `signal/restart`). When this peer
+    /// sends audio, the new offer must still receive it.
+    pub async fn reanswer(
+        &self,
+        offer_sdp: &str,
+        sender: Option<&gst::Element>,
+    ) -> Result<String, PeerError> {
+        self.negotiate(offer_sdp, false, sender).await
     }
 
-    async fn negotiate(&self, offer_sdp: &str, first: bool) -> Result<String, PeerError> {
+    async fn negotiate(
+        &self,
+        offer_sdp: &str,
+        first: bool,
+        sender: Option<&gst::Element>,
+    ) -> Result<String, PeerError> {
         let offer = Offer::parse(offer_sdp)?;
+        let sending_on = match sender {
+            Some(_) => Some(receiving_audio_section(&offer)?),
+            None => None,
+        };
         if let Ok(mut shared) = self.shared.lock() {
             shared.mids = offer.mids.clone();
         }
@@ -212,6 +236,12 @@ impl Peer {
         )
         .await?;
         for media in offer.media.iter().filter(|_| first) {
+            if let (Some(sender), Some(mline)) = (sender, sending_on)
+                && media.mline == mline
+            {
+                self.attach_sender(sender, media)?;
+                continue;
+            }
             let wanted = match media.kind.as_str() {
                 "video" => self.config.receive_video,
                 _ => self.config.receive_audio,
@@ -259,6 +289,41 @@ impl Peer {
             step: "writing the answer",
             reason: e.to_string(),
         })
+    }
+
+    /// Puts `sender`'s RTP on the offered section: a send pad with the offered codec (and its
+    /// payload type), its transceiver `sendrecv`, so the first answer carries the track.
+    fn attach_sender(&self, sender: &gst::Element, media: &OfferedMedia) -> Result<(), PeerError> {
+        let failed = |reason: String| PeerError::Negotiation {
+            step: "attaching the outgoing audio",
+            reason,
+        };
+        if let Some(payload) = media
+            .caps
+            .structure(0)
+            .and_then(|s| s.get::<i32>("payload").ok())
+        {
+            sender.set_property("pt", payload as u32);
+        }
+        let template = self
+            .webrtcbin
+            .pad_template("sink_%u")
+            .ok_or_else(|| failed("webrtcbin has no sink pads".into()))?;
+        let sink = self
+            .webrtcbin
+            .request_pad(&template, None, Some(&media.caps))
+            .ok_or_else(|| failed("webrtcbin gave no sink pad".into()))?;
+        let transceiver = sink.property::<gst_webrtc::WebRTCRTPTransceiver>("transceiver");
+        transceiver.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
+        transceiver.set_property("codec-preferences", &media.caps);
+        let src = sender
+            .static_pad("src")
+            .ok_or_else(|| failed("the payloader has no src pad".into()))?;
+        if let Some(old) = src.peer() {
+            let _ = src.unlink(&old);
+        }
+        src.link(&sink).map_err(|e| failed(e.to_string()))?;
+        Ok(())
     }
 
     /// Adds a remote candidate, or buffers it until the offer is applied.
@@ -331,6 +396,23 @@ impl Peer {
         emit(&promise);
         reply
     }
+}
+
+/// The m-line of the offer's audio section, when the server receives on it.
+fn receiving_audio_section(offer: &Offer) -> Result<u32, PeerError> {
+    let audio = offer
+        .media
+        .iter()
+        .find(|m| m.kind == "audio")
+        .ok_or(PeerError::NotReceiving(
+            "its offer has no audio section (is audio disabled in the room's settings?)",
+        ))?;
+    if !audio.direction.server_receives() {
+        return Err(PeerError::NotReceiving(
+            "its audio section is send-only, so the server stopped or never started receiving",
+        ));
+    }
+    Ok(audio.mline)
 }
 
 /// A promise and the future of its reply.

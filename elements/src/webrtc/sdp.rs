@@ -13,6 +13,41 @@ pub struct OfferedMedia {
     pub mid: String,
     /// RTP caps for a transceiver: codec fields, RTCP feedback and header extensions only.
     pub caps: gst::Caps,
+    /// The server's direction for this section (`a=sendrecv` when none is given).
+    pub direction: MediaDirection,
+}
+
+/// An offered section's direction, from the server's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaDirection {
+    /// The server sends and receives.
+    SendRecv,
+    /// The server only sends.
+    SendOnly,
+    /// The server only receives.
+    RecvOnly,
+    /// Neither.
+    Inactive,
+}
+
+impl MediaDirection {
+    /// Whether the server accepts media from us on this section.
+    pub fn server_receives(self) -> bool {
+        matches!(self, Self::SendRecv | Self::RecvOnly)
+    }
+
+    fn of(section: &gst_sdp::SDPMediaRef) -> Self {
+        section
+            .attributes()
+            .find_map(|attribute| match attribute.key() {
+                "sendonly" => Some(Self::SendOnly),
+                "recvonly" => Some(Self::RecvOnly),
+                "inactive" => Some(Self::Inactive),
+                "sendrecv" => Some(Self::SendRecv),
+                _ => None,
+            })
+            .unwrap_or(Self::SendRecv)
+    }
 }
 
 /// A parsed offer.
@@ -66,6 +101,7 @@ impl Offer {
                 kind: kind.to_owned(),
                 mid,
                 caps,
+                direction: MediaDirection::of(section),
             });
         }
         Ok(Self {
@@ -123,6 +159,11 @@ m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:2\
         assert!(!s.iter().any(|(f, _)| f.starts_with("a-")), "{s}");
         let audio = offer.media[0].caps.structure(0).unwrap();
         assert_eq!(audio.get::<&str>("encoding-name").unwrap(), "OPUS");
+        assert_eq!(offer.media[0].direction, MediaDirection::SendRecv);
+        let recvonly = OFFER.replacen("a=sendrecv", "a=sendonly", 1);
+        let offer = Offer::parse(&recvonly).unwrap();
+        assert_eq!(offer.media[0].direction, MediaDirection::SendOnly);
+        assert!(!offer.media[0].direction.server_receives());
     }
 
     #[test]

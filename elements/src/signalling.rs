@@ -1,24 +1,50 @@
-//! The session task behind nekosrc: follows the client's notices, answers the room's offers,
-//! trickles ICE, and asks for media again after a `signal/close`, an ICE failure or a reconnect.
+//! The session task behind the elements: follows the client's notices, answers the room's
+//! offers (with our outgoing audio when the element sends), trickles ICE, and asks for media
+//! again after a `signal/close`, an ICE failure or a reconnect.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use gst::glib;
 use gst::prelude::*;
-use gst::subclass::prelude::*;
 use gst_webrtc::WebRTCICEConnectionState;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
-use super::NekoSrc;
-use super::imp::CAT;
-use crate::client::{ClientConfig, ClientError, ClientNotice, NekoClient};
+use crate::client::{ClientConfig, ClientError, ClientNotice, NekoClient, RoomState};
 use crate::protocol::{
     ClientEvent, IceCandidate, ServerEvent, SignalDescription, SignalProvide, SignalRequest,
 };
-use crate::webrtc::{Peer, PeerConfig, PeerEvent};
+use crate::webrtc::{Peer, PeerConfig, PeerError, PeerEvent};
+
+/// What an element running a Neko session does for the signalling task.
+///
+/// The element must have the `event-received` signal (name, JSON), like `nekosrc`.
+pub trait SessionElement:
+    IsA<gst::Bin> + IsA<gst::Element> + IsA<gst::Object> + Send + Sync + 'static
+{
+    /// The session (re)joined the room as `session_id`; `reconnect` for every join after the first.
+    fn joined(&self, session_id: &str, reconnect: bool);
+
+    /// A new peer connection exists (its webrtcbin is already inside the element).
+    fn peer_created(&self, webrtcbin: &gst::Element);
+
+    /// Links an RTP pad webrtcbin exposed (runs on a streaming thread).
+    fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), String>;
+
+    /// The peer's ICE connection came up (`true`) or went away (`false`).
+    fn media_connected(&self, _connected: bool) {}
+
+    /// The RTP payloader whose stream every answer carries, for elements that send.
+    fn sender(&self) -> Option<gst::Element> {
+        None
+    }
+
+    /// Checks that the session may do what the element needs; an error ends the session.
+    fn check_permissions(&self, _state: &RoomState) -> Result<(), String> {
+        Ok(())
+    }
+}
 
 /// How long to wait for `signal/provide` before asking again (the server never reports failures).
 const PROVIDE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,8 +70,8 @@ pub enum Command {
     Stop,
 }
 
-struct Session {
-    element: glib::WeakRef<NekoSrc>,
+struct Session<E: SessionElement> {
+    element: glib::WeakRef<E>,
     client: NekoClient,
     params: SessionParams,
     peer_events: mpsc::UnboundedSender<PeerEvent>,
@@ -58,8 +84,8 @@ struct Session {
 }
 
 /// Runs until the element stops or the client fails for good.
-pub async fn run(
-    element: glib::WeakRef<NekoSrc>,
+pub async fn run<E: SessionElement>(
+    element: glib::WeakRef<E>,
     client: NekoClient,
     mut notices: broadcast::Receiver<ClientNotice>,
     params: SessionParams,
@@ -105,9 +131,23 @@ pub async fn run(
     session.close_peer();
 }
 
-impl Session {
-    fn element(&self) -> Option<NekoSrc> {
+impl<E: SessionElement> Session<E> {
+    fn element(&self) -> Option<E> {
         self.element.upgrade()
+    }
+
+    /// Ends the session with an element error when the element's permission check fails.
+    fn permitted(&self) -> bool {
+        let Some(element) = self.element() else {
+            return false;
+        };
+        match element.check_permissions(&self.client.state()) {
+            Ok(()) => true,
+            Err(reason) => {
+                gst::element_error!(element, gst::ResourceError::NotAuthorized, ("{}", reason));
+                false
+            }
+        }
     }
 
     async fn request_media(&mut self) {
@@ -135,14 +175,10 @@ impl Session {
                 reconnect,
             } => {
                 if let Some(element) = self.element() {
-                    element.imp().set_session_id(&session_id);
-                    if reconnect {
-                        element
-                            .imp()
-                            .counters
-                            .reconnects
-                            .fetch_add(1, Ordering::Relaxed);
-                    }
+                    element.joined(&session_id, reconnect);
+                }
+                if !self.permitted() {
+                    return false;
                 }
                 let media_alive = matches!(
                     self.ice_state,
@@ -156,7 +192,10 @@ impl Session {
             }
             ClientNotice::Event(event) => {
                 self.publish(&event);
-                self.on_event(&event).await;
+                if matches!(*event, ServerEvent::SessionProfile(_)) && !self.permitted() {
+                    return false;
+                }
+                return self.on_event(&event).await;
             }
             ClientNotice::Retrying {
                 attempt,
@@ -177,7 +216,7 @@ impl Session {
                 }
             }
             ClientNotice::Disconnected { reason, will_retry } => {
-                gst::info!(CAT, "WebSocket lost ({reason}); reconnecting: {will_retry}");
+                tracing::info!(%reason, will_retry, "WebSocket lost");
             }
             ClientNotice::Fatal(error) => {
                 if let Some(element) = self.element() {
@@ -211,11 +250,12 @@ impl Session {
         element.emit_by_name::<()>("event-received", &[&name, &json]);
     }
 
-    async fn on_event(&mut self, event: &ServerEvent) {
+    /// Returns false when the session is over.
+    async fn on_event(&mut self, event: &ServerEvent) -> bool {
         match event {
-            ServerEvent::SignalProvide(provide) => self.on_provide(provide).await,
+            ServerEvent::SignalProvide(provide) => return self.on_provide(provide).await,
             ServerEvent::SignalOffer(offer) | ServerEvent::SignalRestart(offer) => {
-                self.on_renegotiation(offer).await
+                return self.on_renegotiation(offer).await;
             }
             ServerEvent::SignalCandidate(candidate) => match &self.peer {
                 Some(peer) => peer.add_remote_candidate(candidate),
@@ -228,18 +268,31 @@ impl Session {
             }
             _ => {}
         }
+        true
     }
 
-    async fn on_provide(&mut self, provide: &SignalProvide) {
+    /// Reports a negotiation error: fatal when the room does not take our audio.
+    fn negotiation_failed(&self, error: &PeerError) -> bool {
+        if let PeerError::NotReceiving(_) = error {
+            if let Some(element) = self.element() {
+                gst::element_error!(element, gst::ResourceError::Write, ("{}", error));
+            }
+            return false;
+        }
+        true
+    }
+
+    /// Returns false when the session is over.
+    async fn on_provide(&mut self, provide: &SignalProvide) -> bool {
         self.provide_deadline = None;
         self.close_peer();
         let Some(element) = self.element() else {
-            return;
+            return false;
         };
         let weak = element.downgrade();
         let on_pad = Arc::new(move |pad: &gst::Pad| {
             if let Some(element) = weak.upgrade()
-                && let Err(error) = element.imp().link_rtp_pad(pad)
+                && let Err(error) = element.link_rtp_pad(pad)
             {
                 gst::element_error!(element, gst::StreamError::Failed, ("{}", error));
             }
@@ -254,43 +307,54 @@ impl Session {
             Ok(peer) => peer,
             Err(error) => {
                 gst::element_error!(element, gst::LibraryError::Init, ("{}", error));
-                return;
+                return false;
             }
         };
-        element.imp().counters.peers.fetch_add(1, Ordering::Relaxed);
-        element.imp().adopt_webrtcbin(peer.webrtcbin());
+        element.peer_created(peer.webrtcbin());
+        let sender = element.sender();
         drop(element);
         for candidate in self.early_remote.drain(..) {
             peer.add_remote_candidate(&candidate);
         }
-        let answer =
-            match tokio::time::timeout(NEGOTIATION_TIMEOUT, peer.answer(&provide.sdp)).await {
-                Ok(answer) => answer.map_err(|e| e.to_string()),
-                Err(_) => Err(format!(
-                    "webrtcbin did not answer within {} s",
-                    NEGOTIATION_TIMEOUT.as_secs()
-                )),
-            };
+        let answer = tokio::time::timeout(
+            NEGOTIATION_TIMEOUT,
+            peer.answer(&provide.sdp, sender.as_ref()),
+        )
+        .await;
         self.peer = Some(peer);
         match answer {
-            Ok(sdp) => self.send_answer(sdp).await,
-            Err(error) => {
+            Ok(Ok(sdp)) => self.send_answer(sdp).await,
+            Ok(Err(error)) if !self.negotiation_failed(&error) => return false,
+            Ok(Err(error)) => {
                 tracing::warn!(%error, "could not answer the room's offer; asking again");
                 self.close_peer();
                 self.request_media().await;
             }
+            Err(_) => {
+                tracing::warn!(
+                    "webrtcbin did not answer within {} s; asking again",
+                    NEGOTIATION_TIMEOUT.as_secs()
+                );
+                self.close_peer();
+                self.request_media().await;
+            }
         }
+        true
     }
 
-    async fn on_renegotiation(&mut self, offer: &SignalDescription) {
+    /// Returns false when the session is over.
+    async fn on_renegotiation(&mut self, offer: &SignalDescription) -> bool {
         let Some(peer) = &self.peer else {
             tracing::warn!("renegotiation offer without a peer; ignored");
-            return;
+            return true;
         };
-        match peer.reanswer(&offer.sdp).await {
+        let sender = self.element().and_then(|e| e.sender());
+        match peer.reanswer(&offer.sdp, sender.as_ref()).await {
             Ok(sdp) => self.send_answer(sdp).await,
+            Err(error) if !self.negotiation_failed(&error) => return false,
             Err(error) => tracing::warn!(%error, "could not answer the renegotiation"),
         }
+        true
     }
 
     async fn send_answer(&mut self, sdp: String) {
@@ -322,6 +386,12 @@ impl Session {
             PeerEvent::IceState(state) => {
                 tracing::debug!(?state, "ICE connection state");
                 self.ice_state = state;
+                if let Some(element) = self.element() {
+                    element.media_connected(matches!(
+                        state,
+                        WebRTCICEConnectionState::Connected | WebRTCICEConnectionState::Completed
+                    ));
+                }
                 if state == WebRTCICEConnectionState::Failed && self.peer.is_some() {
                     tracing::warn!("ICE failed; asking the room for a new peer");
                     self.close_peer();
