@@ -12,3 +12,5 @@ pub mod pyjson;
 pub mod room;
 pub mod session;
 pub mod watch;
+pub mod wav;
+pub mod yap;

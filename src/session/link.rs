@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target};
+use gstneko::nekosink::NekoSink;
 use gstneko::nekosrc::NekoSrc;
 use tokio::sync::broadcast;
 
@@ -56,6 +57,33 @@ pub fn target(variables: &BTreeMap<String, String>) -> Result<Target, LinkError>
     .map_err(|e| LinkError::Target(e.to_string()))
 }
 
+/// The element of a pipeline that carries its Neko session.
+enum SessionOf {
+    Source(NekoSrc),
+    Sink(NekoSink),
+}
+
+impl SessionOf {
+    fn find(pipeline: &gst::Pipeline) -> Option<Self> {
+        let by_name = |name| pipeline.by_name(name);
+        by_name("src")
+            .and_then(|e| e.downcast::<NekoSrc>().ok())
+            .map(Self::Source)
+            .or_else(|| {
+                by_name("sink")
+                    .and_then(|e| e.downcast::<NekoSink>().ok())
+                    .map(Self::Sink)
+            })
+    }
+
+    fn client(&self) -> Option<NekoClient> {
+        match self {
+            Self::Source(source) => source.client(),
+            Self::Sink(sink) => sink.client(),
+        }
+    }
+}
+
 impl Link {
     /// A bare signalling session (`--no-media`).
     pub fn signalling(variables: &BTreeMap<String, String>) -> Result<Self, LinkError> {
@@ -68,8 +96,8 @@ impl Link {
         })
     }
 
-    /// A session with WebRTC, from a pipeline file with a `nekosrc` named `src`. Pipeline
-    /// errors go to `on_error` as they happen.
+    /// A session with WebRTC, from a pipeline file with a `nekosrc` named `src` or a `nekosink`
+    /// named `sink`. Pipeline errors go to `on_error` as they happen.
     pub fn media(
         pipeline_name: &str,
         variables: &BTreeMap<String, String>,
@@ -78,15 +106,12 @@ impl Link {
         let path = find_pipeline(pipeline_name);
         let file = PipelineFile::load(&path)?;
         let pipeline = file.instantiate(variables)?;
-        let source = pipeline
-            .by_name("src")
-            .and_then(|e| e.downcast::<NekoSrc>().ok())
-            .ok_or_else(|| {
-                LinkError::Pipeline(format!(
-                    "{}: no nekosrc element named \"src\"",
-                    path.display()
-                ))
-            })?;
+        let session = SessionOf::find(&pipeline).ok_or_else(|| {
+            LinkError::Pipeline(format!(
+                "{}: no nekosrc element named \"src\" and no nekosink named \"sink\"",
+                path.display()
+            ))
+        })?;
         watch_bus(&pipeline, on_error)?;
         if let Err(error) = pipeline.set_state(gst::State::Playing) {
             let _ = pipeline.set_state(gst::State::Null);
@@ -95,9 +120,9 @@ impl Link {
                 path.display()
             )));
         }
-        let client = source
-            .client()
-            .ok_or_else(|| LinkError::Pipeline("nekosrc started without a Neko session".into()))?;
+        let client = session.client().ok_or_else(|| {
+            LinkError::Pipeline("the Neko element started without a session".into())
+        })?;
         let notices = client.subscribe();
         Ok(Self {
             client,

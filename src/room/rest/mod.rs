@@ -56,6 +56,10 @@ pub(super) fn router(room: Arc<RoomShared>) -> Router {
         .route(
             "/api/sandbox/inputs",
             get(sandbox::inputs).delete(sandbox::clear),
+        )
+        .route(
+            "/api/sandbox/microphone.wav",
+            get(sandbox::microphone).delete(sandbox::clear_microphone),
         );
     let router = both(router, "/api/chat", post(chat::send));
     let router = both(router, "/api/sessions", get(sessions::list));

@@ -1,10 +1,12 @@
-//! Sandbox-only debug routes under `/api/sandbox/` (not part of Neko): the recorded input log.
+//! Sandbox-only debug routes under `/api/sandbox/` (not part of Neko): the recorded input log
+//! and what the microphone heard.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 
 use crate::room::state::RoomShared;
 
@@ -16,5 +18,19 @@ pub(super) async fn inputs(State(room): State<Arc<RoomShared>>) -> Json<serde_js
 /// `DELETE /api/sandbox/inputs`: forgets the recorded inputs.
 pub(super) async fn clear(State(room): State<Arc<RoomShared>>) -> StatusCode {
     room.recorder.clear();
+    StatusCode::NO_CONTENT
+}
+
+/// `GET /api/sandbox/microphone.wav`: everything clients sent up, as one 48 kHz mono WAV.
+pub(super) async fn microphone(State(room): State<Arc<RoomShared>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "audio/wav")],
+        room.heard.microphone.to_wav(),
+    )
+}
+
+/// `DELETE /api/sandbox/microphone.wav`: forgets what the microphone heard.
+pub(super) async fn clear_microphone(State(room): State<Arc<RoomShared>>) -> StatusCode {
+    room.heard.microphone.clear();
     StatusCode::NO_CONTENT
 }

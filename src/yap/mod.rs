@@ -1,0 +1,9 @@
+//! `neko-agent yap`: speech in a Neko room. Chat commands are turned into text chunks, chunks
+//! into audio by a text-to-speech engine, and the audio into the room's microphone through the
+//! voice pipeline (`pipelines/voice.toml`, ending in `nekosink`).
+
+pub mod player;
+pub mod settings;
+
+pub use player::{PlayError, Player, PlayerFormat};
+pub use settings::{Engine, VoiceArgs, YapArgs};

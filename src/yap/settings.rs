@@ -1,0 +1,399 @@
+//! `neko-agent yap` settings: the Python tool's `YAP_*` variables with the same meanings, plus
+//! the engine choice, validated all at once.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::connection::ConnectionArgs;
+
+/// Opus frame durations the voice pipeline can send (Opus has no 30 ms frame).
+pub const FRAME_SIZES_MS: [u32; 4] = [10, 20, 40, 60];
+
+/// Which text-to-speech engine speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// F5-TTS when `YAP_F5_MODEL_DIR` is set, eSpeak NG otherwise.
+    Auto,
+    /// eSpeak NG through GStreamer's `espeak` element (embedded, no model files).
+    Espeak,
+    /// F5-TTS on ONNX Runtime (needs `--f5-model-dir`).
+    F5,
+}
+
+/// Voice settings, shared by `neko-agent yap` and `neko-agent run --voice`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VoiceArgs {
+    /// Text-to-speech engine.
+    #[arg(long = "tts", env = "YAP_TTS", value_enum, default_value_t = Engine::Auto)]
+    pub engine: Engine,
+    /// Directory with the F5-TTS ONNX graphs and vocab.txt (see docs/voice-models.md).
+    #[arg(long = "f5-model-dir", env = "YAP_F5_MODEL_DIR")]
+    pub f5_model_dir: Option<PathBuf>,
+    /// ONNX Runtime execution provider for F5-TTS: cpu or cuda.
+    #[arg(long = "f5-provider", env = "YAP_F5_PROVIDER", default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    pub f5_provider: String,
+    /// eSpeak NG voice used when a speaker has none of its own.
+    #[arg(
+        long = "espeak-voice",
+        env = "YAP_ESPEAK_VOICE",
+        default_value = "en-us"
+    )]
+    pub espeak_voice: String,
+    /// Output sample rate of the speech queue.
+    #[arg(long = "sr", env = "YAP_SR", default_value_t = 48_000)]
+    pub sample_rate: u32,
+    /// Output channels: 1 or 2.
+    #[arg(long = "channels", env = "YAP_AUDIO_CHANNELS", default_value_t = 1)]
+    pub channels: u32,
+    /// Opus frame length in milliseconds: 10, 20, 40 or 60.
+    #[arg(long = "frame-ms", env = "YAP_FRAME_MS", default_value_t = 20)]
+    pub frame_ms: u32,
+    /// Most seconds of speech queued ahead of the stream; synthesis waits beyond it.
+    #[arg(long = "jitter-max", env = "YAP_JITTER_MAX_SEC", default_value_t = 6.0)]
+    pub jitter_max_sec: f64,
+    /// Synthesis workers.
+    #[arg(long = "parallel", env = "YAP_PARALLEL", default_value_t = 2)]
+    pub parallel: usize,
+    /// Target chunk length in seconds; sets the streaming idle flush (max(250 ms, half of it)).
+    #[arg(
+        long = "chunk-sec",
+        env = "YAP_CHUNK_TARGET_SEC",
+        default_value_t = 3.0
+    )]
+    pub chunk_target_sec: f64,
+    /// Most characters in one synthesised chunk.
+    #[arg(long = "max-chars", env = "YAP_MAX_CHARS", default_value_t = 350)]
+    pub max_chars: usize,
+    /// Crossfade between consecutive chunks, in milliseconds.
+    #[arg(long = "overlap-ms", env = "YAP_OVERLAP_MS", default_value_t = 30)]
+    pub overlap_ms: u32,
+    /// Directory of the voice registry (voices.json and reference audio).
+    #[arg(
+        long = "voices-dir",
+        env = "YAP_VOICES_DIR",
+        default_value = "./voices"
+    )]
+    pub voices_dir: PathBuf,
+    /// Speaker used when none is set.
+    #[arg(
+        long = "default-speaker",
+        env = "YAP_SPK_DEFAULT",
+        default_value = "default"
+    )]
+    pub default_speaker: String,
+    /// Also write every chunk sent as chunk_<unixts>_<idx>.wav (16-bit) into this directory.
+    #[arg(long = "save-audio-dir", env = "YAP_SAVE_AUDIO_DIR")]
+    pub save_audio_dir: Option<PathBuf>,
+    /// Voice pipeline file (name in pipelines/ or a path).
+    #[arg(long = "voice-pipeline", env = "YAP_PIPELINE", default_value = "voice")]
+    pub pipeline: String,
+    /// Per-chunk rate/pitch pipeline file (name in pipelines/ or a path).
+    #[arg(
+        long = "shaping-pipeline",
+        env = "YAP_SHAPING_PIPELINE",
+        default_value = "voice-shaping"
+    )]
+    pub shaping_pipeline: String,
+}
+
+/// `neko-agent yap` settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct YapArgs {
+    /// Connection (NEKO_URL/NEKO_USER/NEKO_PASS, or a WebSocket URL with a token).
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// WebSocket URL with ?token=… (YAP_WS; falls back to --ws/NEKO_WS).
+    #[arg(long = "yap-ws", env = "YAP_WS", hide = true)]
+    pub yap_ws: Option<String>,
+    /// Voice settings.
+    #[command(flatten)]
+    pub voice: VoiceArgs,
+    /// Serve Prometheus metrics on this port (0 picks a free one; unset: no server).
+    #[arg(long = "metrics-port", env = "YAP_METRICS_PORT")]
+    pub metrics_port: Option<u16>,
+    /// ICE policy: strict (the room's servers only) or all (adds the STUN/TURN below).
+    #[arg(long = "ice-policy", env = "YAP_ICE_POLICY", default_value = "strict", value_parser = ["strict", "all"])]
+    pub ice_policy: String,
+    /// STUN server added when the ICE policy is `all`.
+    #[arg(
+        long = "stun-url",
+        env = "YAP_STUN_URL",
+        default_value = "stun:stun.l.google.com:19302"
+    )]
+    pub stun_url: String,
+    /// TURN server added when the ICE policy is `all`.
+    #[arg(long = "turn-url", env = "YAP_TURN_URL")]
+    pub turn_url: Option<String>,
+    /// TURN username.
+    #[arg(long = "turn-user", env = "YAP_TURN_USER")]
+    pub turn_user: Option<String>,
+    /// TURN password.
+    #[arg(long = "turn-pass", env = "YAP_TURN_PASS", hide_env_values = true)]
+    pub turn_pass: Option<String>,
+    /// Check the settings, the voice engine and the server, then exit (0 ok, 1 not).
+    #[arg(long)]
+    pub healthcheck: bool,
+}
+
+impl VoiceArgs {
+    /// Every problem with the voice settings, in one list.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !(1..=2).contains(&self.channels) {
+            problems.push(format!(
+                "YAP_AUDIO_CHANNELS/--channels is {}; it must be 1 or 2",
+                self.channels
+            ));
+        }
+        if !FRAME_SIZES_MS.contains(&self.frame_ms) {
+            problems.push(format!(
+                "YAP_FRAME_MS/--frame-ms is {}; Opus frames are 10, 20, 40 or 60 ms",
+                self.frame_ms
+            ));
+        }
+        if !(8_000..=192_000).contains(&self.sample_rate) {
+            problems.push(format!(
+                "YAP_SR/--sr is {}; use a sample rate between 8000 and 192000 (48000 is Opus's own)",
+                self.sample_rate
+            ));
+        }
+        if !(self.jitter_max_sec.is_finite() && self.jitter_max_sec >= 0.5) {
+            problems.push(format!(
+                "YAP_JITTER_MAX_SEC/--jitter-max is {}; give at least 0.5 seconds",
+                self.jitter_max_sec
+            ));
+        }
+        if !(1..=32).contains(&self.parallel) {
+            problems.push(format!(
+                "YAP_PARALLEL/--parallel is {}; use 1 to 32 workers",
+                self.parallel
+            ));
+        }
+        if !(self.chunk_target_sec.is_finite() && self.chunk_target_sec > 0.0) {
+            problems.push(format!(
+                "YAP_CHUNK_TARGET_SEC/--chunk-sec is {}; it must be above 0",
+                self.chunk_target_sec
+            ));
+        }
+        if self.max_chars < 20 {
+            problems.push(format!(
+                "YAP_MAX_CHARS/--max-chars is {}; use at least 20 characters",
+                self.max_chars
+            ));
+        }
+        if self.overlap_ms > 500 {
+            problems.push(format!(
+                "YAP_OVERLAP_MS/--overlap-ms is {}; use at most 500 ms",
+                self.overlap_ms
+            ));
+        }
+        if self.engine == Engine::F5 && self.f5_model_dir.is_none() {
+            problems.push(
+                "--tts f5 needs --f5-model-dir/YAP_F5_MODEL_DIR (see docs/voice-models.md)".into(),
+            );
+        }
+        problems
+    }
+
+    /// The engine that will speak.
+    pub fn resolved_engine(&self) -> Engine {
+        match (self.engine, &self.f5_model_dir) {
+            (Engine::Auto, Some(_)) => Engine::F5,
+            (Engine::Auto, None) => Engine::Espeak,
+            (engine, _) => engine,
+        }
+    }
+
+    /// Milliseconds of quiet after which streamed text without an end mark is spoken anyway.
+    pub fn idle_flush_ms(&self) -> u64 {
+        (self.chunk_target_sec * 500.0).max(250.0) as u64
+    }
+}
+
+impl YapArgs {
+    /// The voice pipeline's variables, or every problem with the settings.
+    pub fn pipeline_variables(&self) -> Result<BTreeMap<String, String>, Vec<String>> {
+        let mut problems = self.voice.problems();
+        let mut connection = self.connection.clone();
+        if let Some(ws) = self.yap_ws.as_deref().filter(|w| !w.is_empty()) {
+            connection.ws = Some(ws.to_owned());
+        }
+        if self.ice_policy == "all" && self.turn_url.is_some() && self.turn_user.is_none() {
+            problems.push("YAP_TURN_URL needs YAP_TURN_USER and YAP_TURN_PASS".into());
+        }
+        let variables = connection.pipeline_variables();
+        match variables {
+            Ok(mut variables) if problems.is_empty() => {
+                variables.insert("frame_ms".into(), self.voice.frame_ms.to_string());
+                if self.ice_policy == "all" {
+                    variables.insert("stun_server".into(), stun_uri(&self.stun_url));
+                    if let Some(turn) = &self.turn_url {
+                        let uri = turn_uri(
+                            turn,
+                            self.turn_user.as_deref().unwrap_or_default(),
+                            self.turn_pass.as_deref().unwrap_or_default(),
+                        );
+                        variables.insert("turn_servers".into(), format!("<\"{uri}\">"));
+                    }
+                }
+                Ok(variables)
+            }
+            Ok(_) => Err(problems),
+            Err(error) => {
+                problems.extend(error.0);
+                Err(problems)
+            }
+        }
+    }
+}
+
+/// `stun:host:port` (the WebRTC form) as GStreamer's `stun://host:port`.
+fn stun_uri(url: &str) -> String {
+    match url.split_once(':') {
+        Some((scheme, rest)) if !rest.starts_with("//") => {
+            format!("{scheme}://{rest}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `turn:host:port` with credentials as GStreamer's `turn://user:pass@host:port`.
+fn turn_uri(url: &str, user: &str, pass: &str) -> String {
+    let encode = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let (scheme, rest) = url.split_once(':').unwrap_or(("turn", url));
+    let rest = rest.trim_start_matches("//");
+    format!("{scheme}://{}:{}@{rest}", encode(user), encode(pass))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        yap: YapArgs,
+    }
+
+    fn parse(args: &[&str]) -> YapArgs {
+        Cli::try_parse_from(std::iter::once("yap").chain(args.iter().copied()))
+            .expect("parses")
+            .yap
+    }
+
+    #[test]
+    fn defaults_match_the_python_tool() {
+        let args = parse(&[]);
+        let voice = &args.voice;
+        assert_eq!(
+            (voice.sample_rate, voice.channels, voice.frame_ms),
+            (48_000, 1, 20)
+        );
+        assert_eq!(
+            (voice.parallel, voice.max_chars, voice.overlap_ms),
+            (2, 350, 30)
+        );
+        assert_eq!(voice.jitter_max_sec, 6.0);
+        assert_eq!(voice.idle_flush_ms(), 1500);
+        assert_eq!(voice.voices_dir, PathBuf::from("./voices"));
+        assert_eq!(voice.default_speaker, "default");
+        assert_eq!(voice.resolved_engine(), Engine::Espeak);
+        assert_eq!(args.ice_policy, "strict");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let args = parse(&[
+            "--channels",
+            "3",
+            "--frame-ms",
+            "30",
+            "--parallel",
+            "0",
+            "--tts",
+            "f5",
+        ]);
+        let problems = args.pipeline_variables().unwrap_err();
+        let all = problems.join("\n");
+        for needle in [
+            "--channels is 3",
+            "--frame-ms is 30",
+            "--parallel is 0",
+            "--f5-model-dir",
+            "no server",
+        ] {
+            assert!(all.contains(needle), "{needle} missing from:\n{all}");
+        }
+    }
+
+    #[test]
+    fn yap_ws_wins_over_neko_ws() {
+        let args = parse(&[
+            "--ws",
+            "ws://a/api/ws?token=1",
+            "--yap-ws",
+            "ws://b/api/ws?token=2",
+            "--frame-ms",
+            "40",
+        ]);
+        let variables = args.pipeline_variables().unwrap();
+        assert_eq!(variables["url"], "ws://b/api/ws?token=2");
+        assert_eq!(variables["frame_ms"], "40");
+    }
+
+    #[test]
+    fn ice_policy_all_adds_stun_and_turn() {
+        let args = parse(&[
+            "--neko-url",
+            "http://h",
+            "--username",
+            "u",
+            "--password",
+            "p",
+            "--ice-policy",
+            "all",
+            "--turn-url",
+            "turn:t.example:3478",
+            "--turn-user",
+            "me",
+            "--turn-pass",
+            "p@ss",
+        ]);
+        let variables = args.pipeline_variables().unwrap();
+        assert_eq!(variables["stun_server"], "stun://stun.l.google.com:19302");
+        assert_eq!(
+            variables["turn_servers"],
+            "<\"turn://me:p%40ss@t.example:3478\">"
+        );
+        let strict = parse(&[
+            "--neko-url",
+            "http://h",
+            "--username",
+            "u",
+            "--password",
+            "p",
+        ]);
+        assert!(
+            !strict
+                .pipeline_variables()
+                .unwrap()
+                .contains_key("stun_server")
+        );
+    }
+
+    #[test]
+    fn short_streaming_chunks_flush_after_a_quarter_second() {
+        let args = parse(&["--chunk-sec", "0.1"]);
+        assert_eq!(args.voice.idle_flush_ms(), 250);
+    }
+}
