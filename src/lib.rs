@@ -11,4 +11,5 @@ pub mod pipeline_file;
 pub mod pyjson;
 pub mod room;
 pub mod session;
+pub mod voice;
 pub mod watch;
