@@ -11,6 +11,7 @@ pub mod pipeline_file;
 pub mod pyjson;
 pub mod room;
 pub mod session;
+pub mod voice;
 pub mod watch;
 pub mod wav;
 pub mod yap;
