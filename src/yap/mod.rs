@@ -4,6 +4,7 @@
 
 pub mod player;
 pub mod settings;
+pub mod shaping;
 
 pub use player::{PlayError, Player, PlayerFormat};
 pub use settings::{Engine, VoiceArgs, YapArgs};
