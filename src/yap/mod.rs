@@ -5,6 +5,7 @@
 pub mod player;
 pub mod settings;
 pub mod shaping;
+pub mod speaker;
 
 pub use player::{PlayError, Player, PlayerFormat};
 pub use settings::{Engine, VoiceArgs, YapArgs};

@@ -9,6 +9,7 @@ use gst::prelude::*;
 use crate::pipeline_file::{PipelineFile, find_pipeline};
 use crate::voice::cancel::CancelFlag;
 use crate::voice::gst_audio::{self, DrainError};
+use crate::voice::pcm;
 use crate::voice::voices::VoiceParams;
 
 /// The shaping pipeline, loaded once and instantiated per chunk.
@@ -83,7 +84,7 @@ impl Shaper {
     }
 
     /// `samples` (mono, `rate` Hz) with `params` applied, at the output rate and channels
-    /// (interleaved).
+    /// (interleaved). Neutral params at the output rate need no pipeline.
     pub fn shape(
         &self,
         samples: &[f32],
@@ -93,6 +94,9 @@ impl Shaper {
     ) -> Result<Vec<f32>, ShapeError> {
         if samples.is_empty() {
             return Ok(Vec::new());
+        }
+        if params.is_neutral() && rate == self.rate {
+            return Ok(pcm::match_channels(samples, 1, self.channels as usize));
         }
         let (pipeline, appsrc, appsink) = self.instantiate(params)?;
         appsrc.set_caps(Some(
