@@ -6,6 +6,7 @@ pub mod input;
 pub mod logging;
 pub mod manual;
 pub mod mds;
+pub mod metrics_server;
 pub mod model;
 pub mod pipeline_file;
 pub mod pyjson;

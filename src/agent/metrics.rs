@@ -157,29 +157,7 @@ impl Metrics {
 
     /// Serves `/metrics` on `address` until the process ends; returns the bound address.
     pub async fn serve(self: Arc<Self>, address: SocketAddr) -> std::io::Result<SocketAddr> {
-        let listener = tokio::net::TcpListener::bind(address).await?;
-        let bound = listener.local_addr()?;
-        let app = axum::Router::new().route(
-            "/metrics",
-            axum::routing::get(move || {
-                let metrics = self.clone();
-                async move {
-                    (
-                        [(
-                            axum::http::header::CONTENT_TYPE,
-                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        )],
-                        metrics.render(),
-                    )
-                }
-            }),
-        );
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::warn!(%error, "the metrics server stopped");
-            }
-        });
-        Ok(bound)
+        crate::metrics_server::serve(address, Arc::new(move || self.render())).await
     }
 }
 

@@ -103,9 +103,22 @@ impl Link {
         variables: &BTreeMap<String, String>,
         on_error: ErrorSink,
     ) -> Result<Self, LinkError> {
+        Self::media_prepared(pipeline_name, variables, on_error, |_| Ok(()))
+    }
+
+    /// Like [`media`](Self::media), with `prepare` run on the pipeline before it starts (to wire
+    /// appsrc callbacks, for instance); its error is a pipeline error.
+    pub fn media_prepared(
+        pipeline_name: &str,
+        variables: &BTreeMap<String, String>,
+        on_error: ErrorSink,
+        prepare: impl FnOnce(&gst::Pipeline) -> Result<(), String>,
+    ) -> Result<Self, LinkError> {
         let path = find_pipeline(pipeline_name);
         let file = PipelineFile::load(&path)?;
         let pipeline = file.instantiate(variables)?;
+        prepare(&pipeline)
+            .map_err(|reason| LinkError::Pipeline(format!("{}: {reason}", path.display())))?;
         let session = SessionOf::find(&pipeline).ok_or_else(|| {
             LinkError::Pipeline(format!(
                 "{}: no nekosrc element named \"src\" and no nekosink named \"sink\"",

@@ -11,6 +11,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use tokio::sync::mpsc::UnboundedSender;
+
 use super::player::Player;
 use super::shaping::Shaper;
 use crate::voice::cancel::CancelFlag;
@@ -113,7 +115,7 @@ pub struct SpeakerConfig {
 
 impl Speaker {
     /// Starts the workers and the assembler; `events` receives what happens.
-    pub fn start(config: SpeakerConfig, events: mpsc::Sender<SpeakerEvent>) -> Self {
+    pub fn start(config: SpeakerConfig, events: UnboundedSender<SpeakerEvent>) -> Self {
         let parallel = config.parallel.max(1);
         let shared = Arc::new(Shared {
             work: Mutex::new(Work::default()),
@@ -216,7 +218,7 @@ fn worker(
     engine: &dyn Synthesizer,
     shaper: &Shaper,
     done: &mpsc::Sender<ToAssembler>,
-    events: &mpsc::Sender<SpeakerEvent>,
+    events: &UnboundedSender<SpeakerEvent>,
 ) {
     loop {
         let job = {
@@ -273,7 +275,7 @@ fn assemble(
     shared: &Shared,
     mut splicer: Splicer,
     from_workers: mpsc::Receiver<ToAssembler>,
-    events: &mpsc::Sender<SpeakerEvent>,
+    events: &UnboundedSender<SpeakerEvent>,
 ) {
     let channels = splicer.channels();
     let mut in_order: InOrder<(String, Instant, Vec<f32>), (String, String)> = InOrder::new(0);
@@ -383,7 +385,13 @@ mod tests {
         }
     }
 
-    fn speaker(parallel: usize) -> (Speaker, Player, mpsc::Receiver<SpeakerEvent>) {
+    fn speaker(
+        parallel: usize,
+    ) -> (
+        Speaker,
+        Player,
+        tokio::sync::mpsc::UnboundedReceiver<SpeakerEvent>,
+    ) {
         gst::init().unwrap();
         let player = Player::new(
             PlayerFormat {
@@ -394,7 +402,7 @@ mod tests {
             },
             None,
         );
-        let (events, received) = mpsc::channel();
+        let (events, received) = tokio::sync::mpsc::unbounded_channel();
         let speaker = Speaker::start(
             SpeakerConfig {
                 engine: Arc::new(Numbered),
@@ -417,12 +425,11 @@ mod tests {
 
     #[test]
     fn parallel_chunks_are_spoken_in_order_and_failures_are_reported() {
-        let (speaker, player, events) = speaker(3);
+        let (speaker, player, mut events) = speaker(3);
         let chunks = ["1", "2", "fail", "3", "4"].map(String::from).to_vec();
         speaker.say(chunks, &VoiceRequest::espeak("en-us"));
         wait_idle(&speaker);
-        let spoken: Vec<String> = events
-            .try_iter()
+        let spoken: Vec<String> = std::iter::from_fn(|| events.try_recv().ok())
             .filter_map(|e| match e {
                 SpeakerEvent::Speaking { text, .. } => Some(text),
                 SpeakerEvent::Failed { text, .. } => Some(format!("failed {text}")),
