@@ -288,3 +288,19 @@ fn graphs_with_the_wrong_signature_are_refused() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn the_loop_checks_the_flag_between_transformer_calls() {
+    let engine = load("f5-fixture");
+    let cancel = CancelFlag::new();
+    cancel.cancel();
+    let mut graphs = engine.graphs.lock().unwrap();
+    let ids = vec![1; 40];
+    let result = graphs.generate(&[0i16; 4800], &ids, 40, &cancel);
+    assert!(matches!(result, Err(GraphError::Cancelled)));
+    let audio = graphs
+        .generate(&[0i16; 4800], &ids, 40, &CancelFlag::new())
+        .unwrap();
+    // 4800 samples are 19 reference frames: (40 − 19) × 256 generated samples.
+    assert_eq!(audio.len(), 21 * 256);
+}
