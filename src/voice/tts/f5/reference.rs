@@ -75,10 +75,10 @@ impl ReferenceCache {
             .ok();
         if let Some(stamp) = stamp {
             let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((cached, reference)) = entries.get(path) {
-                if *cached == stamp {
-                    return Ok(reference.clone());
-                }
+            if let Some((cached, reference)) = entries.get(path)
+                && *cached == stamp
+            {
+                return Ok(reference.clone());
             }
         }
         let samples = decode_file(path, F5_SAMPLE_RATE, cancel)?;
