@@ -226,8 +226,7 @@ fn voice_names(element: &gst::Element) -> Vec<String> {
         };
         let text = |i: usize| {
             fields
-                .iter()
-                .nth(i)
+                .get(i)
                 .and_then(|v| v.get::<String>().ok())
                 .map(|s| s.to_ascii_lowercase())
         };

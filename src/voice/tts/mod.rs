@@ -8,6 +8,7 @@
 //! caller's (see [`splice`](super::splice)).
 
 pub mod espeak;
+pub mod f5;
 
 use std::path::PathBuf;
 
@@ -90,6 +91,9 @@ pub enum TtsError {
     /// The eSpeak engine failed.
     #[error(transparent)]
     Espeak(#[from] espeak::EspeakError),
+    /// The F5-TTS engine failed.
+    #[error(transparent)]
+    F5(#[from] f5::F5Error),
 }
 
 impl From<AudioError> for TtsError {
