@@ -29,6 +29,7 @@ fn main() -> ExitCode {
                     Command::Watch(args) => run_watch(args).await.map(|()| ExitCode::SUCCESS),
                     Command::Manual(args) => run_manual(args).await,
                     Command::Run(args) => run_agent(*args).await,
+                    Command::Yap(args) => run_yap(*args).await,
                 }
             })
         });
@@ -44,6 +45,11 @@ fn main() -> ExitCode {
 async fn run_agent(args: neko_agent::cli::RunArgs) -> anyhow::Result<ExitCode> {
     init_gstreamer()?;
     Ok(ExitCode::from(neko_agent::agent::app::run(args).await))
+}
+
+async fn run_yap(args: neko_agent::yap::YapArgs) -> anyhow::Result<ExitCode> {
+    init_gstreamer()?;
+    Ok(ExitCode::from(neko_agent::yap::app::run(args).await))
 }
 
 async fn run_manual(args: ManualArgs) -> anyhow::Result<ExitCode> {

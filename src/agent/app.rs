@@ -1,7 +1,6 @@
 //! `neko-agent run`: settings, model, session and mode put together, with exit codes that say
 //! how it ended.
 
-use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -426,7 +425,7 @@ async fn healthcheck(args: &RunArgs, model: &ModelOptions) -> u8 {
     if args.connection.is_configured() {
         match args.connection.pipeline_variables() {
             Ok(variables) => {
-                if let Err(error) = check_login(&variables).await {
+                if let Err(error) = crate::session::check_login(&variables).await {
                     problems.push(error);
                 }
             }
@@ -442,17 +441,4 @@ async fn healthcheck(args: &RunArgs, model: &ModelOptions) -> u8 {
         }
         EXIT_FAILED
     }
-}
-
-async fn check_login(variables: &BTreeMap<String, String>) -> Result<(), String> {
-    let target = crate::session::target(variables).map_err(|e| e.to_string())?;
-    let rest = gstneko::client::RestClient::new(target);
-    let login = rest.login().await.map_err(|e| e.to_string())?;
-    if matches!(
-        rest.target().credentials,
-        gstneko::client::Credentials::Password { .. }
-    ) {
-        let _ = rest.logout(&login.token).await;
-    }
-    Ok(())
 }

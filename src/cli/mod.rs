@@ -36,6 +36,8 @@ pub enum Command {
     /// Run the ShowUI agent: a task given here (offline) or tasks from chat (--online).
     /// Without a server configured, starts the embedded sandbox room and uses the fixture model.
     Run(Box<RunArgs>),
+    /// Speak in a Neko room: chat commands (/yap …) turned into speech sent as the room's microphone
+    Yap(Box<crate::yap::YapArgs>),
 }
 
 /// Sandbox room settings.

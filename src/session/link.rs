@@ -197,3 +197,17 @@ impl Failures {
         inner.0 = Some(controller.clone());
     }
 }
+
+/// Logs in over REST (and out again) to prove the server and credentials in `variables`.
+pub async fn check_login(variables: &BTreeMap<String, String>) -> Result<(), String> {
+    let target = target(variables).map_err(|e| e.to_string())?;
+    let rest = gstneko::client::RestClient::new(target);
+    let login = rest.login().await.map_err(|e| e.to_string())?;
+    if matches!(
+        rest.target().credentials,
+        gstneko::client::Credentials::Password { .. }
+    ) {
+        let _ = rest.logout(&login.token).await;
+    }
+    Ok(())
+}

@@ -107,7 +107,13 @@ mod tests {
 
     #[test]
     fn near_misses_are_unknown_not_spoken() {
-        for text in ["/yap", "/yap:begins", "/yapper hi", "/yap:voice list", "/yap:pause"] {
+        for text in [
+            "/yap",
+            "/yap:begins",
+            "/yapper hi",
+            "/yap:voice list",
+            "/yap:pause",
+        ] {
             assert!(
                 matches!(parse(text), YapCommand::Unknown(_)),
                 "{text}: {:?}",

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::connection::ConnectionArgs;
+use crate::voice::tts::f5::{F5_FILES, F5Options};
 
 /// Opus frame durations the voice pipeline can send (Opus has no 30 ms frame).
 pub const FRAME_SIZES_MS: [u32; 4] = [10, 20, 40, 60];
@@ -12,11 +13,11 @@ pub const FRAME_SIZES_MS: [u32; 4] = [10, 20, 40, 60];
 /// Which text-to-speech engine speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
-    /// F5-TTS when `YAP_F5_MODEL_DIR` is set, eSpeak NG otherwise.
+    /// F5-TTS when its model directory holds the graphs, eSpeak NG otherwise.
     Auto,
     /// eSpeak NG through GStreamer's `espeak` element (embedded, no model files).
     Espeak,
-    /// F5-TTS on ONNX Runtime (needs `--f5-model-dir`).
+    /// F5-TTS on ONNX Runtime (needs the graphs in `--f5-model-dir`).
     F5,
 }
 
@@ -26,12 +27,9 @@ pub struct VoiceArgs {
     /// Text-to-speech engine.
     #[arg(long = "tts", env = "YAP_TTS", value_enum, default_value_t = Engine::Auto)]
     pub engine: Engine,
-    /// Directory with the F5-TTS ONNX graphs and vocab.txt (see docs/voice-models.md).
-    #[arg(long = "f5-model-dir", env = "YAP_F5_MODEL_DIR")]
-    pub f5_model_dir: Option<PathBuf>,
-    /// ONNX Runtime execution provider for F5-TTS: cpu or cuda.
-    #[arg(long = "f5-provider", env = "YAP_F5_PROVIDER", default_value = "cpu", value_parser = ["cpu", "cuda"])]
-    pub f5_provider: String,
+    /// F5-TTS model directory and execution provider (see docs/voice-models.md).
+    #[command(flatten)]
+    pub f5: F5Options,
     /// eSpeak NG voice used when a speaker has none of its own.
     #[arg(
         long = "espeak-voice",
@@ -187,20 +185,17 @@ impl VoiceArgs {
                 self.overlap_ms
             ));
         }
-        if self.engine == Engine::F5 && self.f5_model_dir.is_none() {
-            problems.push(
-                "--tts f5 needs --f5-model-dir/YAP_F5_MODEL_DIR (see docs/voice-models.md)".into(),
-            );
-        }
         problems
     }
 
     /// The engine that will speak.
     pub fn resolved_engine(&self) -> Engine {
-        match (self.engine, &self.f5_model_dir) {
-            (Engine::Auto, Some(_)) => Engine::F5,
-            (Engine::Auto, None) => Engine::Espeak,
-            (engine, _) => engine,
+        match self.engine {
+            Engine::Auto if F5_FILES.iter().all(|f| self.f5.model_dir.join(f).is_file()) => {
+                Engine::F5
+            }
+            Engine::Auto => Engine::Espeak,
+            engine => engine,
         }
     }
 
@@ -313,23 +308,13 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_at_once() {
-        let args = parse(&[
-            "--channels",
-            "3",
-            "--frame-ms",
-            "30",
-            "--parallel",
-            "0",
-            "--tts",
-            "f5",
-        ]);
+        let args = parse(&["--channels", "3", "--frame-ms", "30", "--parallel", "0"]);
         let problems = args.pipeline_variables().unwrap_err();
         let all = problems.join("\n");
         for needle in [
             "--channels is 3",
             "--frame-ms is 30",
             "--parallel is 0",
-            "--f5-model-dir",
             "no server",
         ] {
             assert!(all.contains(needle), "{needle} missing from:\n{all}");

@@ -20,6 +20,7 @@ use crate::voice::pcm;
 use crate::voice::reorder::InOrder;
 use crate::voice::splice::Splicer;
 use crate::voice::tts::{Synthesizer, VoiceRequest};
+use crate::voice::voices::VoiceParams;
 
 /// What the speaker reports while it works.
 #[derive(Debug, Clone, PartialEq)]
@@ -242,8 +243,13 @@ fn worker(
         };
         let Some(job) = job else { continue };
         let started = Instant::now();
+        // Rate and pitch are the shaping pipeline's job: the engine speaks plainly.
+        let plain = VoiceRequest {
+            params: VoiceParams::default(),
+            ..job.voice.clone()
+        };
         let audio = engine
-            .synthesize(&job.text, &job.voice, &job.cancel)
+            .synthesize(&job.text, &plain, &job.cancel)
             .map_err(|e| e.to_string())
             .and_then(|samples| {
                 let seconds = samples.len() as f64 / f64::from(engine.sample_rate());

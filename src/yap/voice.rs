@@ -6,18 +6,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use gst::prelude::*;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use super::player::{Player, PlayerFormat};
 use super::settings::{Engine, VoiceArgs};
 use super::shaping::Shaper;
 use super::speaker::{Speaker, SpeakerConfig, SpeakerEvent};
+use crate::pipeline_file::{PipelineFile, find_pipeline};
 use crate::session::{ErrorSink, Link, LinkError};
 use crate::voice::commands::{AddVoice, SetVoice};
 use crate::voice::segment::segment_text;
 use crate::voice::selection::VoiceSelection;
 use crate::voice::tts::Synthesizer;
 use crate::voice::tts::espeak::EspeakTts;
+use crate::voice::tts::f5::F5Tts;
 use crate::voice::voices::VoiceRegistry;
 
 /// Why the voice could not start.
@@ -35,11 +38,7 @@ pub enum VoiceError {
 pub fn engine(args: &VoiceArgs) -> Result<Arc<dyn Synthesizer>, VoiceError> {
     match args.resolved_engine() {
         Engine::F5 => {
-            let dir = args.f5_model_dir.as_deref().ok_or_else(|| {
-                VoiceError::Setup("--tts f5 needs --f5-model-dir/YAP_F5_MODEL_DIR".into())
-            })?;
-            let engine = crate::voice::tts::f5::F5Tts::load(dir, &args.f5_provider)
-                .map_err(|e| VoiceError::Setup(e.to_string()))?;
+            let engine = F5Tts::load(&args.f5).map_err(|e| VoiceError::Setup(e.to_string()))?;
             Ok(Arc::new(engine))
         }
         Engine::Espeak | Engine::Auto => {
@@ -48,6 +47,16 @@ pub fn engine(args: &VoiceArgs) -> Result<Arc<dyn Synthesizer>, VoiceError> {
             Ok(Arc::new(engine))
         }
     }
+}
+
+/// Checks that the voice could start: the engine, the voices file and both pipeline files.
+pub fn check(args: &VoiceArgs) -> Result<(), String> {
+    engine(args).map_err(|e| e.to_string())?;
+    VoiceRegistry::open(&args.voices_dir, &args.default_speaker).map_err(|e| e.to_string())?;
+    Shaper::load(&args.shaping_pipeline, args.sample_rate, args.channels)
+        .map_err(|e| e.to_string())?;
+    PipelineFile::load(&find_pipeline(&args.pipeline)).map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// A running voice.
