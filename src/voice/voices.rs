@@ -58,11 +58,18 @@ pub enum VoicesError {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct VoiceParams {
     /// Tempo factor: 2.0 speaks twice as fast, 0.5 half as fast (pitch unchanged).
-    #[serde(default = "unit_rate")]
+    #[serde(default = "unit_rate", serialize_with = "shortest")]
     pub rate: f32,
     /// Pitch shift in semitones: the frequency factor is 2^(pitch/12) (duration unchanged).
-    #[serde(default)]
+    #[serde(default, serialize_with = "shortest")]
     pub pitch: f32,
+}
+
+/// Writes an `f32` as the shortest decimal that reads back as it (1.3, not 1.2999999523162842),
+/// as a person or the Python tool would write it.
+fn shortest<S: serde::Serializer>(value: &f32, serializer: S) -> Result<S::Ok, S::Error> {
+    let decimal: f64 = value.to_string().parse().unwrap_or(f64::from(*value));
+    serializer.serialize_f64(decimal)
 }
 
 fn unit_rate() -> f32 {

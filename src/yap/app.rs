@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gstneko::client::{ClientNotice, wait_for_notice};
+use gstneko::client::{ClientNotice, NekoClient, wait_for_notice};
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
 use tokio::sync::broadcast;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
@@ -30,9 +30,6 @@ pub const EXIT_UNHEALTHY: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// The room could not be joined, or the session was lost.
 pub const EXIT_CONNECTION: u8 = 3;
-
-/// How long to wait for the room at start.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Runs yap; returns the process exit status.
 pub async fn run(args: YapArgs) -> u8 {
@@ -75,7 +72,7 @@ pub async fn run(args: YapArgs) -> u8 {
     };
     let mut notices = voice.link().client.subscribe();
     let joined = tokio::select! {
-        joined = wait_joined(&mut notices) => joined,
+        joined = wait_joined(&voice.link().client, &mut notices, Duration::from_secs_f64(args.connect_timeout.max(0.1))) => joined,
         Some(error) = pipeline_errors.recv() => Err(error),
     };
     if let Err(error) = joined {
@@ -111,18 +108,32 @@ pub async fn run(args: YapArgs) -> u8 {
     code
 }
 
-/// Waits for `system/init` (or a fatal session error).
-async fn wait_joined(notices: &mut broadcast::Receiver<ClientNotice>) -> Result<(), String> {
-    let outcome = wait_for_notice(notices, CONNECT_TIMEOUT, |notice| match notice {
+/// Waits for `system/init` (or a fatal session error); a timeout names the last problem.
+/// `notices` must be subscribed before the state is read, so the join cannot slip between.
+async fn wait_joined(
+    client: &NekoClient,
+    notices: &mut broadcast::Receiver<ClientNotice>,
+    limit: Duration,
+) -> Result<(), String> {
+    let mut last_problem = None;
+    if client.state().connected {
+        return Ok(());
+    }
+    let outcome = wait_for_notice(notices, limit, |notice| match notice {
         ClientNotice::Connected { .. } => Some(Ok(())),
         ClientNotice::Fatal(error) => Some(Err(error.to_string())),
+        ClientNotice::Retrying { error, .. } => {
+            last_problem = Some(error.to_string());
+            None
+        }
         _ => None,
     })
     .await;
     outcome.unwrap_or_else(|| {
         Err(format!(
-            "could not join the room within {} s",
-            CONNECT_TIMEOUT.as_secs()
+            "could not join the room within {:.0} s{}",
+            limit.as_secs_f64(),
+            last_problem.map(|p| format!(": {p}")).unwrap_or_default()
         ))
     })
 }

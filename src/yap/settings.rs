@@ -128,6 +128,9 @@ pub struct YapArgs {
     /// TURN password.
     #[arg(long = "turn-pass", env = "YAP_TURN_PASS", hide_env_values = true)]
     pub turn_pass: Option<String>,
+    /// Seconds to wait for the room at start.
+    #[arg(long, env = "NEKO_CONNECT_TIMEOUT", default_value_t = 20.0)]
+    pub connect_timeout: f64,
     /// Check the settings, the voice engine and the server, then exit (0 ok, 1 not).
     #[arg(long)]
     pub healthcheck: bool,
