@@ -110,6 +110,47 @@ async fn the_fixture_model_clicks_the_red_region_then_answers() {
     room.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn run_with_voice_narrates_the_steps_in_the_room() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = Room::start(room_config()).await.unwrap();
+    let voices = std::env::temp_dir().join(format!("neko-agent-voices-{}", std::process::id()));
+    let child = agent(
+        &room.base_url(),
+        &fixture("showui-fixture"),
+        &["--task", "Open the red box", "--voice", "--voices-dir"],
+    )
+    .arg(&voices)
+    .spawn()
+    .unwrap();
+    let output = finish(child).await;
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    let heard = room.microphone().heard();
+    let speech = common::audio::audible(&heard, 0.01)
+        .iter()
+        .map(|h| h.samples.len())
+        .sum::<usize>() as f64
+        / 48_000.0;
+    // "Step 1: click." and "The answer is: done." take well over a second to say.
+    assert!(
+        speech > 1.0,
+        "the room heard {speech:.2} s of narration\n{report}"
+    );
+    let narrator = heard
+        .first()
+        .map(|h| h.session_id.clone())
+        .unwrap_or_default();
+    assert!(narrator.starts_with("agent-"), "{narrator}");
+    std::fs::remove_dir_all(&voices).ok();
+    room.shutdown().await;
+}
+
 /// Waits for a chat message containing `what`.
 async fn said(
     notices: &mut tokio::sync::broadcast::Receiver<ClientNotice>,

@@ -1,9 +1,10 @@
 //! `neko-agent run`: settings, model, session and mode put together, with exit codes that say
 //! how it ended.
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::action::Mode;
@@ -19,6 +20,7 @@ use crate::connection::ConnectionArgs;
 use crate::model::{DEFAULT_MODEL_DIR, ModelOptions, ShowUi};
 use crate::room::{Room, RoomConfig};
 use crate::session::{ControlOptions, Controller, Failures, Link, Printer};
+use crate::yap::voice::Voice;
 
 /// The task was answered (offline), or online mode ended cleanly.
 pub const EXIT_ANSWERED: u8 = 0;
@@ -141,9 +143,77 @@ async fn drive(
             return EXIT_USAGE;
         }
     };
-    let status = drive_session(args, config, model, metrics, &link, &failures, print).await;
+    let voice = if args.voice {
+        match open_voice(args, &variables, &failures) {
+            Ok(voice) => Some(voice),
+            Err(error) => {
+                eprintln!("error: --voice: {error}");
+                link.close();
+                return EXIT_USAGE;
+            }
+        }
+    } else {
+        None
+    };
+    let joined = Joined {
+        link: &link,
+        failures: &failures,
+        voice: voice.clone(),
+    };
+    let status = drive_session(args, config, model, metrics, joined, print).await;
+    if let Some(voice) = voice {
+        finish_narration(voice).await;
+    }
     link.close();
     status
+}
+
+/// The sessions an agent run acts, reports and speaks through.
+struct Joined<'a> {
+    link: &'a Link,
+    failures: &'a Failures,
+    voice: Option<Arc<Mutex<Voice>>>,
+}
+
+/// The voice for `--voice`: its own session in the same room, through the voice pipeline.
+fn open_voice(
+    args: &RunArgs,
+    variables: &BTreeMap<String, String>,
+    failures: &Failures,
+) -> Result<Arc<Mutex<Voice>>, String> {
+    let mut voice_variables: BTreeMap<String, String> =
+        ["url", "username", "password", "ice_addresses"]
+            .into_iter()
+            .filter_map(|name| Some((name.to_owned(), variables.get(name)?.clone())))
+            .collect();
+    voice_variables.insert("frame_ms".into(), args.voice_settings.frame_ms.to_string());
+    let problems = args.voice_settings.problems();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let sink = failures.clone();
+    let (voice, _events) = Voice::open(
+        &args.voice_settings,
+        &voice_variables,
+        Arc::new(move |message| sink.report(format!("voice: {message}"))),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(Mutex::new(voice)))
+}
+
+/// Lets the last words be heard (up to 30 s), then leaves the room with the voice.
+async fn finish_narration(voice: Arc<Mutex<Voice>>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while voice.lock().is_ok_and(|v| v.busy()) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A moment for the last frames to leave the pipeline.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    if let Ok(voice) = Arc::try_unwrap(voice)
+        && let Ok(voice) = voice.into_inner()
+    {
+        voice.close();
+    }
 }
 
 async fn drive_session(
@@ -151,10 +221,14 @@ async fn drive_session(
     config: AgentConfig,
     model: Arc<ShowUi>,
     metrics: Arc<Metrics>,
-    link: &Link,
-    failures: &Failures,
+    joined: Joined<'_>,
     print: Printer,
 ) -> u8 {
+    let Joined {
+        link,
+        failures,
+        voice,
+    } = joined;
     let frames = match link.pipeline().map(FrameSource::attach) {
         Some(Ok(frames)) => frames,
         Some(Err(error)) => {
@@ -195,7 +269,18 @@ async fn drive_session(
             }
         }
     });
-    let agent = Agent::new(config, model, controller, frames, metrics, print.clone());
+    let mut agent = Agent::new(config, model, controller, frames, metrics, print.clone());
+    if let Some(voice) = voice {
+        agent = agent.with_narrator(Arc::new(move |text: &str| {
+            let spoken = voice
+                .lock()
+                .map_err(|_| "voice lock".to_owned())
+                .and_then(|mut v| v.say(text));
+            if let Err(error) = spoken {
+                tracing::warn!(%error, "could not narrate");
+            }
+        }));
+    }
     if let Err(error) = agent.wait_for_video().await {
         eprintln!("error: {error}");
         return EXIT_FAILED;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use gstneko::protocol::{ChatContent, ClientEvent};
 
-use super::action::{ModelAction, Position};
+use super::action::{ActionKind, ModelAction, Position};
 use super::annotate::{draw_action, save_png};
 use super::execute::to_input;
 use super::frames::{FrameError, FrameSource, RgbImage};
@@ -104,7 +104,11 @@ pub struct Agent {
     frames: FrameSource,
     metrics: Arc<Metrics>,
     print: Printer,
+    narrator: Option<Narrator>,
 }
+
+/// Speaks a line aloud (`run --voice`).
+pub type Narrator = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What one model call (with refinement) produced.
 struct Decision {
@@ -129,7 +133,14 @@ impl Agent {
             frames,
             metrics,
             print,
+            narrator: None,
         }
+    }
+
+    /// Narrates every action and the answer through `narrator`.
+    pub fn with_narrator(mut self, narrator: Narrator) -> Self {
+        self.narrator = Some(narrator);
+        self
     }
 
     /// The session the agent acts through.
@@ -351,6 +362,9 @@ impl Agent {
             }
         };
         self.say(&format!("Action: {}", action_json(action))).await;
+        if let Some(narrator) = &self.narrator {
+            narrator(&spoken(action, step));
+        }
         if let Some(answer) = execution.answer {
             self.metrics.action(action.kind.name());
             self.say(&format!("Answer: {answer}")).await;
@@ -397,5 +411,15 @@ fn session_error(error: ControlError) -> AgentError {
     match error {
         ControlError::Connection(message) => AgentError::Session(message),
         ControlError::Refused(message) => AgentError::Control(message),
+    }
+}
+
+/// What the narrator says for an action: the step, the action and its text.
+fn spoken(action: &ModelAction, step: u32) -> String {
+    let verb = action.kind.name().to_lowercase().replace('_', " ");
+    match (action.kind, action.value.as_deref()) {
+        (ActionKind::Answer, Some(answer)) => format!("The answer is: {answer}."),
+        (_, Some(value)) if !value.trim().is_empty() => format!("Step {step}: {verb} {value}."),
+        _ => format!("Step {step}: {verb}."),
     }
 }

@@ -221,6 +221,13 @@ pub struct RunArgs {
     /// Check the settings, the model files and the server, print `ok` and exit.
     #[arg(long)]
     pub healthcheck: bool,
+    /// Narrate each step and the answer aloud in the room (a second session sends the speech
+    /// through the voice pipeline, as `neko-agent yap` does).
+    #[arg(long, env = "NEKO_VOICE")]
+    pub voice: bool,
+    /// Voice settings for --voice (the YAP_* variables).
+    #[command(flatten)]
+    pub voice_settings: crate::yap::VoiceArgs,
 }
 
 /// Parses `WIDTHxHEIGHT`.

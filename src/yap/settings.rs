@@ -84,7 +84,7 @@ pub struct VoiceArgs {
     pub save_audio_dir: Option<PathBuf>,
     /// Voice pipeline file (name in pipelines/ or a path).
     #[arg(long = "voice-pipeline", env = "YAP_PIPELINE", default_value = "voice")]
-    pub pipeline: String,
+    pub voice_pipeline: String,
     /// Per-chunk rate/pitch pipeline file (name in pipelines/ or a path).
     #[arg(
         long = "shaping-pipeline",

@@ -55,7 +55,7 @@ pub fn check(args: &VoiceArgs) -> Result<(), String> {
     VoiceRegistry::open(&args.voices_dir, &args.default_speaker).map_err(|e| e.to_string())?;
     Shaper::load(&args.shaping_pipeline, args.sample_rate, args.channels)
         .map_err(|e| e.to_string())?;
-    PipelineFile::load(&find_pipeline(&args.pipeline)).map_err(|e| e.to_string())?;
+    PipelineFile::load(&find_pipeline(&args.voice_pipeline)).map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -95,7 +95,7 @@ impl Voice {
             args.save_audio_dir.clone(),
         );
         let feeder = player.clone();
-        let link = Link::media_prepared(&args.pipeline, variables, on_error, move |pipeline| {
+        let link = Link::media_prepared(&args.voice_pipeline, variables, on_error, move |pipeline| {
             let appsrc = pipeline
                 .by_name("speech")
                 .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())

@@ -20,6 +20,7 @@ pub struct F5OptionsError(String);
 pub struct F5Options {
     /// Folder with F5_Preprocess.onnx, F5_Transformer.onnx, F5_Decode.onnx and vocab.txt.
     #[arg(
+        id = "f5_model_dir",
         long = "f5-model-dir",
         env = "YAP_F5_MODEL_DIR",
         default_value = DEFAULT_F5_MODEL_DIR
@@ -27,6 +28,7 @@ pub struct F5Options {
     pub model_dir: PathBuf,
     /// Execution provider for the three graphs (CPU unless asked; `cuda` on a GPU machine).
     #[arg(
+        id = "f5_execution_provider",
         long = "f5-execution-provider",
         env = "YAP_F5_EXECUTION_PROVIDER",
         value_enum,
