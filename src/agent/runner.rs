@@ -18,6 +18,7 @@ use super::parse::parse_action;
 use super::prompt::NavPrompt;
 use super::refine::{FrameSize, Refinement};
 use super::settle::{SettleOptions, wait_until_settled};
+use crate::capture::TaskRecorder;
 use crate::model::{Generation, ImageRef, ModelError, ShowUi};
 use crate::session::{ControlError, Controller, Printer};
 
@@ -104,6 +105,7 @@ pub struct Agent {
     frames: FrameSource,
     metrics: Arc<Metrics>,
     print: Printer,
+    capture: Option<TaskRecorder>,
 }
 
 /// What one model call (with refinement) produced.
@@ -129,7 +131,14 @@ impl Agent {
             frames,
             metrics,
             print,
+            capture: None,
         }
+    }
+
+    /// Records every task as a training episode (`run --capture`).
+    pub fn with_capture(mut self, capture: TaskRecorder) -> Self {
+        self.capture = Some(capture);
+        self
     }
 
     /// The session the agent acts through.
@@ -162,6 +171,7 @@ impl Agent {
 
     /// Runs one task until ANSWER or the step limit.
     pub async fn run_task(&self, task: &str) -> Result<TaskOutcome, AgentError> {
+        let _episode = self.capture.as_ref().map(|capture| capture.start(task));
         let mut history = History::new();
         for step in 1..=self.config.max_steps {
             self.controller.check_alive().map_err(session_error)?;
@@ -350,7 +360,11 @@ impl Agent {
                 return Ok(None);
             }
         };
-        self.say(&format!("Action: {}", action_json(action))).await;
+        let json = action_json(action);
+        self.say(&format!("Action: {json}")).await;
+        if let Some(capture) = &self.capture {
+            capture.action(&json);
+        }
         if let Some(answer) = execution.answer {
             self.metrics.action(action.kind.name());
             self.say(&format!("Answer: {answer}")).await;

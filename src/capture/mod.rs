@@ -12,7 +12,10 @@
 //! Everything recorded is on disk before it is acknowledged, and every step can be finished
 //! by the next start after a crash.
 
+pub mod agent_run;
+pub mod app;
 pub mod chat;
+pub mod dataset;
 pub mod encoder;
 pub mod episode;
 pub mod error;
@@ -26,6 +29,9 @@ pub mod store;
 pub mod uploader;
 pub mod workspace;
 
+pub use agent_run::{AgentCapture, TaskEpisode, TaskRecorder};
+pub use app::CaptureArgs;
+pub use dataset::DatasetArgs;
 pub use episode::EndReason;
 pub use error::CaptureError;
 pub use package::{EpisodeZip, PackagedEpisode, episode_columns};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::capture::{CaptureArgs, CaptureOptions, DatasetArgs};
 use crate::connection::ConnectionArgs;
 use crate::logging::LogConfig;
 use crate::model::ModelOptions;
@@ -36,6 +37,11 @@ pub enum Command {
     /// Run the ShowUI agent: a task given here (offline) or tasks from chat (--online).
     /// Without a server configured, starts the embedded sandbox room and uses the fixture model.
     Run(Box<RunArgs>),
+    /// Record training episodes from chat (/start <task>, Action: {json}, /stop) into MDS
+    /// shards, locally and on S3.
+    Capture(Box<CaptureArgs>),
+    /// List or extract the episodes of a capture dataset.
+    Dataset(DatasetArgs),
 }
 
 /// Sandbox room settings.
@@ -219,6 +225,12 @@ pub struct RunArgs {
     /// Check the settings, the model files and the server, print `ok` and exit.
     #[arg(long)]
     pub healthcheck: bool,
+    /// Record each task as a training episode (frames and actions) into the capture dataset.
+    #[arg(long)]
+    pub capture: bool,
+    /// Where and how `--capture` records.
+    #[command(flatten)]
+    pub capture_options: CaptureOptions,
 }
 
 /// Parses `WIDTHxHEIGHT`.
