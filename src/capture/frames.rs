@@ -76,7 +76,7 @@ pub fn attach_stream(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                let ts = unix_now();
+                let ts = capture_time(sink.upcast_ref(), &sample).unwrap_or_else(unix_now);
                 health.mark();
                 if recorder.is_recording()
                     && let Some(buffer) = sample.buffer()
@@ -89,6 +89,19 @@ pub fn attach_stream(
             .build(),
     );
     Ok(())
+}
+
+/// When a frame was shown, as unix seconds: its running time on the pipeline clock, which
+/// videorate spaces exactly, rather than its arrival (frames can arrive in bursts).
+fn capture_time(element: &gst::Element, sample: &gst::Sample) -> Option<f64> {
+    use gst::prelude::*;
+    let pts = sample.buffer()?.pts()?;
+    let segment = sample.segment()?.downcast_ref::<gst::ClockTime>()?;
+    let running = segment.to_running_time(pts)?;
+    let now = element.clock()?.time();
+    let shown = element.base_time()? + running;
+    let age = now.nseconds() as f64 - shown.nseconds() as f64;
+    Some(unix_now() - age / 1e9)
 }
 
 /// Takes REST screenshots at `interval` while the recorder records and the stream is silent
