@@ -120,3 +120,110 @@ async fn a_person_marks_an_episode_in_chat() {
     std::fs::remove_dir_all(&out).ok();
     room.shutdown().await;
 }
+
+/// `neko-agent run --online --capture` with the fixture model.
+fn online_agent(url: &str, out: &std::path::Path) -> std::process::Command {
+    let mut command = crate::support::neko_agent("run");
+    command
+        .args([
+            "--online",
+            "--capture",
+            "--no-metrics",
+            "--refinement-steps",
+            "1",
+        ])
+        .arg("--model-dir")
+        .arg(format!(
+            "{}/models/showui-fixture",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .env("NEKO_URL", url)
+        .env("NEKO_USER", "agent")
+        .env("NEKO_PASS", "neko")
+        .env("NEKO_SKIP_INITIAL_FRAMES", "1")
+        .env("CAPTURE_OUT", out)
+        .env("CAPTURE_MIN_FRAMES", "1");
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn the_agent_s_tasks_are_recorded_by_capture_and_by_run_capture() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = Room::start(room_config()).await.unwrap();
+    let (watched, own) = (scratch("agent-watched"), scratch("agent-own"));
+    let watcher = Proc::spawn(capture(&room.base_url(), "capture", "neko", &watched));
+    let agent = Proc::spawn(online_agent(&room.base_url(), &own));
+    watcher
+        .wait_line("in the room at", Duration::from_secs(30))
+        .await;
+    let mut person = Person::join(&room.base_url(), "olga").await;
+    person.heard("Ready", Duration::from_secs(60)).await;
+
+    person.say("/start open the red box").await;
+    person
+        .heard("Recording episode", Duration::from_secs(10))
+        .await;
+    let t0 = Instant::now();
+    person.say("/task open the red box").await;
+    person.heard("Starting task", Duration::from_secs(10)).await;
+    let task_started = Instant::now();
+    let click = person.heard("Action: ", Duration::from_secs(60)).await;
+    person
+        .heard("Completed task", Duration::from_secs(60))
+        .await;
+    let task_seconds = task_started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // One /stop ends capture's episode (the agent has nothing to stop).
+    person.say("/stop").await;
+    let watched_seconds = t0.elapsed().as_secs_f64();
+    let saved = person.heard("saved:", Duration::from_secs(20)).await;
+    assert!(saved.contains("2 actions (stopped)"), "{saved}");
+
+    agent.signal(libc::SIGTERM);
+    watcher.signal(libc::SIGTERM);
+    let (code, agent_output) = agent.finish(Duration::from_secs(30)).await;
+    assert_eq!(code, 130, "{agent_output}");
+    let (code, watcher_output) = watcher.finish(Duration::from_secs(30)).await;
+    assert_eq!(code, 0, "{watcher_output}");
+
+    // Capture saw the agent's actions in chat, exactly as posted.
+    let posted = click
+        .trim_start_matches("[agent] ")
+        .trim_start_matches("Action: ");
+    let seen = episodes(&watched);
+    assert_eq!(seen.len(), 1, "{watcher_output}");
+    let (sample, zip) = &seen[0];
+    assert_eq!(zip.actions[0]["raw"], json!(posted));
+    assert_eq!(zip.actions[0]["action"]["action"], json!("CLICK"));
+    assert_eq!(zip.actions[1]["action"]["action"], json!("ANSWER"));
+    let frames: u64 = text(sample, "num_frames").parse().unwrap();
+    assert!(
+        frames_fit(frames, watched_seconds, FPS),
+        "{frames} frames in {watched_seconds:.2} s\n{watcher_output}"
+    );
+
+    // The agent recorded its own task, with the same actions.
+    let recorded = episodes(&own);
+    assert_eq!(recorded.len(), 1, "{agent_output}");
+    let (sample, zip) = &recorded[0];
+    assert_eq!(text(sample, "task"), "open the red box");
+    assert_eq!(zip.meta["agent"]["source"], json!("neko+showui"));
+    assert_eq!(zip.meta["end_reason"], json!("stopped"));
+    let actions: Vec<_> = zip.actions.iter().map(|a| a["raw"].clone()).collect();
+    let watched_actions: Vec<_> = seen[0].1.actions.iter().map(|a| a["raw"].clone()).collect();
+    assert_eq!(actions, watched_actions);
+    let frames: u64 = text(sample, "num_frames").parse().unwrap();
+    assert!(
+        frames_fit(frames, task_seconds, FPS),
+        "{frames} frames in {task_seconds:.2} s\n{agent_output}"
+    );
+    for dir in [watched, own] {
+        std::fs::remove_dir_all(dir).ok();
+    }
+    room.shutdown().await;
+}
