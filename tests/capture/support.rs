@@ -264,3 +264,27 @@ pub fn frames_fit(frames: u64, seconds: f64, fps: f64) -> bool {
     let expected = seconds * fps;
     (frames as f64 - expected).abs() <= (seconds / 10.0).max(1.0)
 }
+
+/// Makes sure `python3` can import `zstandard` (for zstd shards), installing it once if needed.
+pub fn python_ready() {
+    static READY: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    READY.get_or_init(|| {
+        let has_zstandard = || {
+            Command::new("python3")
+                .args(["-c", "import zstandard"])
+                .stderr(Stdio::null())
+                .status()
+                .unwrap_or_else(|e| panic!("python3 is needed for this test: {e}"))
+                .success()
+        };
+        if !has_zstandard() {
+            let _ = Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "zstandard"])
+                .status();
+        }
+        assert!(
+            has_zstandard(),
+            "python3 cannot import zstandard; run scripts/setup.sh or `python3 -m pip install zstandard`"
+        );
+    });
+}
