@@ -85,7 +85,7 @@ pub async fn run(args: CaptureArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let (service, lines, notices) = match CaptureService::open(&settings).await {
+    let (service, lines, mut notices) = match CaptureService::open(&settings).await {
         Ok(opened) => opened,
         Err(error) => {
             eprintln!("error: {error}");
@@ -106,8 +106,20 @@ pub async fn run(args: CaptureArgs) -> u8 {
         settings.out.display(),
         settings.fps
     );
-    let status = record(&args, &settings, &link, &service, notices, &mut signals).await;
+    let status = record(
+        &args,
+        &settings,
+        &link,
+        &service,
+        &mut notices,
+        &mut signals,
+    )
+    .await;
     let report = service.close().await;
+    // What the shutdown itself did (the running episode saved, for example).
+    while let Ok(notice) = notices.try_recv() {
+        println!("{}", describe(&notice));
+    }
     link.close();
     finish(status, &report)
 }
@@ -168,7 +180,7 @@ async fn record(
     settings: &CaptureSettings,
     link: &Link,
     service: &CaptureService,
-    mut notices: mpsc::UnboundedReceiver<Notice>,
+    notices: &mut mpsc::UnboundedReceiver<Notice>,
     signals: &mut Signals,
 ) -> Ended {
     let controller = Controller::start(

@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod durability;
 mod roundtrip;
 mod sessions;
 mod support;
