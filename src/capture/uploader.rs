@@ -328,6 +328,10 @@ pub(crate) fn check_same_dataset(
 /// (a fresh `CAPTURE_OUT`, or one emptied with `CAPTURE_KEEP_LOCAL=0`), it becomes the local
 /// index, so that new shards continue the remote numbering. Returns the shard count adopted.
 pub async fn adopt_remote_index(remote: &Remote, dir: &Path) -> Result<Option<usize>, RemoteError> {
+    // Listing first also proves that the bucket exists and the credentials work.
+    if !remote.list().await?.contains_key(INDEX_FILE) {
+        return Ok(None);
+    }
     let Some(text) = remote.download(INDEX_FILE).await? else {
         return Ok(None);
     };

@@ -6,5 +6,6 @@
 mod common;
 mod durability;
 mod roundtrip;
+mod s3;
 mod sessions;
 mod support;
