@@ -410,6 +410,10 @@ impl Recorder {
         let Some(active) = &mut self.active else {
             return;
         };
+        if ts < active.writer.header().started_ts {
+            // Shown before the episode started (it arrived late).
+            return;
+        }
         active.last_frame = Instant::now();
         let result = active.writer.add_frame(jpeg, ts);
         let episode_id = active.writer.header().episode_id.clone();
@@ -611,9 +615,13 @@ impl Recorder {
                 dir.display()
             ));
         }
+        let pending = self.store.pending();
         match self.store.flush() {
             Ok(Some(shard)) => (self.closed)(&shard),
             Ok(None) => {}
+            Err(error) if pending == 0 => {
+                tracing::warn!(%error, "index.json could not be rewritten; the next start writes it");
+            }
             Err(error) => report.left_on_disk.push(format!(
                 "the last shard could not be written ({error}); its {} episode(s) stay in the spool and are written on the next start",
                 self.store.pending()
@@ -641,5 +649,170 @@ fn is_unusable(error: &CaptureError) -> bool {
                     .is_some_and(|n| n == super::episode::HEADER_FILE)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::store::EpisodeStore;
+    use crate::capture::workspace::Workspace;
+    use crate::mds::{MdsReader, WriterOptions};
+    use serde_json::json;
+    use std::sync::Mutex;
+
+    fn jpeg() -> Vec<u8> {
+        vec![0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]
+    }
+
+    fn notices(receiver: &mut async_mpsc::UnboundedReceiver<Notice>) -> Vec<Notice> {
+        std::iter::from_fn(|| receiver.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn failing_writes_are_reported_and_what_was_recorded_is_saved_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::lock(dir.path()).unwrap();
+        let (store, _) = EpisodeStore::open(
+            workspace.dataset(),
+            workspace.spool(),
+            WriterOptions::default(),
+        )
+        .unwrap();
+        let closed = Arc::new(Mutex::new(Vec::new()));
+        let sink = closed.clone();
+        let (sender, mut receiver) = async_mpsc::unbounded_channel();
+        let config = RecorderConfig {
+            min_frames: 1,
+            episode_timeout: Duration::from_secs(900),
+        };
+        let mut recorder = Recorder::new(
+            config,
+            store,
+            workspace.episodes(),
+            Box::new(move |shard: &ClosedShard| sink.lock().unwrap().push(shard.number)),
+            Some(sender),
+        );
+        recorder.handle(Event::Start {
+            task: "write through trouble".into(),
+            agent: json!({"source": "test"}),
+        });
+        let Notice::Started { episode_id, .. } = notices(&mut receiver).remove(0) else {
+            panic!("no start");
+        };
+        let frames_dir = workspace.episodes().join(&episode_id).join("frames");
+        let moved = frames_dir.with_file_name("frames.away");
+        recorder.handle(Event::Frame {
+            jpeg: jpeg(),
+            ts: unix_now(),
+        });
+        // The disk refuses frames for a while: said once, counted, recording goes on.
+        fs::rename(&frames_dir, &moved).unwrap();
+        for _ in 0..3 {
+            recorder.handle(Event::Frame {
+                jpeg: jpeg(),
+                ts: unix_now(),
+            });
+        }
+        let failed = notices(&mut receiver);
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert!(
+            matches!(&failed[0], Notice::WriteFailed { error, .. } if error.contains("cannot write frame")),
+            "{failed:?}"
+        );
+        fs::rename(&moved, &frames_dir).unwrap();
+        recorder.handle(Event::Frame {
+            jpeg: jpeg(),
+            ts: unix_now(),
+        });
+        recorder.handle(Event::Action {
+            ts: unix_now(),
+            action: json!({"type": "click"}).as_object().unwrap().clone(),
+            raw: String::new(),
+        });
+        // Saving fails (the spool is gone): the episode is kept and tried again.
+        fs::remove_dir_all(workspace.spool()).unwrap();
+        recorder.handle(Event::Stop(EndReason::Stopped));
+        let delayed = notices(&mut receiver);
+        assert!(
+            matches!(&delayed[..], [Notice::Delayed { episode_id: id, .. }] if *id == episode_id),
+            "{delayed:?}"
+        );
+        assert!(workspace.episodes().join(&episode_id).is_dir());
+        fs::create_dir(workspace.spool()).unwrap();
+        recorder.retry_delayed(true);
+        let saved = notices(&mut receiver);
+        assert_eq!(
+            saved,
+            [Notice::Saved {
+                episode_id: episode_id.clone(),
+                frames: 2,
+                actions: 1,
+                reason: EndReason::Stopped,
+                losses: Vec::new(),
+            }]
+        );
+        assert!(!workspace.episodes().join(&episode_id).exists());
+        assert_eq!(recorder.shut_down(), ShutdownReport::default());
+        assert_eq!(*closed.lock().unwrap(), [0]);
+        assert_eq!(MdsReader::open(dir.path()).unwrap().num_samples(), 1);
+    }
+
+    #[test]
+    fn short_and_idle_episodes_end_as_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::lock(dir.path()).unwrap();
+        let (store, _) = EpisodeStore::open(
+            workspace.dataset(),
+            workspace.spool(),
+            WriterOptions::default(),
+        )
+        .unwrap();
+        let (sender, mut receiver) = async_mpsc::unbounded_channel();
+        let config = RecorderConfig {
+            min_frames: 2,
+            episode_timeout: Duration::from_millis(200),
+        };
+        let mut recorder = Recorder::new(
+            config,
+            store,
+            workspace.episodes(),
+            Box::new(|_| {}),
+            Some(sender),
+        );
+        recorder.handle(Event::Stop(EndReason::Stopped));
+        assert_eq!(notices(&mut receiver), [Notice::NotRecording]);
+        recorder.handle(Event::Start {
+            task: "too short".into(),
+            agent: json!({}),
+        });
+        recorder.handle(Event::Frame {
+            jpeg: jpeg(),
+            ts: unix_now(),
+        });
+        // A frame shown before the episode started is not part of it.
+        recorder.handle(Event::Frame {
+            jpeg: jpeg(),
+            ts: unix_now() - 60.0,
+        });
+        std::thread::sleep(Duration::from_millis(250));
+        recorder.check_timeout();
+        let seen = notices(&mut receiver);
+        assert!(
+            matches!(
+                &seen[..],
+                [
+                    Notice::Started { .. },
+                    Notice::Discarded {
+                        frames: 1,
+                        min_frames: 2,
+                        reason: EndReason::Timeout,
+                        ..
+                    }
+                ]
+            ),
+            "{seen:?}"
+        );
+        assert_eq!(fs::read_dir(workspace.episodes()).unwrap().count(), 0);
     }
 }

@@ -233,3 +233,120 @@ async fn a_bad_pipeline_file_is_located() {
     assert!(report.contains("no element \"jpegenk\""), "{report}");
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// A tmpfs of `size` mounted on `dir` (unmounted when dropped), where this process may mount.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| SmallDisk(dir.to_owned()))
+    }
+
+    fn grow(&self, size: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success(), "remount");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn a_full_disk_keeps_what_was_recorded_and_saves_it_once_there_is_room() {
+    let out = scratch("full-disk");
+    let Some(disk) = SmallDisk::mount(&out, "1m") else {
+        eprintln!(
+            "skipped: cannot mount a 1 MB tmpfs here (needs root); \
+             capture::recorder's unit tests cover failing writes with an injected error"
+        );
+        return;
+    };
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = Room::start(room_config()).await.unwrap();
+    let mut command = screenshot_capture(&room.base_url(), &out);
+    command
+        .env("CAPTURE_FPS", "8")
+        .env("CAPTURE_JPEG_QUALITY", "100")
+        .env("CAPTURE_COMPRESSION", "none")
+        .env("CAPTURE_MIN_FRAMES", "1");
+    let recorder = Proc::spawn(command);
+    recorder
+        .wait_line("in the room at", Duration::from_secs(30))
+        .await;
+    let mut person = Person::join(&room.base_url(), "olga").await;
+    person.say("/start fill the disk").await;
+    let id = episode_id(
+        &person
+            .heard("Recording episode", Duration::from_secs(10))
+            .await,
+    );
+    person
+        .say(r#"Action: {"type": "scroll", "amount": 3}"#)
+        .await;
+    let problem = person
+        .heard("Recording problem", Duration::from_secs(40))
+        .await;
+    assert!(problem.contains("the disk is full"), "{problem}");
+    assert!(problem.contains(&id), "{problem}");
+    let frames_on_disk = std::fs::read_dir(out.join(".capture/episodes").join(&id).join("frames"))
+        .unwrap()
+        .count();
+    person.say("/stop").await;
+    let delayed = person
+        .heard("could not be saved yet", Duration::from_secs(20))
+        .await;
+    assert!(delayed.contains("No space left on device"), "{delayed}");
+    recorder.signal(libc::SIGTERM);
+    let (code, output) = recorder.finish(Duration::from_secs(30)).await;
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("frames of this episode could not be written"),
+        "{output}"
+    );
+    assert!(output.contains("saved on the next start"), "{output}");
+
+    // Room again: the next start saves the episode, every frame that reached the disk included.
+    disk.grow("64m");
+    let restarted = Proc::spawn(screenshot_capture(&room.base_url(), &out));
+    let line = restarted
+        .wait_line(&format!("recovered episode {id}"), Duration::from_secs(30))
+        .await;
+    assert!(line.contains("1 actions"), "{line}");
+    restarted
+        .wait_line("in the room at", Duration::from_secs(30))
+        .await;
+    restarted.signal(libc::SIGTERM);
+    let (code, output) = restarted.finish(Duration::from_secs(30)).await;
+    assert_eq!(code, 0, "{output}");
+    let saved = episodes(&out);
+    assert_eq!(saved.len(), 1, "{output}");
+    let (sample, zip) = &saved[0];
+    assert_eq!(text(sample, "episode_id"), id);
+    assert!(
+        zip.frames.len() >= frames_on_disk,
+        "{} < {frames_on_disk}",
+        zip.frames.len()
+    );
+    assert_eq!(zip.actions.len(), 1);
+    drop(disk);
+    std::fs::remove_dir_all(&out).ok();
+    room.shutdown().await;
+}
