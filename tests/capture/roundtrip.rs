@@ -227,3 +227,117 @@ fn the_python_reader_rejects_a_broken_episode() {
         "{stderr}"
     );
 }
+
+/// `neko-agent dataset …` with its output.
+fn dataset(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    let output = crate::support::neko_agent("dataset")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_dataset_command_lists_and_extracts_episodes() {
+    let scratch = tempfile::tempdir().unwrap();
+    let episodes: Vec<PackagedEpisode> = (0..3).map(|n| record(scratch.path(), n)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let workspace = Workspace::lock(dir.path()).unwrap();
+        let options = WriterOptions {
+            compression: Compression::parse_setting("zstd").unwrap(),
+            hashes: parse_hash_list("sha1").unwrap(),
+            size_limit: parse_size_limit("1kb").unwrap(),
+        };
+        let (mut store, _) =
+            EpisodeStore::open(workspace.dataset(), workspace.spool(), options).unwrap();
+        for episode in &episodes {
+            store.commit(episode).unwrap();
+        }
+        store.flush().unwrap();
+    }
+    let data = dir.path().as_os_str();
+    let (code, stdout, stderr) = dataset(&["list".as_ref(), data, "--json".as_ref()]);
+    assert_eq!(code, 0, "{stderr}");
+    let listed: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 3, "{stdout}");
+    for (n, (line, episode)) in listed.iter().zip(&episodes).enumerate() {
+        assert_eq!(line["shard"], json!(n), "one episode per shard");
+        assert_eq!(line["episode_id"], json!(episode.episode_id));
+        assert_eq!(line["num_frames"], json!(episode.num_frames));
+        assert_eq!(line["num_actions"], json!(episode.num_actions));
+        assert_eq!(line["end_reason"], json!(episode.end_reason.as_str()));
+    }
+    let (code, table, _) = dataset(&["list".as_ref(), data]);
+    assert_eq!(code, 0);
+    assert!(
+        table.contains(&episodes[1].episode_id) && table.contains("3 episode(s)"),
+        "{table}"
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let to = out.path().join("zips");
+    let id = episodes[1].episode_id.as_str();
+    let (code, stdout, stderr) = dataset(&[
+        "extract".as_ref(),
+        data,
+        "--to".as_ref(),
+        to.as_os_str(),
+        "--episode".as_ref(),
+        id.as_ref(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("1 episode(s) written"), "{stdout}");
+    assert_eq!(
+        std::fs::read(to.join(format!("{id}.zip"))).unwrap(),
+        episodes[1].zip
+    );
+    let unpacked = out.path().join("folders");
+    let (code, _, stderr) = dataset(&[
+        "extract".as_ref(),
+        data,
+        "--to".as_ref(),
+        unpacked.as_os_str(),
+        "--unzip".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for episode in &episodes {
+        let folder = unpacked.join(&episode.episode_id);
+        assert!(folder.join("meta.json").is_file() && folder.join("frames/000001.jpg").is_file());
+    }
+    let (code, _, stderr) = dataset(&[
+        "extract".as_ref(),
+        data,
+        "--to".as_ref(),
+        to.as_os_str(),
+        "--episode".as_ref(),
+        "deadbeef".as_ref(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("there is no episode deadbeef"), "{stderr}");
+
+    // A shard uploaded and removed locally is noted; a damaged one is an error.
+    std::fs::remove_file(dir.path().join("shard.00000.mds.zstd")).unwrap();
+    let (code, stdout, stderr) = dataset(&["list".as_ref(), data, "--json".as_ref()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), 2);
+    assert!(
+        stderr.contains("shard 0") && stderr.contains("not on disk"),
+        "{stderr}"
+    );
+    let damaged = dir.path().join("shard.00001.mds.zstd");
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&damaged, bytes).unwrap();
+    let (code, _, stderr) = dataset(&["list".as_ref(), data]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("shard 1"), "{stderr}");
+}
