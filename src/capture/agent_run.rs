@@ -3,12 +3,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gstneko::client::{ClientNotice, NekoClient};
 use gstneko::protocol::ServerEvent;
 use serde_json::{Value, json};
-use std::time::Duration;
-
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -41,7 +40,7 @@ impl AgentCapture {
         let (service, lines, mut notices) = CaptureService::open(settings).await?;
         let announcer = tokio::spawn(async move {
             while let Some(notice) = notices.recv().await {
-                print(&format!("capture: {}", super::app::describe(&notice)));
+                print(&format!("capture: {notice}"));
             }
         });
         Ok((

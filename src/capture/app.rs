@@ -118,7 +118,7 @@ pub async fn run(args: CaptureArgs) -> u8 {
     let report = service.close().await;
     // What the shutdown itself did (the running episode saved, for example).
     while let Ok(notice) = notices.try_recv() {
-        println!("{}", describe(&notice));
+        println!("{notice}");
     }
     link.close();
     finish(status, &report)
@@ -311,7 +311,7 @@ impl Chat<'_> {
 
     /// Tells the room (and standard output) what the recorder did.
     async fn announce(&self, notice: &Notice) {
-        let line = describe(notice);
+        let line = notice.to_string();
         println!("{line}");
         self.say(&line).await;
     }
@@ -320,56 +320,6 @@ impl Chat<'_> {
         let event = ClientEvent::ChatMessage(ChatContent::new(format!("{CHAT_PREFIX} {text}")));
         if let Err(error) = self.controller.client().send(event).await {
             tracing::warn!(%error, "could not post to chat");
-        }
-    }
-}
-
-/// A notice as one line.
-pub fn describe(notice: &Notice) -> String {
-    match notice {
-        Notice::Started { episode_id, task } => {
-            format!("Recording episode {episode_id}: {task} (send /stop to end it)")
-        }
-        Notice::AlreadyRunning { episode_id, task } => {
-            format!("Episode {episode_id} is already recording ({task}); send /stop first")
-        }
-        Notice::NotRecording => "Nothing is being recorded; send /start <task>".into(),
-        Notice::Saved {
-            episode_id,
-            frames,
-            actions,
-            reason,
-            losses,
-        } => {
-            let left_out = if losses.is_empty() {
-                String::new()
-            } else {
-                format!("; left out: {}", losses.join("; "))
-            };
-            format!(
-                "Episode {episode_id} saved: {frames} frames, {actions} actions ({}){left_out}",
-                reason.as_str()
-            )
-        }
-        Notice::Discarded {
-            episode_id,
-            frames,
-            min_frames,
-            reason,
-        } => format!(
-            "Episode {episode_id} discarded ({}): {frames} frames, fewer than CAPTURE_MIN_FRAMES={min_frames}",
-            reason.as_str()
-        ),
-        Notice::Delayed {
-            episode_id,
-            error,
-            kept_in,
-        } => format!(
-            "Episode {episode_id} could not be saved yet: {error}. It is kept in {} and saved as soon as possible",
-            kept_in.display()
-        ),
-        Notice::WriteFailed { episode_id, error } => {
-            format!("Recording problem in episode {episode_id}: {error}")
         }
     }
 }

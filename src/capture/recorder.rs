@@ -100,6 +100,59 @@ pub enum Notice {
     },
 }
 
+/// A notice as one line, for chat and the log.
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = match self {
+            Notice::Started { episode_id, task } => {
+                format!("Recording episode {episode_id}: {task} (send /stop to end it)")
+            }
+            Notice::AlreadyRunning { episode_id, task } => {
+                format!("Episode {episode_id} is already recording ({task}); send /stop first")
+            }
+            Notice::NotRecording => "Nothing is being recorded; send /start <task>".into(),
+            Notice::Saved {
+                episode_id,
+                frames,
+                actions,
+                reason,
+                losses,
+            } => {
+                let left_out = if losses.is_empty() {
+                    String::new()
+                } else {
+                    format!("; left out: {}", losses.join("; "))
+                };
+                format!(
+                    "Episode {episode_id} saved: {frames} frames, {actions} actions ({}){left_out}",
+                    reason.as_str()
+                )
+            }
+            Notice::Discarded {
+                episode_id,
+                frames,
+                min_frames,
+                reason,
+            } => format!(
+                "Episode {episode_id} discarded ({}): {frames} frames, fewer than CAPTURE_MIN_FRAMES={min_frames}",
+                reason.as_str()
+            ),
+            Notice::Delayed {
+                episode_id,
+                error,
+                kept_in,
+            } => format!(
+                "Episode {episode_id} could not be saved yet: {error}. It is kept in {} and saved as soon as possible",
+                kept_in.display()
+            ),
+            Notice::WriteFailed { episode_id, error } => {
+                format!("Recording problem in episode {episode_id}: {error}")
+            }
+        };
+        f.write_str(&line)
+    }
+}
+
 /// What shutting down left behind.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ShutdownReport {
@@ -572,9 +625,13 @@ impl Recorder {
 
     fn delay(&mut self, dir: PathBuf, episode_id: &str, error: &CaptureError) {
         tracing::error!(episode = %episode_id, %error, dir = %dir.display(), "the episode could not be saved yet; it stays on disk and is tried again");
+        let mut error_text = error.to_string();
+        if error.is_disk_full() && !error_text.contains("the disk is full") {
+            error_text.push_str(" (the disk is full)");
+        }
         self.notify(Notice::Delayed {
             episode_id: episode_id.to_owned(),
-            error: error.to_string(),
+            error: error_text,
             kept_in: dir.clone(),
         });
         if !self.delayed.contains(&dir) {

@@ -110,13 +110,6 @@ pub enum RemoteError {
     },
 }
 
-impl RemoteError {
-    /// Whether trying again later can help.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
-    }
-}
-
 /// A connection to the remote dataset location.
 #[derive(Clone)]
 pub struct Remote {
@@ -198,11 +191,6 @@ impl Remote {
     /// The remote location.
     pub fn url(&self) -> &RemoteUrl {
         &self.url
-    }
-
-    /// Where the requests go (for messages).
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
     }
 
     /// The files directly under the prefix, with their sizes.

@@ -99,11 +99,6 @@ impl EpisodeStore {
         self.pending.len()
     }
 
-    /// The dataset directory.
-    pub fn dir(&self) -> &Path {
-        self.writer.dir()
-    }
-
     fn add(
         &mut self,
         episode: &PackagedEpisode,
