@@ -239,6 +239,11 @@ struct SmallDisk(std::path::PathBuf);
 
 impl SmallDisk {
     fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        // A run killed before it could unmount leaves its tmpfs behind.
+        let _ = Command::new("umount")
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status();
         let status = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(dir)
