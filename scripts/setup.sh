@@ -9,6 +9,7 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-nice libnice-dev
   gstreamer1.0-espeak
+  python3-venv
 )
 
 missing=()
@@ -33,6 +34,18 @@ if ! python3 -c 'import zstandard' 2>/dev/null; then
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-zstandard
+  fi
+fi
+
+# The capture S3 tests (tests/capture/s3.rs) run a local S3 server: moto from PyPI, in server
+# mode. Into the system Python when pip may write there, else into .venv/ (PEP 668).
+venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv"
+if ! python3 -c 'import moto.server, flask_cors' 2>/dev/null \
+  && ! "$venv/bin/python" -c 'import moto.server, flask_cors' 2>/dev/null; then
+  echo "installing: python moto[server]"
+  if ! python3 -m pip install --quiet 'moto[server]>=5,<6'; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet 'moto[server]>=5,<6'
   fi
 fi
 

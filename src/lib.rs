@@ -1,5 +1,6 @@
 //! The neko-agent application: sandbox room, watcher and the pieces they share.
 pub mod agent;
+pub mod capture;
 pub mod cli;
 pub mod connection;
 pub mod input;

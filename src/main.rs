@@ -13,7 +13,13 @@ use neko_agent::room::Room;
 use neko_agent::watch::{self, WatchOptions};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Command::Capture(args) = &cli.command
+        && let Some(level) = &args.loglevel
+        && std::env::var_os("NEKO_LOGLEVEL").is_none()
+    {
+        cli.log.level = level.clone();
+    }
     if let Err(error) = neko_agent::logging::init(&cli.log) {
         eprintln!("error: {error}");
         return ExitCode::from(2);
@@ -30,6 +36,10 @@ fn main() -> ExitCode {
                     Command::Manual(args) => run_manual(args).await,
                     Command::Run(args) => run_agent(*args).await,
                     Command::Yap(args) => run_yap(*args).await,
+                    Command::Capture(args) => run_capture(*args).await,
+                    Command::Dataset(args) => {
+                        Ok(ExitCode::from(neko_agent::capture::dataset::run(&args)))
+                    }
                 }
             })
         });
@@ -50,6 +60,11 @@ async fn run_agent(args: neko_agent::cli::RunArgs) -> anyhow::Result<ExitCode> {
 async fn run_yap(args: neko_agent::yap::YapArgs) -> anyhow::Result<ExitCode> {
     init_gstreamer()?;
     Ok(ExitCode::from(neko_agent::yap::app::run(args).await))
+}
+
+async fn run_capture(args: neko_agent::capture::CaptureArgs) -> anyhow::Result<ExitCode> {
+    init_gstreamer()?;
+    Ok(ExitCode::from(neko_agent::capture::app::run(args).await))
 }
 
 async fn run_manual(args: ManualArgs) -> anyhow::Result<ExitCode> {

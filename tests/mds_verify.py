@@ -5,7 +5,7 @@ Written from the format description only (docs: mds-format.md), without
 torch, numpy or the `streaming` package: Python 3 standard library, plus
 `zstandard` for zstd shards and, when installed, `brotli` and `xxhash`.
 
-    python3 tests/mds_verify.py DATASET_DIR
+    python3 tests/mds_verify.py [--episodes] DATASET_DIR
 
 Checks that index.json is exactly what `json.dump(obj, sort_keys=True)`
 writes, that every shard file has the listed size and hashes, that the
@@ -21,15 +21,24 @@ str_decimal as {"decimal": text}; bytes/jpeg/png as {"hex": ...}; pil as
 {"pil": {"width", "height", "mode", "hex"}}; lists as lists; ndarray as
 {"ndarray": {"dtype", "shape", "hex"}}. Any problem is printed to stderr as
 "FAIL: ..." and the exit status is 1.
+
+With --episodes the dataset must be a capture dataset (one episode per
+sample, as the Python capture tool wrote them): every `payload` must be an
+episode zip whose entries are stored (not deflated) in the order meta.json,
+frames.ndjson, actions.ndjson, frames/NNNNNN.jpg; frames numbered from 0,
+each a whole JPEG; meta.json agreeing with the sample's columns. The payload
+is then printed as {"episode": {"meta", "frames", "actions", "frame_sha1"}}.
 """
 
 import bz2
 import gzip
 import hashlib
+import io
 import json
 import os
 import struct
 import sys
+import zipfile
 
 INDEX_KEYS = [
     "column_encodings", "column_names", "column_sizes", "compression", "format",
@@ -361,13 +370,73 @@ def verify(root):
     return {"shards": reports, "samples": samples}
 
 
+# --- capture episodes ------------------------------------------------------
+
+EPISODE_COLUMNS = ["agent", "ended_at", "episode_id", "num_actions", "num_frames", "payload",
+                   "screen_h", "screen_w", "started_at", "task"]
+
+
+def check_episode(sample, where):
+    check(sorted(sample) == EPISODE_COLUMNS, f"{where}: columns {sorted(sample)}")
+    payload = bytes.fromhex(sample["payload"]["hex"])
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        infos = archive.infolist()
+        names = [i.filename for i in infos]
+        check(names[:3] == ["meta.json", "frames.ndjson", "actions.ndjson"],
+              f"{where}: zip starts with {names[:3]}")
+        for info in infos:
+            check(info.compress_type == zipfile.ZIP_STORED, f"{where}: {info.filename} is compressed")
+        meta = json.loads(archive.read("meta.json").decode("utf-8"))
+        lines = lambda name: [json.loads(l) for l in archive.read(name).decode("utf-8").splitlines() if l.strip()]
+        frames, actions = lines("frames.ndjson"), lines("actions.ndjson")
+        check(names[3:] == [f"frames/{i:06d}.jpg" for i in range(len(frames))],
+              f"{where}: frame files {names[3:5]}... do not follow frames.ndjson")
+        sha1 = []
+        last_ts = None
+        for i, frame in enumerate(frames):
+            check(sorted(frame) == ["file", "i", "ts"], f"{where}: frame line keys {sorted(frame)}")
+            check(frame["i"] == i and frame["file"] == f"frames/{i:06d}.jpg", f"{where}: frame {i} is {frame}")
+            check(isinstance(frame["ts"], float), f"{where}: frame {i} ts is not a float")
+            check(last_ts is None or frame["ts"] >= last_ts, f"{where}: frame {i} goes back in time")
+            last_ts = frame["ts"]
+            data = archive.read(frame["file"])
+            check(data[:2] == b"\xff\xd8" and b"\xff\xd9" in data[-16:], f"{where}: frame {i} is not a whole JPEG")
+            sha1.append(hashlib.sha1(data).hexdigest())
+        for n, action in enumerate(actions):
+            check(list(action)[:2] == ["ts", "action"] and set(action) <= {"ts", "action", "raw"},
+                  f"{where}: action {n} keys {list(action)}")
+            check(isinstance(action["action"], dict), f"{where}: action {n} is not an object")
+    for key in ["episode_id", "task", "started_at", "ended_at", "num_frames", "agent", "schema",
+                "tool", "tool_version", "screen"]:
+        check(key in meta, f"{where}: meta.json lacks {key}")
+    check(meta["episode_id"] == sample["episode_id"] and meta["task"] == sample["task"],
+          f"{where}: meta.json names another episode")
+    check(meta["started_at"] == sample["started_at"] and meta["ended_at"] == sample["ended_at"],
+          f"{where}: meta.json times differ from the columns")
+    for stamp in (meta["started_at"], meta["ended_at"]):
+        check(len(stamp) == 19 and stamp[10] == "T", f"{where}: time {stamp!r} is not YYYY-MM-DDTHH:MM:SS")
+    check(meta["screen"] == {"width": sample["screen_w"], "height": sample["screen_h"]},
+          f"{where}: meta.json screen differs from the columns")
+    check(meta["num_frames"] == sample["num_frames"] == len(frames),
+          f"{where}: {len(frames)} frames, meta says {meta['num_frames']}, column {sample['num_frames']}")
+    check(sample["num_actions"] == len(actions), f"{where}: {len(actions)} actions, column {sample['num_actions']}")
+    check(meta["agent"] == sample["agent"], f"{where}: meta.json agent differs from the column")
+    sample["payload"] = {"episode": {"meta": meta, "frames": frames, "actions": actions, "frame_sha1": sha1}}
+
+
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    episodes = "--episodes" in args
+    args = [a for a in args if a != "--episodes"]
+    if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        result = verify(sys.argv[1])
-    except (Fail, OSError, ValueError, KeyError, IndexError, ImportError) as e:
+        result = verify(args[0])
+        if episodes:
+            for i, sample in enumerate(result["samples"]):
+                check_episode(sample, f"sample {i}")
+    except (Fail, OSError, ValueError, KeyError, IndexError, ImportError, zipfile.BadZipFile) as e:
         print(f"FAIL: {type(e).__name__ + ': ' if not isinstance(e, Fail) else ''}{e}",
               file=sys.stderr)
         return 1

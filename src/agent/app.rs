@@ -15,6 +15,7 @@ use super::online;
 use super::prompt::NavPrompt;
 use super::runner::{Agent, AgentConfig, AgentError, TaskOutcome};
 use super::settle::SettleOptions;
+use crate::capture::{AgentCapture, CaptureSettings};
 use crate::cli::{RoomSettings, RunArgs};
 use crate::connection::ConnectionArgs;
 use crate::model::{DEFAULT_MODEL_DIR, ModelOptions, ShowUi};
@@ -99,13 +100,30 @@ pub async fn run(args: RunArgs) -> u8 {
     } else {
         (None, args.connection.clone())
     };
+    let capture = match open_capture(&args, &print).await {
+        Ok(capture) => capture,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_USAGE;
+        }
+    };
     let status = tokio::select! {
-        status = drive(&args, config, model, metrics, &connection, print) => status,
-        _ = interrupted() => {
+        status = drive(&args, config, model, metrics, &connection, print.clone(), capture.as_ref()) => status,
+        _ = async {
+            interrupted().await;
+            if let Some(capture) = &capture {
+                capture.interrupted();
+            }
+        } => {
             eprintln!("interrupted");
             EXIT_INTERRUPTED
         }
     };
+    if let Some(capture) = capture {
+        for line in capture.close().await.lines() {
+            print(&format!("capture: {line}"));
+        }
+    }
     if let Some(room) = room {
         room.shutdown().await;
     }
@@ -120,6 +138,7 @@ async fn drive(
     metrics: Arc<Metrics>,
     connection: &ConnectionArgs,
     print: Printer,
+    capture: Option<&AgentCapture>,
 ) -> u8 {
     let mut variables = match connection.pipeline_variables() {
         Ok(variables) => variables,
@@ -159,6 +178,7 @@ async fn drive(
         link: &link,
         failures: &failures,
         voice: voice.clone(),
+        capture,
     };
     let status = drive_session(args, config, model, metrics, joined, print).await;
     if let Some(voice) = voice {
@@ -173,6 +193,7 @@ struct Joined<'a> {
     link: &'a Link,
     failures: &'a Failures,
     voice: Option<Arc<Mutex<Voice>>>,
+    capture: Option<&'a AgentCapture>,
 }
 
 /// The voice for `--voice`: its own session in the same room, through the voice pipeline.
@@ -228,6 +249,7 @@ async fn drive_session(
         link,
         failures,
         voice,
+        capture,
     } = joined;
     let frames = match link.pipeline().map(FrameSource::attach) {
         Some(Ok(frames)) => frames,
@@ -269,7 +291,26 @@ async fn drive_session(
             }
         }
     });
-    let mut agent = Agent::new(config, model, controller, frames, metrics, print.clone());
+    let mut agent = Agent::new(
+        config,
+        model,
+        controller,
+        frames.clone(),
+        metrics,
+        print.clone(),
+    );
+    if let Some(capture) = capture {
+        let source = frames.clone();
+        match capture.attach(&link.client, move || {
+            source.latest().map(|frame| frame.sample().clone())
+        }) {
+            Ok(recorder) => agent = agent.with_capture(recorder),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return EXIT_USAGE;
+            }
+        }
+    }
     if let Some(voice) = voice {
         agent = agent.with_narrator(Arc::new(move |text: &str| {
             let spoken = voice
@@ -333,6 +374,23 @@ fn exit_for(error: &AgentError) -> u8 {
     }
 }
 
+/// `--capture`: the dataset opened (finishing what an earlier run left) before the room is
+/// joined.
+async fn open_capture(args: &RunArgs, print: &Printer) -> Result<Option<AgentCapture>, String> {
+    if !args.capture {
+        return Ok(None);
+    }
+    let settings =
+        CaptureSettings::from_options(&args.capture_options).map_err(|p| p.join("; "))?;
+    let (capture, lines) = AgentCapture::open(&settings, print.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    for line in lines {
+        print(&format!("capture: {line}"));
+    }
+    Ok(Some(capture))
+}
+
 /// Resolves on SIGINT or SIGTERM.
 async fn interrupted() {
     let terminate = async {
@@ -384,6 +442,11 @@ pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
         && args.connection.is_configured()
     {
         problems.extend(error.0);
+    }
+    if args.capture
+        && let Err(capture_problems) = CaptureSettings::from_options(&args.capture_options)
+    {
+        problems.extend(capture_problems);
     }
     if args.size_shortest_edge.is_some() {
         tracing::info!(

@@ -84,6 +84,11 @@ impl RawFrame {
         Self { number, sample }
     }
 
+    /// The decoded picture as GStreamer delivered it.
+    pub fn sample(&self) -> &gst::Sample {
+        &self.sample
+    }
+
     /// Width and height of the decoded picture.
     pub fn size(&self) -> Result<(u32, u32), FrameError> {
         let info = self.info()?;

@@ -12,7 +12,7 @@ pub mod app;
 pub mod execute;
 pub mod frames;
 pub mod history;
-mod literal;
+pub(crate) mod literal;
 pub mod metrics;
 pub mod online;
 pub mod parse;

@@ -18,6 +18,7 @@ use super::parse::parse_action;
 use super::prompt::NavPrompt;
 use super::refine::{FrameSize, Refinement};
 use super::settle::{SettleOptions, wait_until_settled};
+use crate::capture::TaskRecorder;
 use crate::model::{Generation, ImageRef, ModelError, ShowUi};
 use crate::session::{ControlError, Controller, Printer};
 
@@ -105,6 +106,7 @@ pub struct Agent {
     metrics: Arc<Metrics>,
     print: Printer,
     narrator: Option<Narrator>,
+    capture: Option<TaskRecorder>,
 }
 
 /// Speaks a line aloud (`run --voice`).
@@ -134,12 +136,19 @@ impl Agent {
             metrics,
             print,
             narrator: None,
+            capture: None,
         }
     }
 
     /// Narrates every action and the answer through `narrator`.
     pub fn with_narrator(mut self, narrator: Narrator) -> Self {
         self.narrator = Some(narrator);
+        self
+    }
+
+    /// Records every task as a training episode (`run --capture`).
+    pub fn with_capture(mut self, capture: TaskRecorder) -> Self {
+        self.capture = Some(capture);
         self
     }
 
@@ -173,6 +182,7 @@ impl Agent {
 
     /// Runs one task until ANSWER or the step limit.
     pub async fn run_task(&self, task: &str) -> Result<TaskOutcome, AgentError> {
+        let _episode = self.capture.as_ref().map(|capture| capture.start(task));
         let mut history = History::new();
         for step in 1..=self.config.max_steps {
             self.controller.check_alive().map_err(session_error)?;
@@ -361,7 +371,11 @@ impl Agent {
                 return Ok(None);
             }
         };
-        self.say(&format!("Action: {}", action_json(action))).await;
+        let json = action_json(action);
+        self.say(&format!("Action: {json}")).await;
+        if let Some(capture) = &self.capture {
+            capture.action(&json);
+        }
         if let Some(narrator) = &self.narrator {
             narrator(&spoken(action, step));
         }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::capture::{CaptureArgs, CaptureOptions, DatasetArgs};
 use crate::connection::ConnectionArgs;
 use crate::logging::LogConfig;
 use crate::model::ModelOptions;
@@ -38,6 +39,11 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Speak in a Neko room: chat commands (/yap …) turned into speech sent as the room's microphone
     Yap(Box<crate::yap::YapArgs>),
+    /// Record training episodes from chat (/start <task>, Action: {json}, /stop) into MDS
+    /// shards, locally and on S3.
+    Capture(Box<CaptureArgs>),
+    /// List or extract the episodes of a capture dataset.
+    Dataset(DatasetArgs),
 }
 
 /// Sandbox room settings.
@@ -228,6 +234,12 @@ pub struct RunArgs {
     /// Voice settings for --voice (the YAP_* variables).
     #[command(flatten)]
     pub voice_settings: crate::yap::VoiceArgs,
+    /// Record each task as a training episode (frames and actions) into the capture dataset.
+    #[arg(long)]
+    pub capture: bool,
+    /// Where and how `--capture` records.
+    #[command(flatten)]
+    pub capture_options: CaptureOptions,
 }
 
 /// Parses `WIDTHxHEIGHT`.

@@ -55,6 +55,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use atomic::{sync_dir, write_atomically};
 pub use columns::Columns;
 pub use compression::{Compression, Family};
 pub use dtype::Dtype;

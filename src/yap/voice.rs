@@ -95,14 +95,15 @@ impl Voice {
             args.save_audio_dir.clone(),
         );
         let feeder = player.clone();
-        let link = Link::media_prepared(&args.voice_pipeline, variables, on_error, move |pipeline| {
-            let appsrc = pipeline
-                .by_name("speech")
-                .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-                .ok_or("no appsrc named \"speech\"")?;
-            feeder.attach(&appsrc);
-            Ok(())
-        })?;
+        let link =
+            Link::media_prepared(&args.voice_pipeline, variables, on_error, move |pipeline| {
+                let appsrc = pipeline
+                    .by_name("speech")
+                    .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+                    .ok_or("no appsrc named \"speech\"")?;
+                feeder.attach(&appsrc);
+                Ok(())
+            })?;
         let (events, received) = unbounded_channel();
         let engine_name = engine.name().to_owned();
         let speaker = Speaker::start(

@@ -242,6 +242,44 @@ impl RestClient {
         })
     }
 
+    /// `GET` an authenticated endpoint that answers with an image (e.g.
+    /// `api/room/screen/shot.jpg` with `quality`); returns its bytes, refusing other content.
+    pub async fn get_image(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        token: &str,
+    ) -> Result<Vec<u8>, RestError> {
+        let response = self
+            .http
+            .get(self.target.rest_url(path))
+            .query(query)
+            .header(reqwest::header::ACCEPT, "image/*")
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        if !status.is_success() {
+            return Err(self.server_error(path, status, &String::from_utf8_lossy(&body)));
+        }
+        if !content_type.starts_with("image/") {
+            return Err(RestError::BadResponse {
+                server: self.target.display_server(),
+                what: path.to_owned(),
+                reason: format!("expected an image, got {content_type:?}"),
+            });
+        }
+        Ok(body.to_vec())
+    }
+
     /// `POST` to any authenticated endpoint (an empty JSON object as body unless one is
     /// given); returns the response body, empty for `204 No Content`.
     pub async fn post_json(

@@ -1,0 +1,369 @@
+//! `neko-agent capture`: its own session in the room, recording episodes that people (or the
+//! agent) mark in chat, until SIGINT/SIGTERM; exit codes say how it ended.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gstneko::client::ClientNotice;
+use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
+use serde_json::json;
+use tokio::sync::{broadcast, mpsc};
+
+use super::chat::{ChatCommand, chat_text, parse_line};
+use super::episode::{EndReason, unix_now};
+use super::frames::{StreamHealth, attach_stream, spawn_screenshots};
+use super::recorder::{Notice, RecorderHandle};
+use super::service::{CaptureService, CloseReport};
+use super::settings::{CaptureOptions, CaptureSettings};
+use crate::connection::ConnectionArgs;
+use crate::input::Screen;
+use crate::session::{ControlOptions, Controller, Link};
+
+/// Stopped by a signal with everything saved.
+pub const EXIT_OK: u8 = 0;
+/// Something recorded could not be saved yet (it waits on disk for the next start).
+pub const EXIT_NOT_SAVED: u8 = 1;
+/// Bad settings, pipeline file or dataset directory.
+pub const EXIT_USAGE: u8 = 2;
+/// The room could not be joined, or the session ended for good.
+pub const EXIT_CONNECTION: u8 = 3;
+
+/// Prefix of capture's own chat messages.
+pub const CHAT_PREFIX: &str = "[capture]";
+
+/// `neko-agent capture`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CaptureArgs {
+    /// Server and credentials.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Dataset, remote, frame rate and episode rules.
+    #[command(flatten)]
+    pub capture: CaptureOptions,
+    /// Signalling only, no WebRTC: frames come from the REST screenshot, which needs an admin
+    /// login. (Without this, screenshots stand in whenever the stream gives no video.)
+    #[arg(long)]
+    pub no_media: bool,
+    /// Decoder: auto (NVDEC when available), nvdec or software.
+    #[arg(long, env = "NEKO_DECODER", default_value = "auto", value_parser = ["auto", "nvdec", "software"])]
+    pub decoder: String,
+    /// Pipeline file for the media session (a name in pipelines/ or a path).
+    #[arg(long, env = "NEKO_CAPTURE_PIPELINE", default_value = "capture")]
+    pub pipeline: String,
+    /// Seconds to wait for the room at start before giving up.
+    #[arg(long, env = "NEKO_CONNECT_TIMEOUT", default_value_t = 20.0)]
+    pub connect_timeout: f64,
+    /// Log level of capture (the Python tool's variable; NEKO_LOGLEVEL wins when set).
+    #[arg(long = "capture-loglevel", env = "CAPTURE_LOGLEVEL", hide = true)]
+    pub loglevel: Option<String>,
+}
+
+/// Runs capture; returns the process exit status.
+pub async fn run(args: CaptureArgs) -> u8 {
+    let mut signals = match Signals::listen() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("error: cannot listen for SIGINT/SIGTERM: {error}");
+            return EXIT_USAGE;
+        }
+    };
+    let (settings, variables) = match check(&args) {
+        Ok(checked) => checked,
+        Err(problems) => {
+            eprintln!(
+                "error: the capture settings are wrong:\n  - {}",
+                problems.join("\n  - ")
+            );
+            return EXIT_USAGE;
+        }
+    };
+    let link = match open_link(&args, &settings, &variables) {
+        Ok(link) => link,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_USAGE;
+        }
+    };
+    let (service, lines, mut notices) = match CaptureService::open(&settings).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            eprintln!("error: {error}");
+            link.close();
+            return EXIT_USAGE;
+        }
+    };
+    for line in lines {
+        println!("{line}");
+    }
+    let remote = settings
+        .remote
+        .as_ref()
+        .map(|r| format!(", copied to {r}"))
+        .unwrap_or_default();
+    println!(
+        "recording into {}{remote} at {} fps",
+        settings.out.display(),
+        settings.fps
+    );
+    let status = record(
+        &args,
+        &settings,
+        &link,
+        &service,
+        &mut notices,
+        &mut signals,
+    )
+    .await;
+    let report = service.close().await;
+    // What the shutdown itself did (the running episode saved, for example).
+    while let Ok(notice) = notices.try_recv() {
+        println!("{notice}");
+    }
+    link.close();
+    finish(status, &report)
+}
+
+/// Every problem with the arguments at once; the settings and pipeline variables otherwise.
+fn check(args: &CaptureArgs) -> Result<(CaptureSettings, BTreeMap<String, String>), Vec<String>> {
+    let mut problems = Vec::new();
+    let settings = CaptureSettings::from_options(&args.capture)
+        .map_err(|p| problems.extend(p))
+        .ok();
+    let variables = args
+        .connection
+        .pipeline_variables()
+        .map_err(|e| problems.extend(e.0))
+        .ok();
+    if !(args.connect_timeout.is_finite() && args.connect_timeout > 0.0) {
+        problems.push(
+            "--connect-timeout/NEKO_CONNECT_TIMEOUT must be a positive number of seconds".into(),
+        );
+    }
+    match (settings, variables) {
+        (Some(settings), Some(variables)) if problems.is_empty() => Ok((settings, variables)),
+        _ => Err(problems),
+    }
+}
+
+fn open_link(
+    args: &CaptureArgs,
+    settings: &CaptureSettings,
+    variables: &BTreeMap<String, String>,
+) -> Result<Link, String> {
+    if args.no_media {
+        return Link::signalling(variables).map_err(|e| e.to_string());
+    }
+    let mut variables = variables.clone();
+    variables.insert("decoder".into(), args.decoder.clone());
+    variables.insert("framerate".into(), settings.framerate());
+    variables.insert("quality".into(), settings.jpeg_quality.to_string());
+    Link::media(
+        &args.pipeline,
+        &variables,
+        Arc::new(|message| {
+            tracing::error!("media pipeline: {message}; frames come from REST screenshots while the stream gives none");
+        }),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// How recording ended.
+enum Ended {
+    Signal,
+    Connection(String),
+}
+
+/// Joins the room and records until a signal or the end of the session.
+async fn record(
+    args: &CaptureArgs,
+    settings: &CaptureSettings,
+    link: &Link,
+    service: &CaptureService,
+    notices: &mut mpsc::UnboundedReceiver<Notice>,
+    signals: &mut Signals,
+) -> Ended {
+    let controller = Controller::start(
+        link.client.clone(),
+        link.notices.resubscribe(),
+        ControlOptions {
+            auto_host: false,
+            keep_host: false,
+            host_timeout: Duration::from_secs(10),
+            default_screen: Screen::new(0, 0),
+        },
+        Arc::new(|line: &str| tracing::debug!("{line}")),
+    );
+    let connect_timeout = Duration::from_secs_f64(args.connect_timeout);
+    tokio::select! {
+        connected = controller.wait_connected(connect_timeout) => {
+            if let Err(error) = connected {
+                return Ended::Connection(error.to_string());
+            }
+        }
+        () = signals.received() => return Ended::Signal,
+    }
+    let recorder = service.recorder().clone();
+    let client = link.client.clone();
+    if let Some(screen) = client.state().screen {
+        recorder.screen(screen.width, screen.height);
+    }
+    let health = StreamHealth::new();
+    if let Some(pipeline) = link.pipeline()
+        && let Err(error) = attach_stream(pipeline, recorder.clone(), health.clone())
+    {
+        tracing::error!("{error}; frames come from REST screenshots");
+    }
+    let screenshots = spawn_screenshots(
+        client.clone(),
+        recorder.clone(),
+        health,
+        settings.frame_interval(),
+        settings.jpeg_quality,
+        args.no_media,
+    );
+    println!(
+        "in the room at {} as session {}; chat /start <task>, Action: {{json}} and /stop to record",
+        client.rest().target().display_server(),
+        controller.session_id().unwrap_or_default()
+    );
+    let chat = Chat {
+        controller: &controller,
+        recorder: &recorder,
+    };
+    let mut events = client.subscribe();
+    let ended = loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(ClientNotice::Event(event)) => chat.on_event(&event).await,
+                Ok(ClientNotice::Fatal(error)) => break Ended::Connection(error.to_string()),
+                Ok(ClientNotice::Connected { reconnect: true, .. }) => {
+                    tracing::info!("reconnected to the room");
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => {
+                    break Ended::Connection("the session ended".into());
+                }
+            },
+            Some(notice) = notices.recv() => chat.announce(&notice).await,
+            () = signals.received() => break Ended::Signal,
+        }
+    };
+    screenshots.abort();
+    // Episodes ended by the shutdown are announced in the room while it is still there.
+    if let Ended::Signal = ended
+        && recorder.is_recording()
+    {
+        chat.say("Capture is stopping; the running episode ends with reason shutdown.")
+            .await;
+    }
+    ended
+}
+
+/// Chat in and out.
+struct Chat<'a> {
+    controller: &'a Controller,
+    recorder: &'a RecorderHandle,
+}
+
+impl Chat<'_> {
+    async fn on_event(&self, event: &ServerEvent) {
+        match event {
+            ServerEvent::SystemInit(init) => {
+                self.recorder
+                    .screen(init.screen_size.width, init.screen_size.height);
+                return;
+            }
+            ServerEvent::ScreenUpdated(update) => {
+                self.recorder.screen(update.size.width, update.size.height);
+                return;
+            }
+            _ => {}
+        }
+        let Some((sender, text)) = chat_text(event) else {
+            return;
+        };
+        if self.controller.session_id().as_deref() == Some(sender) {
+            return;
+        }
+        let Some(command) = parse_line(&text) else {
+            return;
+        };
+        match command {
+            ChatCommand::Start(task) => self.recorder.start(
+                &task,
+                json!({"source": "neko+chat", "notes": "frames via the WebRTC stream (REST shot.jpg when it gives none); actions via chat"}),
+            ),
+            ChatCommand::StartWithoutTask => self.say("Usage: /start <task>").await,
+            ChatCommand::Stop => self.recorder.stop(EndReason::Stopped),
+            ChatCommand::Action(action) => {
+                if !self.recorder.is_recording() {
+                    tracing::info!(raw = %action.raw, "an action outside an episode is not recorded (send /start <task> first)");
+                }
+                self.recorder.action(unix_now(), action.action, action.raw);
+            }
+            ChatCommand::BadAction { reason, raw } => {
+                tracing::warn!(%raw, "action not recorded: {reason}");
+                self.say(&format!("Action not recorded: {reason}")).await;
+            }
+        }
+    }
+
+    /// Tells the room (and standard output) what the recorder did.
+    async fn announce(&self, notice: &Notice) {
+        let line = notice.to_string();
+        println!("{line}");
+        self.say(&line).await;
+    }
+
+    async fn say(&self, text: &str) {
+        let event = ClientEvent::ChatMessage(ChatContent::new(format!("{CHAT_PREFIX} {text}")));
+        if let Err(error) = self.controller.client().send(event).await {
+            tracing::warn!(%error, "could not post to chat");
+        }
+    }
+}
+
+fn finish(ended: Ended, report: &CloseReport) -> u8 {
+    for line in report.lines() {
+        println!("{line}");
+    }
+    match ended {
+        Ended::Connection(reason) => {
+            eprintln!("error: {reason}");
+            EXIT_CONNECTION
+        }
+        Ended::Signal if report.all_saved() => EXIT_OK,
+        Ended::Signal => {
+            eprintln!(
+                "error: some recordings could not be saved yet (see above); they are saved on the next start"
+            );
+            EXIT_NOT_SAVED
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, listened to from the start (so that neither kills the process while it
+/// starts up).
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Resolves when either signal arrives (or arrived since the last call).
+    async fn received(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
