@@ -6,6 +6,14 @@ use std::sync::Arc;
 /// Renders the current metrics in the OpenMetrics text format.
 pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
 
+/// A registry in the OpenMetrics text format.
+pub fn render(registry: &prometheus_client::registry::Registry) -> String {
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut text, registry);
+    text
+}
+
 /// Serves `/metrics` on `address` until the process ends; returns the bound address (port 0
 /// picks a free one).
 pub async fn serve(address: SocketAddr, render: Render) -> std::io::Result<SocketAddr> {

@@ -83,6 +83,24 @@ struct Session<E: SessionElement> {
     provide_deadline: Option<Instant>,
 }
 
+/// Starts the session of `element`: the client, and the task that follows it. The sender stops
+/// the task.
+pub fn spawn<E: SessionElement>(
+    element: &E,
+    params: SessionParams,
+) -> (NekoClient, mpsc::UnboundedSender<Command>) {
+    let (client, notices) = NekoClient::start(params.client.clone());
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    crate::runtime::RUNTIME.spawn(run(
+        element.downgrade(),
+        client.clone(),
+        notices,
+        params,
+        command_rx,
+    ));
+    (client, commands)
+}
+
 /// Runs until the element stops or the client fails for good.
 pub async fn run<E: SessionElement>(
     element: glib::WeakRef<E>,

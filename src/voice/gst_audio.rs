@@ -178,6 +178,26 @@ pub(crate) fn drain(
     result
 }
 
+/// Pushes mono F32LE `samples` at `rate` Hz into `source` as one buffer, then ends the stream.
+pub(crate) fn feed_all(
+    source: &gst_app::AppSrc,
+    samples: &[f32],
+    rate: u32,
+) -> Result<gst::FlowSuccess, gst::FlowError> {
+    let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let mut buffer = gst::Buffer::from_mut_slice(bytes);
+    {
+        let buffer = buffer.get_mut().expect("a new buffer is writable");
+        buffer.set_pts(gst::ClockTime::ZERO);
+        buffer.set_duration(gst::ClockTime::from_nseconds(
+            samples.len() as u64 * 1_000_000_000 / u64::from(rate),
+        ));
+    }
+    source
+        .push_buffer(buffer)
+        .and_then(|_| source.end_of_stream())
+}
+
 /// Why [`drain`] stopped early.
 #[derive(Debug)]
 pub(crate) enum DrainError {
@@ -292,19 +312,7 @@ pub fn apply_prosody(
     gst::Element::link_many(chain).expect("raw audio elements link");
     start(&pipeline).map_err(failed)?;
 
-    let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-    let mut buffer = gst::Buffer::from_mut_slice(bytes);
-    {
-        let buffer = buffer.get_mut().expect("a new buffer is writable");
-        buffer.set_pts(gst::ClockTime::ZERO);
-        buffer.set_duration(gst::ClockTime::from_nseconds(
-            samples.len() as u64 * 1_000_000_000 / u64::from(rate),
-        ));
-    }
-    let pushed = source
-        .push_buffer(buffer)
-        .and_then(|_| source.end_of_stream());
-    if let Err(flow) = pushed {
+    if let Err(flow) = feed_all(&source, samples, rate) {
         let _ = pipeline.set_state(gst::State::Null);
         return Err(failed(format!("the audio could not be fed in ({flow:?})")));
     }

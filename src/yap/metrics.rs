@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
@@ -76,10 +75,7 @@ impl Default for YapMetrics {
 impl YapMetrics {
     /// The text exposition format.
     pub fn render(&self) -> String {
-        let mut text = String::new();
-        // Writing into a String cannot fail.
-        let _ = encode(&mut text, &self.registry);
-        text
+        crate::metrics_server::render(&self.registry)
     }
 
     /// Serves `/metrics` on `address`; returns the bound address.

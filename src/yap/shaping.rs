@@ -108,19 +108,7 @@ impl Shaper {
                 .build(),
         ));
         gst_audio::start(&pipeline).map_err(ShapeError::Failed)?;
-        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let mut buffer = gst::Buffer::from_mut_slice(bytes);
-        {
-            let buffer = buffer.get_mut().expect("a new buffer is writable");
-            buffer.set_pts(gst::ClockTime::ZERO);
-            buffer.set_duration(gst::ClockTime::from_nseconds(
-                samples.len() as u64 * 1_000_000_000 / u64::from(rate),
-            ));
-        }
-        let pushed = appsrc
-            .push_buffer(buffer)
-            .and_then(|_| appsrc.end_of_stream());
-        if let Err(flow) = pushed {
+        if let Err(flow) = gst_audio::feed_all(&appsrc, samples, rate) {
             let _ = pipeline.set_state(gst::State::Null);
             return Err(ShapeError::Failed(format!(
                 "the pipeline refused the audio: {flow:?}"

@@ -14,7 +14,6 @@ use super::output::{self, Output, OutputMode};
 use crate::client::NekoClient;
 use crate::codecs::{Codec, DecoderPreference};
 use crate::protocol::{PeerAudioRequest, PeerVideoRequest, SignalRequest, StreamSelector};
-use crate::runtime::RUNTIME;
 use crate::session_settings::{self, SessionSettings};
 use crate::signalling::{self, Command, SessionParams};
 
@@ -129,23 +128,13 @@ impl NekoSrc {
             "connecting to {}",
             params.client.target.display_server()
         );
-        let (client, notices) = NekoClient::start(params.client.clone());
-        let (commands, command_rx) = mpsc::unbounded_channel();
-        {
-            let mut state = self
-                .state
-                .lock()
-                .map_err(|_| gst::error_msg!(gst::CoreError::Failed, ("state lock poisoned")))?;
-            state.client = Some(client.clone());
-            state.commands = Some(commands);
-        }
-        RUNTIME.spawn(signalling::run(
-            self.obj().downgrade(),
-            client,
-            notices,
-            params,
-            command_rx,
-        ));
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| gst::error_msg!(gst::CoreError::Failed, ("state lock poisoned")))?;
+        let (client, commands) = signalling::spawn(&*self.obj(), params);
+        state.client = Some(client);
+        state.commands = Some(commands);
         Ok(())
     }
 
