@@ -9,7 +9,7 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-nice libnice-dev
   gstreamer1.0-espeak
-  python3-venv
+  python3-pip python3-venv
 )
 
 missing=()
