@@ -2,7 +2,7 @@
 //! offers (with our outgoing audio when the element sends), trickles ICE, and asks for media
 //! again after a `signal/close`, an ICE failure or a reconnect.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use gst::glib;
@@ -23,11 +23,8 @@ use crate::webrtc::{Peer, PeerConfig, PeerError, PeerEvent};
 pub trait SessionElement:
     IsA<gst::Bin> + IsA<gst::Element> + IsA<gst::Object> + Send + Sync + 'static
 {
-    /// The session (re)joined the room as `session_id`; `reconnect` for every join after the first.
-    fn joined(&self, session_id: &str, reconnect: bool);
-
-    /// A new peer connection exists (its webrtcbin is already inside the element).
-    fn peer_created(&self, webrtcbin: &gst::Element);
+    /// The element's running session.
+    fn session(&self) -> &Mutex<SessionHandle>;
 
     /// Links an RTP pad webrtcbin exposed (runs on a streaming thread).
     fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), String>;
@@ -44,6 +41,90 @@ pub trait SessionElement:
     fn check_permissions(&self, _state: &RoomState) -> Result<(), String> {
         Ok(())
     }
+}
+
+/// An element's running session: the client, the task's command line, the current peer's
+/// webrtcbin, and what `stats` reports about them.
+#[derive(Default)]
+pub struct SessionHandle {
+    client: Option<NekoClient>,
+    commands: Option<mpsc::UnboundedSender<Command>>,
+    webrtcbin: Option<gst::Element>,
+    session_id: Option<String>,
+    peers: u32,
+    reconnects: u32,
+}
+
+impl SessionHandle {
+    /// Starts the session of `element` (the client, and the task that follows it) in this handle.
+    pub fn start<E: SessionElement>(&mut self, element: &E, params: SessionParams) {
+        let (client, notices) = NekoClient::start(params.client.clone());
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        crate::runtime::RUNTIME.spawn(run(
+            element.downgrade(),
+            client.clone(),
+            notices,
+            params,
+            command_rx,
+        ));
+        self.client = Some(client);
+        self.commands = Some(commands);
+    }
+
+    /// Stops the task, the client and the current webrtcbin (removed from `bin`). The task closes
+    /// its peer too, but asynchronously: webrtcbin is stopped here so the element reaches NULL
+    /// with no child left running.
+    pub fn stop(&mut self, bin: &gst::Bin) {
+        if let Some(webrtcbin) = self.webrtcbin.take() {
+            let _ = webrtcbin.set_state(gst::State::Null);
+            let _ = bin.remove(&webrtcbin);
+        }
+        if let Some(commands) = self.commands.take() {
+            let _ = commands.send(Command::Stop);
+        }
+        if let Some(client) = self.client.take() {
+            client.stop();
+        }
+    }
+
+    /// The running session's client.
+    pub fn client(&self) -> Option<NekoClient> {
+        self.client.clone()
+    }
+
+    fn connected(&self) -> bool {
+        self.client.as_ref().is_some_and(|c| c.state().connected)
+    }
+
+    /// A `stats` structure named `name`, started with the session's fields: `session-id`,
+    /// `connected`, `peer-connections` and `reconnects`.
+    pub fn stats(&self, name: &str) -> gst::structure::Builder {
+        gst::Structure::builder(name)
+            .field("session-id", self.session_id.as_deref().unwrap_or_default())
+            .field("connected", self.connected())
+            .field("peer-connections", self.peers)
+            .field("reconnects", self.reconnects)
+    }
+
+    fn joined(&mut self, session_id: &str, reconnect: bool) {
+        self.session_id = Some(session_id.to_owned());
+        if reconnect {
+            self.reconnects += 1;
+        }
+    }
+
+    fn peer_created(&mut self, webrtcbin: &gst::Element) {
+        self.peers += 1;
+        self.webrtcbin = Some(webrtcbin.clone());
+    }
+}
+
+/// The session of `element`, locked.
+fn session_of<E: SessionElement>(element: &E) -> MutexGuard<'_, SessionHandle> {
+    element
+        .session()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
 /// How long to wait for `signal/provide` before asking again (the server never reports failures).
@@ -81,24 +162,6 @@ struct Session<E: SessionElement> {
     held_local: Vec<IceCandidate>,
     early_remote: Vec<IceCandidate>,
     provide_deadline: Option<Instant>,
-}
-
-/// Starts the session of `element`: the client, and the task that follows it. The sender stops
-/// the task.
-pub fn spawn<E: SessionElement>(
-    element: &E,
-    params: SessionParams,
-) -> (NekoClient, mpsc::UnboundedSender<Command>) {
-    let (client, notices) = NekoClient::start(params.client.clone());
-    let (commands, command_rx) = mpsc::unbounded_channel();
-    crate::runtime::RUNTIME.spawn(run(
-        element.downgrade(),
-        client.clone(),
-        notices,
-        params,
-        command_rx,
-    ));
-    (client, commands)
 }
 
 /// Runs until the element stops or the client fails for good.
@@ -193,7 +256,7 @@ impl<E: SessionElement> Session<E> {
                 reconnect,
             } => {
                 if let Some(element) = self.element() {
-                    element.joined(&session_id, reconnect);
+                    session_of(&element).joined(&session_id, reconnect);
                 }
                 if !self.permitted() {
                     return false;
@@ -328,7 +391,7 @@ impl<E: SessionElement> Session<E> {
                 return false;
             }
         };
-        element.peer_created(peer.webrtcbin());
+        session_of(&element).peer_created(peer.webrtcbin());
         let sender = element.sender();
         drop(element);
         for candidate in self.early_remote.drain(..) {

@@ -1,19 +1,18 @@
 //! nekosink implementation: settings, the sink pad and its send chain, and the bridge to the
 //! signalling task.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use tokio::sync::mpsc;
 
 use super::chain::{self, Encoding, FRAME_SIZES_MS, Head, Input, Tail};
 use crate::client::NekoClient;
 use crate::protocol::{PeerAudioRequest, PeerVideoRequest, SignalRequest};
 use crate::session_settings::{self, SessionSettings};
-use crate::signalling::{self, Command, SessionParams};
+use crate::signalling::{SessionHandle, SessionParams};
 
 pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -49,17 +48,11 @@ pub(super) struct Counters {
     pub bytes_sent: AtomicU64,
     pub packets_sent: AtomicU64,
     pub packets_dropped: AtomicU64,
-    pub peers: AtomicU32,
-    pub reconnects: AtomicU32,
     pub media_connected: AtomicBool,
 }
 
 #[derive(Default)]
 struct State {
-    client: Option<NekoClient>,
-    commands: Option<mpsc::UnboundedSender<Command>>,
-    session_id: Option<String>,
-    webrtcbin: Option<gst::Element>,
     tail: Option<Tail>,
     head: Option<Head>,
 }
@@ -68,6 +61,7 @@ struct State {
 pub struct NekoSink {
     settings: Mutex<Settings>,
     state: Mutex<State>,
+    pub(super) session: Mutex<SessionHandle>,
     pub(super) counters: Arc<Counters>,
     sinkpad: gst::GhostPad,
 }
@@ -102,6 +96,7 @@ impl ObjectSubclass for NekoSink {
         Self {
             settings: Mutex::new(Settings::default()),
             state: Mutex::new(State::default()),
+            session: Mutex::default(),
             counters: Arc::new(Counters::default()),
             sinkpad,
         }
@@ -163,55 +158,29 @@ impl NekoSink {
             "connecting to {}",
             params.client.target.display_server()
         );
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| gst::error_msg!(gst::CoreError::Failed, ("state lock poisoned")))?;
-        let (client, commands) = signalling::spawn(&*self.obj(), params);
-        state.client = Some(client);
-        state.commands = Some(commands);
+        self.session().start(&*self.obj(), params);
         Ok(())
     }
 
     fn stop(&self) {
-        let (client, commands, webrtcbin) = match self.state.lock() {
-            Ok(mut state) => (
-                state.client.take(),
-                state.commands.take(),
-                state.webrtcbin.take(),
-            ),
-            Err(_) => return,
-        };
         self.counters
             .media_connected
             .store(false, Ordering::Relaxed);
-        if let Some(webrtcbin) = webrtcbin {
-            let _ = webrtcbin.set_state(gst::State::Null);
-            let _ = self.obj().remove(&webrtcbin);
-        }
-        if let Some(commands) = commands {
-            let _ = commands.send(Command::Stop);
-        }
-        if let Some(client) = client {
-            client.stop();
-        }
+        self.session().stop(self.obj().upcast_ref());
     }
 
     /// The running session's client, if started.
     pub(super) fn client(&self) -> Option<NekoClient> {
-        self.state.lock().ok()?.client.clone()
+        self.session().client()
+    }
+
+    fn session(&self) -> MutexGuard<'_, SessionHandle> {
+        self.session.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The payloader every answer carries.
     pub(super) fn payloader(&self) -> Option<gst::Element> {
         Some(self.state.lock().ok()?.tail.as_ref()?.payloader.clone())
-    }
-
-    /// Remembers the webrtcbin of the current peer, so stopping the element can stop it.
-    pub(super) fn adopt_webrtcbin(&self, webrtcbin: &gst::Element) {
-        if let Ok(mut state) = self.state.lock() {
-            state.webrtcbin = Some(webrtcbin.clone());
-        }
     }
 
     /// Follows the peer's ICE state: posts a `neko-sink-sending` element message when the room
@@ -228,12 +197,6 @@ impl NekoSink {
                     .src(&*element)
                     .build(),
             );
-        }
-    }
-
-    pub(super) fn set_session_id(&self, session_id: &str) {
-        if let Ok(mut state) = self.state.lock() {
-            state.session_id = Some(session_id.to_owned());
         }
     }
 
@@ -358,10 +321,6 @@ impl NekoSink {
 
     fn stats(&self) -> gst::Structure {
         let state = self.state.lock().ok();
-        let connected = state
-            .as_ref()
-            .and_then(|s| s.client.as_ref())
-            .is_some_and(|c| c.state().connected);
         let sending = self.counters.media_connected.load(Ordering::Relaxed)
             && state
                 .as_ref()
@@ -374,28 +333,13 @@ impl NekoSink {
             .map(|h| format!("{:?}", h.input).to_lowercase())
             .unwrap_or_default();
         let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        gst::Structure::builder("neko-sink-stats")
-            .field(
-                "session-id",
-                state
-                    .as_ref()
-                    .and_then(|s| s.session_id.clone())
-                    .unwrap_or_default(),
-            )
-            .field("connected", connected)
+        self.session()
+            .stats("neko-sink-stats")
             .field("sending", sending)
             .field("input", input)
             .field("bytes-sent", count(&self.counters.bytes_sent))
             .field("packets-sent", count(&self.counters.packets_sent))
             .field("packets-dropped", count(&self.counters.packets_dropped))
-            .field(
-                "peer-connections",
-                self.counters.peers.load(Ordering::Relaxed),
-            )
-            .field(
-                "reconnects",
-                self.counters.reconnects.load(Ordering::Relaxed),
-            )
             .build()
     }
 }

@@ -10,14 +10,14 @@
 //! `can_share_media`; a room that does not take audio from us is an error. Properties and the
 //! `send-event` / `event-received` signals are those of `nekosrc`.
 
-use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use crate::client::RoomState;
-use crate::signalling::SessionElement;
+use crate::signalling::{SessionElement, SessionHandle};
 
 mod chain;
 mod imp;
@@ -38,19 +38,8 @@ impl NekoSink {
 }
 
 impl SessionElement for NekoSink {
-    fn joined(&self, session_id: &str, reconnect: bool) {
-        self.imp().set_session_id(session_id);
-        if reconnect {
-            self.imp()
-                .counters
-                .reconnects
-                .fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn peer_created(&self, webrtcbin: &gst::Element) {
-        self.imp().counters.peers.fetch_add(1, Ordering::Relaxed);
-        self.imp().adopt_webrtcbin(webrtcbin);
+    fn session(&self) -> &Mutex<SessionHandle> {
+        &self.imp().session
     }
 
     /// The room's own media is not wanted: whatever arrives is dropped inside the element.

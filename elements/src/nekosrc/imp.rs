@@ -1,13 +1,12 @@
 //! nekosrc implementation: settings, pads, and the bridge to the signalling task.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use tokio::sync::mpsc;
 
 use super::NekoDecoder;
 use super::output::{self, Output, OutputMode};
@@ -15,7 +14,7 @@ use crate::client::NekoClient;
 use crate::codecs::{Codec, DecoderPreference};
 use crate::protocol::{PeerAudioRequest, PeerVideoRequest, SignalRequest, StreamSelector};
 use crate::session_settings::{self, SessionSettings};
-use crate::signalling::{self, Command, SessionParams};
+use crate::signalling::{SessionHandle, SessionParams};
 
 pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -51,17 +50,11 @@ impl Default for Settings {
 pub(super) struct Counters {
     pub video_bytes: AtomicU64,
     pub audio_bytes: AtomicU64,
-    pub peers: AtomicU32,
-    pub reconnects: AtomicU32,
 }
 
 #[derive(Default)]
 struct State {
-    client: Option<NekoClient>,
-    commands: Option<mpsc::UnboundedSender<Command>>,
     outputs: HashMap<&'static str, Output>,
-    session_id: Option<String>,
-    webrtcbin: Option<gst::Element>,
 }
 
 /// nekosrc's private data.
@@ -69,6 +62,7 @@ struct State {
 pub struct NekoSrc {
     settings: Mutex<Settings>,
     state: Mutex<State>,
+    pub(super) session: Mutex<SessionHandle>,
     pub(super) counters: Arc<Counters>,
 }
 
@@ -128,39 +122,17 @@ impl NekoSrc {
             "connecting to {}",
             params.client.target.display_server()
         );
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| gst::error_msg!(gst::CoreError::Failed, ("state lock poisoned")))?;
-        let (client, commands) = signalling::spawn(&*self.obj(), params);
-        state.client = Some(client);
-        state.commands = Some(commands);
+        self.session().start(&*self.obj(), params);
         Ok(())
     }
 
     fn stop(&self) {
-        let (client, commands, outputs, webrtcbin) = match self.state.lock() {
-            Ok(mut state) => (
-                state.client.take(),
-                state.commands.take(),
-                std::mem::take(&mut state.outputs),
-                state.webrtcbin.take(),
-            ),
+        let bin = self.obj();
+        self.session().stop(bin.upcast_ref());
+        let outputs = match self.state.lock() {
+            Ok(mut state) => std::mem::take(&mut state.outputs),
             Err(_) => return,
         };
-        // The signalling task closes its peer too, but asynchronously: stop webrtcbin here so
-        // the element reaches NULL with no child left running.
-        if let Some(webrtcbin) = webrtcbin {
-            let _ = webrtcbin.set_state(gst::State::Null);
-            let _ = self.obj().remove(&webrtcbin);
-        }
-        if let Some(commands) = commands {
-            let _ = commands.send(Command::Stop);
-        }
-        if let Some(client) = client {
-            client.stop();
-        }
-        let bin = self.obj();
         for output in outputs.values() {
             output::dismantle(bin.upcast_ref(), output);
             let _ = bin.remove_pad(&output.ghost);
@@ -169,20 +141,11 @@ impl NekoSrc {
 
     /// The running session's client, if started.
     pub(super) fn client(&self) -> Option<NekoClient> {
-        self.state.lock().ok()?.client.clone()
+        self.session().client()
     }
 
-    /// Remembers the webrtcbin of the current peer, so stopping the element can stop it.
-    pub(super) fn adopt_webrtcbin(&self, webrtcbin: &gst::Element) {
-        if let Ok(mut state) = self.state.lock() {
-            state.webrtcbin = Some(webrtcbin.clone());
-        }
-    }
-
-    pub(super) fn set_session_id(&self, session_id: &str) {
-        if let Ok(mut state) = self.state.lock() {
-            state.session_id = Some(session_id.to_owned());
-        }
+    fn session(&self) -> MutexGuard<'_, SessionHandle> {
+        self.session.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn decoder_preference(&self) -> DecoderPreference {
@@ -313,19 +276,8 @@ impl NekoSrc {
         let output = |kind: &str| state.as_ref().and_then(|s| s.outputs.get(kind));
         let video = output("video");
         let audio = output("audio");
-        let connected = state
-            .as_ref()
-            .and_then(|s| s.client.as_ref())
-            .is_some_and(|c| c.state().connected);
-        gst::Structure::builder("neko-stats")
-            .field(
-                "session-id",
-                state
-                    .as_ref()
-                    .and_then(|s| s.session_id.clone())
-                    .unwrap_or_default(),
-            )
-            .field("connected", connected)
+        self.session()
+            .stats("neko-stats")
             .field(
                 "video-codec",
                 video.map(|o| o.codec.encoding_name).unwrap_or_default(),
@@ -355,14 +307,6 @@ impl NekoSrc {
             .field(
                 "audio-bytes",
                 self.counters.audio_bytes.load(Ordering::Relaxed),
-            )
-            .field(
-                "peer-connections",
-                self.counters.peers.load(Ordering::Relaxed),
-            )
-            .field(
-                "reconnects",
-                self.counters.reconnects.load(Ordering::Relaxed),
             )
             .build()
     }

@@ -8,13 +8,13 @@
 //! or RTP. Every event from the server is emitted as `event-received` and posted on the bus as a
 //! `neko-event` element message; `send-event` sends any event (JSON) through the same session.
 
-use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use crate::signalling::SessionElement;
+use crate::signalling::{SessionElement, SessionHandle};
 
 mod imp;
 mod output;
@@ -55,19 +55,8 @@ impl NekoSrc {
 }
 
 impl SessionElement for NekoSrc {
-    fn joined(&self, session_id: &str, reconnect: bool) {
-        self.imp().set_session_id(session_id);
-        if reconnect {
-            self.imp()
-                .counters
-                .reconnects
-                .fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn peer_created(&self, webrtcbin: &gst::Element) {
-        self.imp().counters.peers.fetch_add(1, Ordering::Relaxed);
-        self.imp().adopt_webrtcbin(webrtcbin);
+    fn session(&self) -> &Mutex<SessionHandle> {
+        &self.imp().session
     }
 
     fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), String> {
