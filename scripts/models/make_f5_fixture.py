@@ -49,11 +49,10 @@ import tempfile
 import time
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-OPSET = 17
-IR_VERSION = 8
+import onnx_graph
+
 
 SAMPLE_RATE = 24000
 HOP = 256
@@ -72,41 +71,8 @@ BAD_INCREMENT = 100.0
 VOCAB = [chr(c) for c in range(0x20, 0x7F)]  # " " first, then printable ASCII
 
 
-class Graph:
-    def __init__(self, name):
-        self.name = name
-        self.nodes = []
-        self.inits = []
-        self.inputs = []
-        self.outputs = []
-        self.count = 0
-
-    def input(self, name, elem, dims):
-        self.inputs.append(helper.make_tensor_value_info(name, elem, dims))
-        return name
-
-    def output(self, name, elem, dims):
-        self.outputs.append(helper.make_tensor_value_info(name, elem, dims))
-
-    def const(self, value, dtype, hint="c"):
-        self.count += 1
-        name = f"{hint}_{self.count}"
-        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
-        return name
-
-    def f(self, value):
-        return self.const(value, np.float32, "f")
-
-    def i(self, value):
-        return self.const(value, np.int64, "i")
-
-    def op(self, op_type, *inputs, out=None, **attrs):
-        self.count += 1
-        name = out or f"{op_type.lower()}_{self.count}"
-        self.nodes.append(
-            helper.make_node(op_type, list(inputs), [name], name=f"n{self.count}_{op_type}", **attrs)
-        )
-        return name
+class Graph(onnx_graph.Graph):
+    PRODUCER = "make_f5_fixture.py"
 
     def first(self, x, rank):
         """x[0, 0, ..., 0] as a [1] tensor."""
@@ -118,20 +84,6 @@ class Graph:
     def dim(self, x, axis):
         """Size of axis `axis` of x as an int64 [1] tensor."""
         return self.op("Slice", self.op("Shape", x), self.i([axis]), self.i([axis + 1]))
-
-    def model(self, doc):
-        graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.inits)
-        m = helper.make_model(
-            graph,
-            opset_imports=[helper.make_opsetid("", OPSET)],
-            producer_name="make_f5_fixture.py",
-            producer_version="1",
-            doc_string=doc,
-        )
-        m.ir_version = IR_VERSION
-        onnx.checker.check_model(m)
-        return m
-
 
 def build_preprocess():
     g = Graph("F5_Preprocess")

@@ -31,8 +31,9 @@ import tempfile
 import time
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto
+
+import onnx_graph
 
 # ---------------------------------------------------------------------------------------------
 # Shapes. The text side keeps Qwen2-VL-2B's proportions where the loop can see them (2 KV heads,
@@ -105,8 +106,6 @@ CH_DECO = 10  # HIDDEN - 10 decorative sin/cos channels
 # cache tensor carries its tag in the last channel).
 KV_GEN, KV_HIST, KV_POS, KV_TAG = 0, 1, 2, HEAD_DIM - 1
 
-OPSET = 17
-IR_VERSION = 8
 
 QWEN2_PRETOKENIZE_REGEX = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -345,41 +344,8 @@ def script_ids(text):
 # ---------------------------------------------------------------------------------------------
 # Small ONNX graph builder
 # ---------------------------------------------------------------------------------------------
-class Graph:
-    def __init__(self, name):
-        self.name = name
-        self.nodes = []
-        self.inits = []
-        self.inputs = []
-        self.outputs = []
-        self.count = 0
-
-    def input(self, name, elem, dims):
-        self.inputs.append(helper.make_tensor_value_info(name, elem, dims))
-        return name
-
-    def output(self, name, elem, dims):
-        self.outputs.append(helper.make_tensor_value_info(name, elem, dims))
-
-    def const(self, value, dtype, hint="c"):
-        self.count += 1
-        name = f"{hint}_{self.count}"
-        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
-        return name
-
-    def f(self, value):
-        return self.const(value, np.float32, "f")
-
-    def i(self, value):
-        return self.const(value, np.int64, "i")
-
-    def op(self, op_type, *inputs, out=None, **attrs):
-        self.count += 1
-        name = out or f"{op_type.lower()}_{self.count}"
-        self.nodes.append(
-            helper.make_node(op_type, list(inputs), [name], name=f"n{self.count}_{op_type}", **attrs)
-        )
-        return name
+class Graph(onnx_graph.Graph):
+    PRODUCER = "make_showui_fixture.py"
 
     # Shorthands.
     def chan(self, x, c, axis):
@@ -393,20 +359,6 @@ class Graph:
 
     def absdiff(self, a, b):
         return self.op("Abs", self.op("Sub", a, b))
-
-    def model(self, doc):
-        graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.inits)
-        m = helper.make_model(
-            graph,
-            opset_imports=[helper.make_opsetid("", OPSET)],
-            producer_name="make_showui_fixture.py",
-            producer_version="1",
-            doc_string=doc,
-        )
-        m.ir_version = IR_VERSION
-        onnx.checker.check_model(m)
-        return m
-
 
 def decorative(g, x, n):
     """n sin/cos channels of x (shape [..., 1]) so vectors differ like real ones; no role in the script."""
