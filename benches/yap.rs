@@ -8,27 +8,17 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
 use gstneko::protocol::{ChatContent, ClientEvent};
-use neko_agent::room::{HeardAudio, MICROPHONE_RATE, Room, RoomConfig};
+use neko_agent::room::MICROPHONE_RATE;
+
+#[allow(dead_code, reason = "shared with the tests, which use more of it")]
+#[path = "../tests/common/audio.rs"]
+mod audio;
+#[path = "../tests/common/voice.rs"]
+mod voice;
 
 const ROUNDS: usize = 12;
 const SPEECH_RMS: f64 = 0.01;
-
-fn rms(samples: &[i16]) -> f64 {
-    let sum: f64 = samples
-        .iter()
-        .map(|&s| (f64::from(s) / 32768.0).powi(2))
-        .sum();
-    (sum / samples.len().max(1) as f64).sqrt()
-}
-
-fn audible(heard: &[HeardAudio]) -> Vec<&HeardAudio> {
-    heard
-        .iter()
-        .filter(|h| rms(&h.samples) > SPEECH_RMS)
-        .collect()
-}
 
 /// CPU seconds (user + system) the process has used so far.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -58,54 +48,17 @@ struct Run {
 }
 
 fn measure(runtime: &tokio::runtime::Runtime, binary: &str, engine_args: &[&str]) -> Run {
-    let room = runtime
-        .block_on(Room::start(RoomConfig {
-            width: 320,
-            height: 240,
-            rate: 5,
-            ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-            ..RoomConfig::default()
-        }))
-        .expect("the room starts");
+    let room = voice::start_room(runtime, 5);
     let dir = std::env::temp_dir().join(format!("neko-yap-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("voices")).unwrap();
-    let reference: Vec<i16> = (0..24_000)
-        .map(|i| ((i as f32 / 24_000.0 * 220.0 * std::f32::consts::TAU).sin() * 3000.0) as i16)
-        .collect();
-    std::fs::write(
-        dir.join("voices/default.wav"),
-        neko_agent::wav::encode(&reference, 24_000, 1),
-    )
-    .unwrap();
-    let mut yap: Child = Command::new(binary)
-        .arg("yap")
-        .args([
-            "--neko-url",
-            &room.base_url(),
-            "--username",
-            "yap",
-            "--password",
-            "neko",
-        ])
-        .args(["--ice-addresses", "127.0.0.1", "--voices-dir"])
-        .arg(dir.join("voices"))
-        .args(engine_args)
+    voice::write_reference_voice(&dir.join("voices"));
+    let mut yap: Child = voice::yap_command(binary, &room, &dir.join("voices"), engine_args)
         .env("NEKO_LOGLEVEL", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("neko-agent starts");
-    let target = Target::new(&room.base_url(), Some("person"), Some("neko"), None).unwrap();
-    let person = runtime.block_on(async {
-        let (client, mut notices) = NekoClient::start(ClientConfig::new(target));
-        wait_for_notice(&mut notices, Duration::from_secs(10), |n| {
-            matches!(n, ClientNotice::Connected { .. }).then_some(())
-        })
-        .await
-        .expect("the person joins");
-        client
-    });
+    let person = voice::join_person(runtime, &room);
     let deadline = Instant::now() + Duration::from_secs(20);
     while room.microphone().heard().len() < 10 {
         assert!(Instant::now() < deadline, "yap never reached the room");
@@ -124,7 +77,7 @@ fn measure(runtime: &tokio::runtime::Runtime, binary: &str, engine_args: &[&str]
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let heard = room.microphone().heard();
-            if let Some(first) = audible(&heard).first() {
+            if let Some(first) = audio::audible(&heard, SPEECH_RMS).first() {
                 let sent = room
                     .chat_messages()
                     .into_iter()
@@ -154,7 +107,7 @@ fn measure(runtime: &tokio::runtime::Runtime, binary: &str, engine_args: &[&str]
     std::thread::sleep(Duration::from_secs(20));
     let used = cpu_seconds(yap.id()) - before;
     let heard = room.microphone().heard();
-    let speech_seconds = audible(&heard)
+    let speech_seconds = audio::audible(&heard, SPEECH_RMS)
         .iter()
         .map(|h| h.samples.len())
         .sum::<usize>() as f64

@@ -7,10 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::MEDIA;
-use common::audio;
-use gstneko::client::{ClientConfig, NekoClient, Target, wait_for_notice};
+use common::{audio, voice};
+use gstneko::client::NekoClient;
 use gstneko::protocol::{ChatContent, ClientEvent};
-use neko_agent::room::{Room, RoomConfig};
+use neko_agent::room::Room;
 
 /// RMS above which a microphone buffer counts as speech.
 const SPEECH: f64 = 0.01;
@@ -28,47 +28,23 @@ impl Sandbox {
     fn start(name: &str, extra: &[&str]) -> Sandbox {
         common::init();
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let room = runtime
-            .block_on(Room::start(RoomConfig {
-                width: 320,
-                height: 240,
-                rate: 10,
-                ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-                ..RoomConfig::default()
-            }))
-            .expect("the room starts");
+        let room = voice::start_room(&runtime, 10);
         let dir = std::env::temp_dir().join(format!("neko-yap-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let yap = Command::new(env!("CARGO_BIN_EXE_neko-agent"))
-            .arg("yap")
-            .args([
-                "--neko-url",
-                &room.base_url(),
-                "--username",
-                "yap",
-                "--password",
-                "neko",
-            ])
-            .args(["--ice-addresses", "127.0.0.1", "--voices-dir"])
-            .arg(dir.join("voices"))
-            .args(extra)
-            .env("NEKO_LOGLEVEL", "info")
-            .env("NEKO_LOGFILE", dir.join("yap.log"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("neko-agent starts");
-        let target = Target::new(&room.base_url(), Some("person"), Some("neko"), None).unwrap();
-        let person = runtime.block_on(async {
-            let (client, mut notices) = NekoClient::start(ClientConfig::new(target));
-            wait_for_notice(&mut notices, Duration::from_secs(10), |n| {
-                matches!(n, gstneko::client::ClientNotice::Connected { .. }).then_some(())
-            })
-            .await
-            .expect("the person joins");
-            client
-        });
+        let yap = voice::yap_command(
+            env!("CARGO_BIN_EXE_neko-agent"),
+            &room,
+            &dir.join("voices"),
+            extra,
+        )
+        .env("NEKO_LOGLEVEL", "info")
+        .env("NEKO_LOGFILE", dir.join("yap.log"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("neko-agent starts");
+        let person = voice::join_person(&runtime, &room);
         Sandbox {
             runtime,
             room: Some(room),
@@ -298,17 +274,7 @@ fn f5_fixture_graphs_reach_the_room() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     let models = concat!(env!("CARGO_MANIFEST_DIR"), "/models/f5-fixture");
     let mut sandbox = Sandbox::start("f5", &["--tts", "f5", "--f5-model-dir", models]);
-    let voices = sandbox.dir.join("voices");
-    std::fs::create_dir_all(&voices).unwrap();
-    // A reference recording for the default voice: one second of a quiet tone.
-    let reference: Vec<i16> = (0..24_000)
-        .map(|i| ((i as f32 / 24_000.0 * 220.0 * std::f32::consts::TAU).sin() * 3000.0) as i16)
-        .collect();
-    std::fs::write(
-        voices.join("default.wav"),
-        neko_agent::wav::encode(&reference, 24_000, 1),
-    )
-    .unwrap();
+    voice::write_reference_voice(&sandbox.dir.join("voices"));
     sandbox.wait_ready();
     sandbox.chat("/yap Hello there, this is the fixture speaking.");
     sandbox.wait_speech(0.5, Duration::from_secs(20));

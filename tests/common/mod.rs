@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod audio;
+pub mod voice;
 
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};

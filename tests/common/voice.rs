@@ -1,0 +1,62 @@
+//! `neko-agent yap` against a sandbox room: the room, the process, a reference voice and a
+//! person who chats (shared by `tests/yap.rs` and `benches/yap.rs`).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
+use neko_agent::room::{Room, RoomConfig};
+
+/// A small room on loopback sending `rate` frames per second (the voice needs no big video).
+pub fn start_room(runtime: &tokio::runtime::Runtime, rate: u32) -> Room {
+    runtime
+        .block_on(Room::start(RoomConfig {
+            width: 320,
+            height: 240,
+            rate,
+            ice_addresses: vec!["127.0.0.1".parse().unwrap()],
+            ..RoomConfig::default()
+        }))
+        .expect("the room starts")
+}
+
+/// `binary yap` joining `room` as `yap`, with its voices in `voices` and `extra` arguments.
+pub fn yap_command(binary: &str, room: &Room, voices: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .arg("yap")
+        .args(["--neko-url", &room.base_url()])
+        .args(["--username", "yap", "--password", "neko"])
+        .args(["--ice-addresses", "127.0.0.1", "--voices-dir"])
+        .arg(voices)
+        .args(extra);
+    command
+}
+
+/// The default voice's reference recording, as F5-TTS needs one: a second of a quiet tone.
+pub fn write_reference_voice(voices: &Path) {
+    std::fs::create_dir_all(voices).unwrap();
+    let reference: Vec<i16> = (0..24_000)
+        .map(|i| ((i as f32 / 24_000.0 * 220.0 * std::f32::consts::TAU).sin() * 3000.0) as i16)
+        .collect();
+    std::fs::write(
+        voices.join("default.wav"),
+        neko_agent::wav::encode(&reference, 24_000, 1),
+    )
+    .unwrap();
+}
+
+/// A person logged in to `room` and joined, ready to chat.
+pub fn join_person(runtime: &tokio::runtime::Runtime, room: &Room) -> NekoClient {
+    let target = Target::new(&room.base_url(), Some("person"), Some("neko"), None).unwrap();
+    runtime.block_on(async {
+        let (client, mut notices) = NekoClient::start(ClientConfig::new(target));
+        wait_for_notice(&mut notices, Duration::from_secs(10), |n| {
+            matches!(n, ClientNotice::Connected { .. }).then_some(())
+        })
+        .await
+        .expect("the person joins");
+        client
+    })
+}
