@@ -107,11 +107,7 @@ fn measure(runtime: &tokio::runtime::Runtime, binary: &str, engine_args: &[&str]
     std::thread::sleep(Duration::from_secs(20));
     let used = cpu_seconds(yap.id()) - before;
     let heard = room.microphone().heard();
-    let speech_seconds = audio::audible(&heard, SPEECH_RMS)
-        .iter()
-        .map(|h| h.samples.len())
-        .sum::<usize>() as f64
-        / f64::from(MICROPHONE_RATE);
+    let speech_seconds = audio::audible_seconds(&heard, SPEECH_RMS);
     let _ = yap.kill();
     let _ = yap.wait();
     person.stop();

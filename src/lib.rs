@@ -13,6 +13,7 @@ pub mod pipeline_file;
 pub mod pyjson;
 pub mod room;
 pub mod session;
+pub mod shutdown;
 pub mod voice;
 pub mod watch;
 pub mod wav;

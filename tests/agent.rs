@@ -132,11 +132,7 @@ async fn run_with_voice_narrates_the_steps_in_the_room() {
     let report = text(&output);
     assert_eq!(output.status.code(), Some(0), "{report}");
     let heard = room.microphone().heard();
-    let speech = common::audio::audible(&heard, 0.01)
-        .iter()
-        .map(|h| h.samples.len())
-        .sum::<usize>() as f64
-        / 48_000.0;
+    let speech = common::audio::audible_seconds(&heard, 0.01);
     // "Step 1: click." and "The answer is: done." take well over a second to say.
     assert!(
         speech > 1.0,

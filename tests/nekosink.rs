@@ -131,7 +131,7 @@ fn a_tone_arrives_at_its_pitch_in_real_time() {
     let sent_seconds = sent.load(Ordering::Relaxed) as f64 / 48_000.0;
     let heard = room.microphone().heard();
     let loud = audio::audible(&heard, 0.05);
-    let loud_seconds = loud.iter().map(|h| h.samples.len()).sum::<usize>() as f64 / 48_000.0;
+    let loud_seconds = audio::audible_seconds(&heard, 0.05);
     assert!(
         (loud_seconds - sent_seconds).abs() <= 0.05 * sent_seconds,
         "sent {sent_seconds:.3} s, the room heard {loud_seconds:.3} s of tone ({stats})"

@@ -93,12 +93,7 @@ impl Sandbox {
 
     /// Seconds of speech heard so far.
     fn speech(&self) -> f64 {
-        let heard = self.room().microphone().heard();
-        audio::audible(&heard, SPEECH)
-            .iter()
-            .map(|h| h.samples.len())
-            .sum::<usize>() as f64
-            / 48_000.0
+        audio::audible_seconds(&self.room().microphone().heard(), SPEECH)
     }
 
     /// Waits until the room has heard `seconds` of speech.

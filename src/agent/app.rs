@@ -21,6 +21,7 @@ use crate::connection::ConnectionArgs;
 use crate::model::{DEFAULT_MODEL_DIR, ModelOptions, ShowUi};
 use crate::room::{Room, RoomConfig};
 use crate::session::{ControlOptions, Controller, Failures, Link, Printer};
+use crate::yap::speaker::SpeakerEvent;
 use crate::yap::voice::Voice;
 
 /// The task was answered (offline), or online mode ended cleanly.
@@ -110,7 +111,7 @@ pub async fn run(args: RunArgs) -> u8 {
     let status = tokio::select! {
         status = drive(&args, config, model, metrics, &connection, print.clone(), capture.as_ref()) => status,
         _ = async {
-            interrupted().await;
+            crate::shutdown::interrupted().await;
             if let Some(capture) = &capture {
                 capture.interrupted();
             }
@@ -213,12 +214,19 @@ fn open_voice(
         return Err(problems.join("; "));
     }
     let sink = failures.clone();
-    let (voice, _events) = Voice::open(
+    let (voice, mut events) = Voice::open(
         &args.voice_settings,
         &voice_variables,
         Arc::new(move |message| sink.report(format!("voice: {message}"))),
     )
     .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let SpeakerEvent::Failed { text, error } = event {
+                tracing::warn!(%error, %text, "could not narrate");
+            }
+        }
+    });
     Ok(Arc::new(Mutex::new(voice)))
 }
 
@@ -389,22 +397,6 @@ async fn open_capture(args: &RunArgs, print: &Printer) -> Result<Option<AgentCap
         print(&format!("capture: {line}"));
     }
     Ok(Some(capture))
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn interrupted() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-    }
 }
 
 /// Checks every setting at once; the list of problems otherwise.

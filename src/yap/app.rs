@@ -156,7 +156,8 @@ impl ChatSession {
         mut speaker_events: UnboundedReceiver<SpeakerEvent>,
         pipeline_errors: &mut UnboundedReceiver<String>,
     ) -> u8 {
-        let mut terminate = terminate_signal();
+        let terminate = crate::shutdown::interrupted();
+        tokio::pin!(terminate);
         loop {
             let flush_at = self.flush_at;
             tokio::select! {
@@ -321,31 +322,6 @@ impl ChatSession {
             }
         }
     }
-}
-
-/// Resolves on SIGINT or SIGTERM.
-fn terminate_signal() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-    Box::pin(async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    })
 }
 
 /// `--healthcheck`: the engine, the voices file, both pipeline files and the server's login.

@@ -1,6 +1,6 @@
 //! Reading what the sandbox room's microphone heard: loudness, pitch and timing.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use neko_agent::room::{HeardAudio, MICROPHONE_RATE};
 
@@ -33,11 +33,6 @@ pub fn tone_frequency(samples: &[i16]) -> f64 {
     (crossings.len() - 1) as f64 * f64::from(MICROPHONE_RATE) / (last - first) as f64
 }
 
-/// Seconds of audio in `heard`.
-pub fn duration(heard: &[HeardAudio]) -> f64 {
-    heard.iter().map(|h| h.samples.len()).sum::<usize>() as f64 / f64::from(MICROPHONE_RATE)
-}
-
 /// Every sample in `heard`, in order.
 pub fn samples(heard: &[HeardAudio]) -> Vec<i16> {
     heard
@@ -54,15 +49,17 @@ pub fn audible(heard: &[HeardAudio], threshold: f64) -> Vec<&HeardAudio> {
         .collect()
 }
 
+/// Seconds of audio louder than `threshold` RMS in `heard`.
+pub fn audible_seconds(heard: &[HeardAudio], threshold: f64) -> f64 {
+    audible(heard, threshold)
+        .iter()
+        .map(|h| h.samples.len())
+        .sum::<usize>() as f64
+        / f64::from(MICROPHONE_RATE)
+}
+
 /// When the room finished hearing the last audible buffer: its arrival time (the buffer's
 /// samples were all played by then).
 pub fn last_audible(heard: &[HeardAudio], threshold: f64) -> Option<Instant> {
     audible(heard, threshold).last().map(|h| h.at)
-}
-
-/// The arrival time of the first audible buffer, minus its own length (when its sound began).
-pub fn first_audible(heard: &[HeardAudio], threshold: f64) -> Option<Instant> {
-    audible(heard, threshold).first().map(|h| {
-        h.at - Duration::from_secs_f64(h.samples.len() as f64 / f64::from(MICROPHONE_RATE))
-    })
 }
