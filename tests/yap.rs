@@ -326,10 +326,12 @@ fn voice_commands_answer_in_chat_and_bad_input_is_explained() {
 #[test]
 fn settings_and_connection_errors_are_clear() {
     common::init();
+    let voices = std::env::temp_dir().join(format!("neko-yap-errors-{}", std::process::id()));
     let run = |args: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_neko-agent"))
             .arg("yap")
             .args(args)
+            .env("YAP_VOICES_DIR", &voices)
             .env("NEKO_LOGLEVEL", "error")
             .env_remove("NEKO_URL")
             .env_remove("NEKO_WS")
@@ -370,4 +372,5 @@ fn settings_and_connection_errors_are_clear() {
     let (code, stderr) = run(&health);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.starts_with("Error: "), "{stderr}");
+    let _ = std::fs::remove_dir_all(&voices);
 }
