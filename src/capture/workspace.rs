@@ -2,10 +2,11 @@
 //! ignore it): a lock so that one capture uses a directory at a time, the folders of episodes
 //! being recorded, and packaged episodes whose shard is not closed yet.
 
-use std::fs::{self, File, TryLockError};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use super::error::{CaptureError, io_error};
+use crate::mds::lock_exclusive;
 
 /// The folder of capture's own files inside the dataset directory.
 const HIDDEN_DIR: &str = ".capture";
@@ -27,15 +28,11 @@ impl Workspace {
         }
         let lock_path = root.join("lock");
         let lock = File::create(&lock_path).map_err(io_error("create", &lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(CaptureError::Corrupt {
-                    path: dataset.to_owned(),
-                    reason: "another capture is writing this dataset; stop it, or give this one its own CAPTURE_OUT".into(),
-                });
-            }
-            Err(TryLockError::Error(e)) => return Err(io_error("lock", &lock_path)(e)),
+        if !lock_exclusive(&lock).map_err(io_error("lock", &lock_path))? {
+            return Err(CaptureError::Corrupt {
+                path: dataset.to_owned(),
+                reason: "another capture is writing this dataset; stop it, or give this one its own CAPTURE_OUT".into(),
+            });
         }
         Ok(Self {
             dataset: dataset.to_owned(),

@@ -3,7 +3,7 @@
 //! current after every shard so a dataset on disk is always readable.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, TryLockError};
+use std::fs::{self, File};
 use std::io::Write;
 use std::iter;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use super::compression::{Compression, Family};
 use super::error::{MdsError, Result};
 use super::hashing::{self, HashAlgo, HashingWriter, MultiHasher};
 use super::index::{FileInfo, INDEX_FILE, Index, ShardEntry};
+use super::lock::lock_exclusive;
 use super::shard::{self, Config, Layout, StoredConfig};
 use super::size::{DEFAULT_SIZE_LIMIT, MAX_SIZE_LIMIT};
 use super::value::Sample;
@@ -117,14 +118,10 @@ impl MdsWriter {
         };
         fs::create_dir_all(dir).map_err(|e| write_error("create the dataset directory", e))?;
         let lock = File::open(dir).map_err(|e| write_error("open the dataset directory", e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(MdsError::Locked {
-                    dir: dir.to_owned(),
-                });
-            }
-            Err(TryLockError::Error(e)) => return Err(write_error("lock", e)),
+        if !lock_exclusive(&lock).map_err(|e| write_error("lock", e))? {
+            return Err(MdsError::Locked {
+                dir: dir.to_owned(),
+            });
         }
         let shard_files = list_dir(dir)?;
         let existing = Index::load(dir)?;
