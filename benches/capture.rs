@@ -321,7 +321,7 @@ fn live(seconds: f64) -> Option<BTreeMap<&'static str, f64>> {
     std::fs::write(
         &decode_only,
         format!(
-            "{head}[pipeline]\nlaunch = '''\nnekosrc name=src url=${{url}} username=${{username}} password=${{password}} decoder=${{decoder}} ice-local-addresses=${{ice_addresses}} audio=false ! video/x-raw ! appsink name=frames sync=false emit-signals=false max-buffers=1 drop=true\n'''\n"
+            "{head}[pipeline]\nlaunch = '''\nnekosrc name=src decoder=${{decoder}} audio=false ! video/x-raw ! appsink name=frames sync=false emit-signals=false max-buffers=1 drop=true\n'''\n"
         ),
     )
     .unwrap();

@@ -10,6 +10,9 @@ packages=(
   gstreamer1.0-nice libnice-dev
   gstreamer1.0-espeak
   python3-pip python3-venv
+  # servers and tools the tests start themselves: TURN (coturn), a reverse proxy with TLS
+  # (nginx), and the openssl CLI that makes the tests' certificates
+  coturn nginx openssl
 )
 
 missing=()

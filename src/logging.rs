@@ -36,6 +36,31 @@ pub enum LogError {
     File(PathBuf, std::io::Error),
 }
 
+/// Libraries that may put a session token or password into a log line at debug or trace (the
+/// WebSocket request line, HTTP headers): they log at info at most, whatever the level.
+const CAPPED_LIBRARIES: &[&str] = &[
+    "tungstenite",
+    "tokio_tungstenite",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "rustls",
+    "h2",
+    "http",
+    "axum",
+    "tower",
+    "tower_http",
+];
+
+/// The filter for `level`, with the libraries in [`CAPPED_LIBRARIES`] capped at info.
+fn capped_filter(level: &str) -> Result<EnvFilter, tracing_subscriber::filter::ParseError> {
+    let mut filter = EnvFilter::try_new(level)?;
+    for library in CAPPED_LIBRARIES {
+        filter = filter.add_directive(format!("{library}=info").parse()?);
+    }
+    Ok(filter)
+}
+
 /// Installs the global subscriber.
 pub fn init(config: &LogConfig) -> Result<(), LogError> {
     let mut level = config.level.to_lowercase();
@@ -44,8 +69,8 @@ pub fn init(config: &LogConfig) -> Result<(), LogError> {
     if !level.contains('=') && matches!(level.as_str(), "info" | "debug" | "trace") {
         level.push_str(",ort=warn");
     }
-    let filter = EnvFilter::try_new(&level)
-        .map_err(|e| LogError::Level(config.level.clone(), e.to_string()))?;
+    let filter =
+        capped_filter(&level).map_err(|e| LogError::Level(config.level.clone(), e.to_string()))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -76,4 +101,25 @@ pub fn init(config: &LogConfig) -> Result<(), LogError> {
     // A second initialisation (tests) keeps the first subscriber.
     let _ = result;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::capped_filter;
+
+    #[test]
+    fn libraries_stay_at_info_even_when_asked_for_trace() {
+        for level in ["trace", "trace,tungstenite=trace,hyper=trace"] {
+            let subscriber = tracing_subscriber::registry().with(capped_filter(level).unwrap());
+            tracing::subscriber::with_default(subscriber, || {
+                assert!(tracing::enabled!(target: "neko_agent", Level::TRACE));
+                assert!(tracing::enabled!(target: "tungstenite::handshake", Level::INFO));
+                assert!(!tracing::enabled!(target: "tungstenite::handshake", Level::DEBUG));
+                assert!(!tracing::enabled!(target: "hyper::proto", Level::TRACE));
+            });
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! `neko-agent`: parses the command line and dispatches to a capability.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
                     Command::Dataset(args) => {
                         Ok(ExitCode::from(neko_agent::capture::dataset::run(&args)))
                     }
+                    Command::Healthcheck(args) => Ok(run_healthcheck(&args).await),
                 }
             })
         });
@@ -47,7 +49,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            match error.downcast_ref::<neko_agent::watch::WatchError>() {
+                Some(neko_agent::watch::WatchError::Connection(_)) => ExitCode::from(3),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -73,6 +78,21 @@ async fn run_manual(args: ManualArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(manual::run(args, source).await))
 }
 
+async fn run_healthcheck(args: &neko_agent::healthcheck::HealthcheckArgs) -> ExitCode {
+    let url = neko_agent::healthcheck::probe_url(args);
+    let timeout = Duration::from_secs_f64(args.timeout.clamp(0.1, 60.0));
+    match neko_agent::healthcheck::probe(&url, timeout).await {
+        Ok(status) => {
+            println!("healthy: {url} answered {status:?}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("unhealthy: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn init_gstreamer() -> anyhow::Result<()> {
     gst::init().context("GStreamer could not be initialised")?;
     gstneko::plugin_register_static().context("the neko GStreamer plugin could not be registered")
@@ -82,6 +102,7 @@ async fn run_room(args: RoomArgs) -> anyhow::Result<()> {
     init_gstreamer()?;
     let mut config = args.room.room_config();
     config.bind = args.bind;
+    config.tls = args.tls_files();
     if args.bind.ip().is_loopback() {
         config.ice_addresses = vec![args.bind.ip()];
     }
@@ -89,10 +110,8 @@ async fn run_room(args: RoomArgs) -> anyhow::Result<()> {
         .await
         .context("the sandbox room could not start")?;
     println!(
-        "sandbox room on {} (users: password {:?}, admins: {:?}); Ctrl-C stops it",
-        room.base_url(),
-        args.room.user_password,
-        args.room.admin_password
+        "sandbox room on {} (passwords from --user-password and --admin-password); Ctrl-C stops it",
+        room.base_url()
     );
     tokio::signal::ctrl_c()
         .await
@@ -104,8 +123,8 @@ async fn run_room(args: RoomArgs) -> anyhow::Result<()> {
 async fn run_watch(args: WatchArgs) -> anyhow::Result<()> {
     init_gstreamer()?;
     let mut embedded = None;
-    let mut variables = if args.connection.is_configured() {
-        args.connection.pipeline_variables()?
+    let session = if args.connection.is_configured() {
+        args.connection.session()?
     } else {
         let mut config = args.room.room_config();
         config.ice_addresses = vec![config.bind.ip()];
@@ -124,11 +143,11 @@ async fn run_watch(args: WatchArgs) -> anyhow::Result<()> {
             ..Default::default()
         };
         embedded = Some(room);
-        connection.pipeline_variables()?
+        connection.session()?
     };
-    variables.insert("decoder".into(), args.decoder.clone());
     let options = WatchOptions {
-        variables,
+        session,
+        variables: BTreeMap::from([("decoder".to_owned(), args.decoder.clone())]),
         pipeline: args.pipeline.clone(),
         duration: (args.duration > 0.0).then(|| Duration::from_secs_f64(args.duration)),
         png: args.png.clone(),

@@ -1,6 +1,7 @@
 //! `neko-agent run` end to end over real WebRTC: the fixture model clicks the sandbox room's red
 //! region and answers; online mode takes a task from chat; bad settings and a garbage model fail
-//! clearly.
+//! clearly; a room that dies mid-task ends the run with status 3, one that comes back costs no
+//! steps.
 
 mod common;
 
@@ -271,13 +272,30 @@ fn missing_model_files_and_bad_settings_are_clear() {
     let output = agent(
         "ftp://nowhere",
         &fixture("showui-fixture"),
-        &["--task", "", "--max-steps", "0", "--mode", "web"],
+        &[
+            "--task",
+            "",
+            "--max-steps",
+            "0",
+            "--mode",
+            "web",
+            "--frame-timeout",
+            "0",
+            "--reconnect-timeout",
+            "NaN",
+        ],
     )
     .output()
     .unwrap();
     let report = text(&output);
     assert_eq!(output.status.code(), Some(2), "{report}");
-    for problem in ["NEKO_MAX_STEPS", "NEKO_TASK", "must start with http://"] {
+    for problem in [
+        "NEKO_MAX_STEPS",
+        "NEKO_TASK",
+        "must start with http://",
+        "--frame-timeout/NEKO_FRAME_TIMEOUT must be a positive number of seconds",
+        "--reconnect-timeout/NEKO_RECONNECT_TIMEOUT must be a positive",
+    ] {
         assert!(report.contains(problem), "{problem}: {report}");
     }
 }
@@ -310,6 +328,168 @@ async fn losing_the_server_mid_task_ends_with_status_3() {
     let report = text(&output);
     assert_eq!(output.status.code(), Some(3), "{report}");
     assert!(report.contains("ended the session"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn a_room_that_dies_mid_task_and_stays_away_ends_with_status_3_and_no_answer() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = Room::start(room_config()).await.unwrap();
+    let child = agent(
+        &room.base_url(),
+        &fixture("showui-fixture"),
+        &[
+            "--task",
+            "Open the red box",
+            "--reconnect-timeout",
+            "5",
+            "--frame-timeout",
+            "10",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    // Step 1 clicks; the room dies (no goodbye) before step 2 can look at the result.
+    room.wait_for_input(
+        |i| i.event == "control/buttonpress",
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("step 1 clicked");
+    let died = std::time::Instant::now();
+    room.crash().await;
+    let output = tokio::time::timeout(Duration::from_secs(60), finish(child))
+        .await
+        .expect("the agent gives up when the room stays away");
+    let waited = died.elapsed();
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(3), "{report}");
+    assert!(
+        report.contains("did not come back within 5 s (NEKO_RECONNECT_TIMEOUT)"),
+        "{report}"
+    );
+    assert!(!report.contains("answer after"), "{report}");
+    // Bounded by the limit (plus start-up slack for a loaded machine), not by a step budget.
+    assert!(waited < Duration::from_secs(5 + 30), "{waited:?}\n{report}");
+}
+
+/// Runs the red-box task, crashes the room once it records `crash_on` from the agent, starts
+/// a new room on the same port 3 s later and lets the agent finish there: the new room, when
+/// the agent's video was back in it, and the agent's output.
+async fn restart_mid_task(crash_on: &str) -> (Room, std::time::Instant, String) {
+    let first = Room::start(room_config()).await.unwrap();
+    let address = first.local_addr();
+    let child = agent(
+        &first.base_url(),
+        &fixture("showui-fixture"),
+        &["--task", "Open the red box", "--reconnect-timeout", "60"],
+    )
+    .spawn()
+    .unwrap();
+    first
+        .wait_for_input(|i| i.event == crash_on, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|| panic!("the agent never sent {crash_on}"));
+    first.crash().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let room = Room::start(RoomConfig {
+        bind: address,
+        ..room_config()
+    })
+    .await
+    .unwrap();
+    let watching = async {
+        loop {
+            if room.sessions().iter().any(|s| s.state.is_watching) {
+                return std::time::Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let watching_since = tokio::time::timeout(Duration::from_secs(90), watching).await;
+    let output = tokio::time::timeout(Duration::from_secs(90), finish(child))
+        .await
+        .expect("the agent finishes");
+    let report = text(&output);
+    let watching_since =
+        watching_since.unwrap_or_else(|_| panic!("the agent's video never came back\n{report}"));
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    // The same two steps as without the outage (the first test above).
+    assert!(report.contains("answer after 2 step(s): done"), "{report}");
+    (room, watching_since, report)
+}
+
+/// The agent's input events a room recorded (not its requests for host control).
+fn actions(room: &Room) -> Vec<neko_agent::room::RecordedInput> {
+    room.inputs()
+        .into_iter()
+        .filter(|i| i.event.starts_with("control/") && i.event != "control/request")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn a_room_restarted_before_the_first_action_costs_no_steps() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    // The agent joined and waits for video or decides its first step when the room dies.
+    let (room, watching_since, report) = restart_mid_task("control/request").await;
+    let red = room
+        .media()
+        .unwrap()
+        .desktop()
+        .lock()
+        .unwrap()
+        .region("red")
+        .unwrap();
+    assert!(red.clicked, "{report}");
+    let actions = actions(&room);
+    let presses = actions
+        .iter()
+        .filter(|i| i.event == "control/buttonpress")
+        .count();
+    assert_eq!(presses, 1, "{actions:?}\n{report}");
+    // Every action the new room saw was decided on a frame it sent: none came before the
+    // agent's video was back.
+    for action in &actions {
+        assert!(
+            action.at >= watching_since - Duration::from_millis(50),
+            "{} before the video was back\n{report}",
+            action.event
+        );
+    }
+    room.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn a_room_restarted_after_a_click_costs_no_steps_and_answers_on_a_fresh_frame() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    // Step 1 clicked in the first room; step 2 must look at the new room's picture.
+    let (room, watching_since, report) = restart_mid_task("control/buttonpress").await;
+    let actions = actions(&room);
+    assert!(actions.is_empty(), "the click was repeated: {actions:?}");
+    let chat = room.chat_messages();
+    let answer = chat
+        .iter()
+        .find(|m| m.text == "Answer: done")
+        .unwrap_or_else(|| panic!("no answer in the new room: {chat:?}\n{report}"));
+    assert!(
+        answer.at >= watching_since - Duration::from_millis(50),
+        "answered before the video was back\n{report}"
+    );
+    room.shutdown().await;
 }
 
 #[test]

@@ -47,7 +47,7 @@ fn a_malformed_pipeline_file_is_reported_with_its_position() {
     std::fs::write(
         &file,
         "description = \"broken\"\n\
-         [variables]\nurl = {}\nusername = {}\npassword = {}\ndecoder = {}\nice_addresses = {}\n\
+         [variables]\ndecoder = {}\n\
          [pipeline]\nlaunch = '''\nvideotestsrc ! vidoeconvert ! appsink name=frames\n'''\nappsinks = [\"frames\"]\n",
     )
     .unwrap();
@@ -67,7 +67,7 @@ fn a_malformed_pipeline_file_is_reported_with_its_position() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    let expected = format!("{}:10:16:", file.display());
+    let expected = format!("{}:6:16:", file.display());
     assert!(
         stderr.contains(&expected) && stderr.contains("vidoeconvert"),
         "{stderr}"
@@ -87,4 +87,56 @@ fn incomplete_connection_settings_list_every_problem() {
     for needle in ["http:// or https://", "NEKO_USER", "NEKO_PASS"] {
         assert!(stderr.contains(needle), "{needle} missing in {stderr}");
     }
+}
+
+#[test]
+fn bad_ice_settings_are_reported_together_before_connecting() {
+    let login = [
+        "--neko-url",
+        "http://127.0.0.1:9",
+        "--username",
+        "u",
+        "--password",
+        "p",
+    ];
+    let output = neko_agent()
+        .arg("watch")
+        .args(login)
+        .args(["--ice-policy", "open", "--stun-url", "http://h:1"])
+        .args(["--turn-url", "turn:127.0.0.1:3478", "--turn-user", "me"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    for needle in [
+        "\"open\"; use all, relay or strict",
+        "NEKO_STUN_URL \"http://h:1\" is not a STUN URL",
+        "needs --turn-user/NEKO_TURN_USER and --turn-pass/NEKO_TURN_PASS",
+    ] {
+        assert!(stderr.contains(needle), "{needle} missing from:\n{stderr}");
+    }
+
+    let output = neko_agent()
+        .arg("manual")
+        .args(login)
+        .env("NEKO_ICE_POLICY", "relay")
+        .args(["-c", "sleep 1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("relay needs a TURN server"), "{stderr}");
+
+    let output = neko_agent()
+        .arg("yap")
+        .args(login)
+        .env("YAP_ICE_POLICY", "sometimes")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("\"sometimes\"; use all, relay or strict"),
+        "{stderr}"
+    );
 }

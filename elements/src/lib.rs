@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod codecs;
+pub mod log_limit;
 pub mod nekosink;
 pub mod nekosrc;
 pub mod protocol;

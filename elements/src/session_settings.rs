@@ -6,8 +6,9 @@ use std::net::IpAddr;
 
 use gst::glib;
 use gst::prelude::*;
+use gst_webrtc::WebRTCICETransportPolicy;
 
-use crate::client::{ClientConfig, NekoClient, Target};
+use crate::client::{ClientConfig, DEFAULT_MAX_FAILED_OFFERS, NekoClient, Target};
 use crate::runtime::RUNTIME;
 use crate::webrtc::PeerConfig;
 
@@ -21,11 +22,14 @@ pub struct SessionSettings {
     username: Option<String>,
     password: Option<String>,
     token: Option<String>,
+    ca_file: Option<String>,
     stun_server: Option<String>,
     turn_servers: Vec<String>,
+    ice_transport_policy: WebRTCICETransportPolicy,
     ice_local_addresses: Option<String>,
     latency: u32,
     reconnect: bool,
+    max_failed_offers: u32,
 }
 
 impl Default for SessionSettings {
@@ -35,11 +39,14 @@ impl Default for SessionSettings {
             username: None,
             password: None,
             token: None,
+            ca_file: None,
             stun_server: None,
             turn_servers: Vec::new(),
+            ice_transport_policy: WebRTCICETransportPolicy::All,
             ice_local_addresses: None,
             latency: DEFAULT_LATENCY_MS,
             reconnect: true,
+            max_failed_offers: DEFAULT_MAX_FAILED_OFFERS,
         }
     }
 }
@@ -69,6 +76,11 @@ pub fn properties() -> Vec<glib::ParamSpec> {
                 .blurb("Session token to use instead of logging in (write-only, never logged)")
                 .flags(glib::ParamFlags::WRITABLE | gst::PARAM_FLAG_MUTABLE_READY)
                 .build(),
+            glib::ParamSpecString::builder("ca-file")
+                .nick("CA file")
+                .blurb("PEM file with CA certificates trusted for https/wss besides the system's (a room with its own CA)")
+                .flags(ready)
+                .build(),
             glib::ParamSpecString::builder("stun-server")
                 .nick("STUN server")
                 .blurb("STUN server (stun://host:port); overrides the one the room announces")
@@ -76,8 +88,13 @@ pub fn properties() -> Vec<glib::ParamSpec> {
                 .build(),
             gst::ParamSpecArray::builder("turn-servers")
                 .nick("TURN servers")
-                .blurb("TURN servers (turn(s)://user:pass@host:port), added to the room's")
+                .blurb("TURN servers (turn(s)://user:pass@host:port, user and password percent-encoded), added to the room's")
                 .element_spec(&glib::ParamSpecString::builder("turn-server").build())
+                .flags(ready)
+                .build(),
+            glib::ParamSpecEnum::builder_with_default("ice-transport-policy", WebRTCICETransportPolicy::All)
+                .nick("ICE transport policy")
+                .blurb("all: any candidate; relay: only candidates relayed through a TURN server (from turn-servers or the room), failing with an error when none is reachable")
                 .flags(ready)
                 .build(),
             glib::ParamSpecString::builder("ice-local-addresses")
@@ -97,6 +114,13 @@ pub fn properties() -> Vec<glib::ParamSpec> {
                 .default_value(true)
                 .flags(ready)
                 .build(),
+            glib::ParamSpecUInt::builder("max-failed-offers")
+                .nick("Max failed offers")
+                .blurb("Post an error after this many offers in a row from the room could not be answered; between them, wait like reconnects do")
+                .minimum(1)
+                .default_value(DEFAULT_MAX_FAILED_OFFERS)
+                .flags(ready)
+                .build(),
         ]
 }
 
@@ -109,6 +133,7 @@ impl SessionSettings {
             "username" => self.username = string(),
             "password" => self.password = string(),
             "token" => self.token = string(),
+            "ca-file" => self.ca_file = string(),
             "stun-server" => self.stun_server = string(),
             "turn-servers" => {
                 self.turn_servers = value
@@ -116,9 +141,15 @@ impl SessionSettings {
                     .map(|a| a.iter().filter_map(|v| v.get::<String>().ok()).collect())
                     .unwrap_or_default();
             }
+            "ice-transport-policy" => {
+                self.ice_transport_policy = value.get().unwrap_or(WebRTCICETransportPolicy::All);
+            }
             "ice-local-addresses" => self.ice_local_addresses = string(),
             "latency" => self.latency = value.get().unwrap_or(DEFAULT_LATENCY_MS),
             "reconnect" => self.reconnect = value.get().unwrap_or(true),
+            "max-failed-offers" => {
+                self.max_failed_offers = value.get().unwrap_or(DEFAULT_MAX_FAILED_OFFERS)
+            }
             _ => return false,
         }
         true
@@ -129,12 +160,15 @@ impl SessionSettings {
         Some(match name {
             "url" => self.url.to_value(),
             "username" => self.username.to_value(),
+            "ca-file" => self.ca_file.to_value(),
             "password" | "token" => None::<String>.to_value(),
             "stun-server" => self.stun_server.to_value(),
             "turn-servers" => gst::Array::new(self.turn_servers.clone()).to_value(),
+            "ice-transport-policy" => self.ice_transport_policy.to_value(),
             "ice-local-addresses" => self.ice_local_addresses.to_value(),
             "latency" => self.latency.to_value(),
             "reconnect" => self.reconnect.to_value(),
+            "max-failed-offers" => self.max_failed_offers.to_value(),
             _ => return None,
         })
     }
@@ -149,6 +183,12 @@ impl SessionSettings {
             self.token.as_deref(),
         )
         .map_err(|e| e.to_string())?;
+        let target = match self.ca_file.as_deref().filter(|path| !path.is_empty()) {
+            Some(path) => target
+                .with_ca_file(std::path::Path::new(path))
+                .map_err(|e| format!("ca-file: {e}"))?,
+            None => target,
+        };
         let local_addresses = self
             .ice_local_addresses
             .as_deref()
@@ -161,11 +201,33 @@ impl SessionSettings {
                     .map_err(|_| format!("ice-local-addresses: {a:?} is not an IP address"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let stun_server = self.stun_server.clone().filter(|s| !s.is_empty());
+        if let Some(stun) = &stun_server
+            && !(stun.starts_with("stun://") || stun.starts_with("stuns://"))
+        {
+            return Err(format!(
+                "stun-server: {stun:?} is not a stun://host:port URI"
+            ));
+        }
+        for turn in &self.turn_servers {
+            let userinfo = turn
+                .strip_prefix("turn://")
+                .or_else(|| turn.strip_prefix("turns://"))
+                .and_then(|rest| rest.rsplit_once('@'));
+            if !userinfo.is_some_and(|(user, host)| user.contains(':') && !host.is_empty()) {
+                return Err(format!(
+                    "turn-servers: {} is not a turn(s)://user:pass@host:port URI",
+                    crate::webrtc::redact_userinfo(turn)
+                ));
+            }
+        }
         let mut client = ClientConfig::new(target);
         client.reconnect = self.reconnect;
+        client.max_failed_offers = self.max_failed_offers;
         let peer = PeerConfig {
-            stun_server: self.stun_server.clone(),
+            stun_server,
             turn_servers: self.turn_servers.clone(),
+            relay_only: self.ice_transport_policy == WebRTCICETransportPolicy::Relay,
             local_addresses,
             latency_ms: self.latency,
             ..Default::default()

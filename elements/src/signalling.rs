@@ -11,7 +11,7 @@ use gst_webrtc::WebRTCICEConnectionState;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
-use crate::client::{ClientConfig, ClientError, ClientNotice, NekoClient, RoomState};
+use crate::client::{Backoff, ClientConfig, ClientError, ClientNotice, NekoClient, RoomState};
 use crate::protocol::{
     ClientEvent, IceCandidate, ServerEvent, SignalDescription, SignalProvide, SignalRequest,
 };
@@ -60,13 +60,27 @@ impl SessionHandle {
     pub fn start<E: SessionElement>(&mut self, element: &E, params: SessionParams) {
         let (client, notices) = NekoClient::start(params.client.clone());
         let (commands, command_rx) = mpsc::unbounded_channel();
-        crate::runtime::RUNTIME.spawn(run(
+        let running = crate::runtime::RUNTIME.spawn(run(
             element.downgrade(),
             client.clone(),
             notices,
             params,
             command_rx,
         ));
+        // A task that dies by panicking must not leave the element silently without a session.
+        let weak = element.downgrade();
+        crate::runtime::RUNTIME.spawn(async move {
+            if let Err(error) = running.await
+                && let Some(reason) = crate::runtime::panic_message(error)
+                && let Some(element) = weak.upgrade()
+            {
+                gst::element_error!(
+                    element,
+                    gst::LibraryError::Failed,
+                    ("the Neko signalling task crashed: {}", reason)
+                );
+            }
+        });
         self.client = Some(client);
         self.commands = Some(commands);
     }
@@ -83,7 +97,9 @@ impl SessionHandle {
             let _ = commands.send(Command::Stop);
         }
         if let Some(client) = self.client.take() {
-            client.stop();
+            // Waits for the close frame, so a process exiting right after still leaves the room
+            // with a normal closure.
+            client.stop_and_wait(STOP_WAIT);
         }
     }
 
@@ -99,11 +115,23 @@ impl SessionHandle {
     /// A `stats` structure named `name`, started with the session's fields: `session-id`,
     /// `connected`, `peer-connections` and `reconnects`.
     pub fn stats(&self, name: &str) -> gst::structure::Builder {
+        let (local_candidate, remote_candidate) = self.candidate_types();
         gst::Structure::builder(name)
             .field("session-id", self.session_id.as_deref().unwrap_or_default())
             .field("connected", self.connected())
             .field("peer-connections", self.peers)
             .field("reconnects", self.reconnects)
+            .field("ice-local-candidate-type", local_candidate)
+            .field("ice-remote-candidate-type", remote_candidate)
+    }
+
+    /// The candidate types of the selected ICE pair while connected (empty strings otherwise).
+    fn candidate_types(&self) -> (String, String) {
+        self.webrtcbin
+            .as_ref()
+            .filter(|_| self.connected())
+            .and_then(crate::webrtc::selected_candidate_types)
+            .unwrap_or_default()
     }
 
     fn joined(&mut self, session_id: &str, reconnect: bool) {
@@ -127,11 +155,25 @@ fn session_of<E: SessionElement>(element: &E) -> MutexGuard<'_, SessionHandle> {
         .unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Whether ICE carries media in `state`.
+fn ice_is_up(state: WebRTCICEConnectionState) -> bool {
+    matches!(
+        state,
+        WebRTCICEConnectionState::Connected | WebRTCICEConnectionState::Completed
+    )
+}
+
 /// How long to wait for `signal/provide` before asking again (the server never reports failures).
 const PROVIDE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long relay-only ICE may take to connect after the answer before the session fails.
+const RELAY_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// How long webrtcbin may take to produce an answer before the peer is given up.
 const NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long stopping waits for the client to close its WebSocket.
+const STOP_WAIT: Duration = Duration::from_secs(2);
 
 /// Everything the task needs, validated from the element's properties.
 #[derive(Debug, Clone)]
@@ -162,6 +204,13 @@ struct Session<E: SessionElement> {
     held_local: Vec<IceCandidate>,
     early_remote: Vec<IceCandidate>,
     provide_deadline: Option<Instant>,
+    /// Offers in a row that could not be answered, and the wait before asking again.
+    failed_offers: u32,
+    offer_backoff: Backoff,
+    retry_at: Option<Instant>,
+    relay_deadline: Option<Instant>,
+    /// The session the current peer belongs to.
+    session_id: Option<String>,
 }
 
 /// Runs until the element stops or the client fails for good.
@@ -173,6 +222,7 @@ pub async fn run<E: SessionElement>(
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
     let (peer_events, mut peer_rx) = mpsc::unbounded_channel();
+    let offer_backoff = Backoff::new(params.client.backoff_initial, params.client.backoff_max);
     let mut session = Session {
         element,
         client,
@@ -180,13 +230,20 @@ pub async fn run<E: SessionElement>(
         peer_events,
         peer: None,
         ice_state: WebRTCICEConnectionState::New,
+        session_id: None,
         answer_sent: false,
         held_local: Vec::new(),
         early_remote: Vec::new(),
         provide_deadline: None,
+        failed_offers: 0,
+        offer_backoff,
+        retry_at: None,
+        relay_deadline: None,
     };
     loop {
         let deadline = session.provide_deadline;
+        let retry_at = session.retry_at;
+        let relay_deadline = session.relay_deadline;
         tokio::select! {
             command = commands.recv() => match command {
                 None | Some(Command::Stop) => break,
@@ -206,6 +263,14 @@ pub async fn run<E: SessionElement>(
             _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
                 tracing::warn!("no signal/provide within {} s; asking again", PROVIDE_TIMEOUT.as_secs());
                 session.request_media().await;
+            }
+            _ = async { tokio::time::sleep_until(retry_at.unwrap_or_else(Instant::now)).await }, if retry_at.is_some() => {
+                session.retry_at = None;
+                session.request_media().await;
+            }
+            _ = async { tokio::time::sleep_until(relay_deadline.unwrap_or_else(Instant::now)).await }, if relay_deadline.is_some() => {
+                session.relay_failed(&format!("not connected within {} s", RELAY_CONNECT_TIMEOUT.as_secs()));
+                break;
             }
         }
     }
@@ -244,6 +309,7 @@ impl<E: SessionElement> Session<E> {
             peer.close();
         }
         self.answer_sent = false;
+        self.relay_deadline = None;
         self.held_local.clear();
         self.ice_state = WebRTCICEConnectionState::New;
     }
@@ -261,11 +327,16 @@ impl<E: SessionElement> Session<E> {
                 if !self.permitted() {
                     return false;
                 }
-                let media_alive = matches!(
-                    self.ice_state,
-                    WebRTCICEConnectionState::Connected | WebRTCICEConnectionState::Completed
-                );
-                if media_alive {
+                // A new session (the server restarted or forgot ours) has no peer on the
+                // server's side, whatever ICE still says about the old one.
+                let same_session = self.session_id.as_deref() == Some(session_id.as_str());
+                self.session_id = Some(session_id);
+                let media_alive = ice_is_up(self.ice_state);
+                if reconnect && !same_session {
+                    tracing::info!("reconnected as a new session; replacing the WebRTC peer");
+                    self.close_peer();
+                    self.request_media().await;
+                } else if media_alive {
                     tracing::info!("reconnected; the WebRTC peer survived, keeping it");
                 } else {
                     self.request_media().await;
@@ -406,20 +477,48 @@ impl<E: SessionElement> Session<E> {
         match answer {
             Ok(Ok(sdp)) => self.send_answer(sdp).await,
             Ok(Err(error)) if !self.negotiation_failed(&error) => return false,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "could not answer the room's offer; asking again");
-                self.close_peer();
-                self.request_media().await;
-            }
+            Ok(Err(error)) => return self.offer_failed(&error.to_string()),
             Err(_) => {
-                tracing::warn!(
-                    "webrtcbin did not answer within {} s; asking again",
+                return self.offer_failed(&format!(
+                    "webrtcbin did not answer within {} s",
                     NEGOTIATION_TIMEOUT.as_secs()
-                );
-                self.close_peer();
-                self.request_media().await;
+                ));
             }
         }
+        true
+    }
+
+    /// Counts an offer that could not be answered: asks for a new one after the next backoff
+    /// delay, or ends the session with an element error after `max_failed_offers` in a row.
+    /// Returns false when the session is over.
+    fn offer_failed(&mut self, reason: &str) -> bool {
+        self.close_peer();
+        self.failed_offers += 1;
+        let limit = self.params.client.max_failed_offers;
+        if self.failed_offers >= limit {
+            if let Some(element) = self.element() {
+                gst::element_error!(
+                    element,
+                    gst::StreamError::Failed,
+                    (
+                        "gave up after {} offers in a row from the Neko server at {} could not be answered; the last one: {}",
+                        self.failed_offers,
+                        self.params.client.target.display_server(),
+                        reason
+                    )
+                );
+            }
+            return false;
+        }
+        let delay = self.offer_backoff.next_delay();
+        tracing::warn!(
+            failed = self.failed_offers,
+            limit,
+            delay_ms = delay.as_millis() as u64,
+            %reason,
+            "could not answer the room's offer; asking again after a delay"
+        );
+        self.retry_at = Some(Instant::now() + delay);
         true
     }
 
@@ -448,9 +547,28 @@ impl<E: SessionElement> Session<E> {
             return;
         }
         self.answer_sent = true;
+        if self.params.peer.relay_only {
+            self.relay_deadline = Some(Instant::now() + RELAY_CONNECT_TIMEOUT);
+        }
         for candidate in std::mem::take(&mut self.held_local) {
             self.client
                 .send_nowait(ClientEvent::SignalCandidate(candidate));
+        }
+    }
+
+    /// Ends the session with an element error: relay-only ICE did not connect, which asking the
+    /// room again would not change.
+    fn relay_failed(&mut self, what: &str) {
+        self.relay_deadline = None;
+        if let Some(element) = self.element() {
+            gst::element_error!(
+                element,
+                gst::ResourceError::OpenRead,
+                (
+                    "relay-only ICE ({}): no media path through the TURN server; check its URL, user and password, and that it can reach the room",
+                    what
+                )
+            );
         }
     }
 
@@ -467,13 +585,22 @@ impl<E: SessionElement> Session<E> {
             PeerEvent::IceState(state) => {
                 tracing::debug!(?state, "ICE connection state");
                 self.ice_state = state;
-                if let Some(element) = self.element() {
-                    element.media_connected(matches!(
-                        state,
-                        WebRTCICEConnectionState::Connected | WebRTCICEConnectionState::Completed
-                    ));
+                let connected = ice_is_up(state);
+                if connected {
+                    self.relay_deadline = None;
+                    self.failed_offers = 0;
+                    self.offer_backoff.reset();
                 }
-                if state == WebRTCICEConnectionState::Failed && self.peer.is_some() {
+                if let Some(element) = self.element() {
+                    element.media_connected(connected);
+                }
+                if state == WebRTCICEConnectionState::Failed
+                    && self.peer.is_some()
+                    && self.params.peer.relay_only
+                {
+                    self.relay_failed("ICE failed");
+                    self.close_peer();
+                } else if state == WebRTCICEConnectionState::Failed && self.peer.is_some() {
                     tracing::warn!("ICE failed; asking the room for a new peer");
                     self.close_peer();
                     self.request_media().await;

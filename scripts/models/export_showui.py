@@ -6,9 +6,11 @@ This is the real-model counterpart of make_showui_fixture.py: it writes the same
 by the tests or CI; run it by hand on a machine with network access to huggingface.co.
 
 Needs: ~32 GB of RAM (the model is exported in float32), ~25 GB of free disk, 15-40 minutes on a
-recent CPU (no GPU needed). The script is written against the versions pinned below; it has not
-been run as part of this project, so treat its final check (PyTorch vs ONNX greedy tokens on a
-synthetic screenshot, also available alone with --verify) as the proof that an export is good.
+recent CPU (no GPU needed). The script is written against the versions pinned below (the same as
+scripts/models/requirements-parity.txt). The tests run it on a small random-weight Qwen2-VL
+(scripts/models/make_parity_model.py, tests/model_parity.rs) in both precisions; on the real
+model, its final check (PyTorch vs ONNX greedy tokens on a synthetic screenshot, also available
+alone with --verify) is the proof that an export is good.
 The patched forward relies on transformers 4.48 (`DynamicCache.key_cache`, `model.model`,
 `model.visual`); recheck it before upgrading transformers.
 
@@ -17,15 +19,19 @@ The patched forward relies on transformers 4.48 (`DynamicCache.key_cache`, `mode
         onnxslim==0.1.42 pillow==11.1.0
     python3 scripts/models/export_showui.py --out models/showui-2b            # export + verify
     python3 scripts/models/export_showui.py --out models/showui-2b --verify   # verify only
+    python3 scripts/models/export_showui.py --out models/showui-2b --dtype fp16  # *_fp16.onnx
 
-Output (float32; every graph keeps its weights next to it in `<name>.onnx_data`):
+Output (float32; every graph keeps its weights next to it in `<name>.onnx_data`; with
+--dtype fp16 the same graphs traced from the model in float16, named `<name>_fp16.onnx` as
+onnx-community names them, float16 weights and float inputs/outputs; both can share a directory):
 
     <out>/onnx/vision_encoder.onnx        pixel_values f32 [num_patches, 1176], grid_thw i64 [num_images, 3]
                                           -> image_features f32 [num_patches / 4, 1536]
     <out>/onnx/embed_tokens.onnx          input_ids i64 [B, S] -> inputs_embeds f32 [B, S, 1536]
     <out>/onnx/decoder_model_merged.onnx  inputs_embeds, attention_mask i64 [B, past + S],
-                                          position_ids i64 [3, B, S], past_key_values.{0..27}.key/value
-                                          f32 [B, 2, past, 128] -> logits f32 [B, S, 151936],
+                                          position_ids i64 [3, B, S], num_logits_to_keep i64 [] (K),
+                                          past_key_values.{0..27}.key/value
+                                          f32 [B, 2, past, 128] -> logits f32 [B, K, 151936],
                                           present.{0..27}.key/value f32 [B, 2, past + S, 128]
     <out>/config.json, generation_config.json, preprocessor_config.json, chat_template.json,
     tokenizer.json, tokenizer_config.json, added_tokens.json, ...
@@ -57,7 +63,10 @@ SHOWUI_MIN_PIXELS = 256 * 28 * 28
 SHOWUI_MAX_PIXELS = 1344 * 28 * 28
 
 
-def load(model_id, processor_id):
+DTYPES = {"fp32": ("", "float32"), "fp16": ("_fp16", "float16")}  # file suffix, torch dtype
+
+
+def load(model_id, processor_id, dtype="fp32"):
     import torch
     from transformers import AutoProcessor, DynamicCache, Qwen2VLForConditionalGeneration
 
@@ -65,13 +74,16 @@ def load(model_id, processor_id):
         """forward(inputs_embeds, attention_mask, position_ids, *past) -> logits, present.*"""
 
         def forward(self, *args):
-            inputs_embeds, attention_mask, position_ids, *flat_past = args
+            inputs_embeds, attention_mask, position_ids, num_logits_to_keep, *flat_past = args
             past = None
             if flat_past:
                 past = DynamicCache()
                 for layer in range(self.config.num_hidden_layers):
                     past.update(flat_past[2 * layer], flat_past[2 * layer + 1], layer)
-            out = super().forward(
+            # The language model alone, then the LM head on the last `num_logits_to_keep`
+            # positions only: the caller needs the last one, and the head over every prompt
+            # position is a [S, vocab] product (151936 wide) thrown away.
+            out = self.model(
                 inputs_embeds=inputs_embeds,
                 attention_mask=attention_mask,
                 position_ids=position_ids,
@@ -79,14 +91,18 @@ def load(model_id, processor_id):
                 use_cache=True,
                 return_dict=True,
             )
-            result = {"logits": out.logits}
+            hidden = out.last_hidden_state
+            length = hidden.shape[1]
+            kept = torch.arange(length - num_logits_to_keep, length, device=hidden.device)
+            result = {"logits": self.lm_head(hidden.index_select(1, kept))}
             cache = out.past_key_values
             for layer, (key, value) in enumerate(zip(cache.key_cache, cache.value_cache)):
                 result[f"present.{layer}.key"] = key
                 result[f"present.{layer}.value"] = value
             return result
 
-    model = Patched.from_pretrained(model_id, torch_dtype=torch.float32, attn_implementation="eager").eval()
+    torch_dtype = getattr(torch, DTYPES[dtype][1])
+    model = Patched.from_pretrained(model_id, torch_dtype=torch_dtype, attn_implementation="eager").eval()
     processor = AutoProcessor.from_pretrained(processor_id)
     return model, processor
 
@@ -95,7 +111,9 @@ def export(args):
     import onnx
     import torch
 
-    model, processor = load(args.model, args.processor)
+    model, processor = load(args.model, args.processor, args.dtype)
+    suffix, float_type = DTYPES[args.dtype]
+    float_type = getattr(torch, float_type)
     cfg = model.config
     layers, kv_heads = cfg.num_hidden_layers, cfg.num_key_value_heads
     head_dim, hidden = cfg.hidden_size // cfg.num_attention_heads, cfg.hidden_size
@@ -142,23 +160,24 @@ def export(args):
         # Traced with a non-empty cache, so the graph takes the general concat path.
         seq, past_len = 16, 4
         example = (
-            torch.ones(1, seq, hidden),
+            torch.ones(1, seq, hidden, dtype=float_type),
             torch.ones(1, past_len + seq, dtype=torch.int64),
             torch.arange(past_len, past_len + seq, dtype=torch.int64).expand(3, 1, seq).contiguous(),
-            *[torch.zeros(1, kv_heads, past_len, head_dim) for _ in kv_names],
+            torch.tensor(1, dtype=torch.int64),
+            *[torch.zeros(1, kv_heads, past_len, head_dim, dtype=float_type) for _ in kv_names],
         )
         to_onnx(
             model,
             example,
             "decoder_model_merged",
-            ["inputs_embeds", "attention_mask", "position_ids", *kv_names],
+            ["inputs_embeds", "attention_mask", "position_ids", "num_logits_to_keep", *kv_names],
             ["logits", *present_names],
             {
                 "inputs_embeds": {0: "batch_size", 1: "sequence_length"},
                 "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
                 "position_ids": {1: "batch_size", 2: "sequence_length"},
                 **{n: {0: "batch_size", 2: "past_sequence_length"} for n in kv_names},
-                "logits": {0: "batch_size", 1: "sequence_length"},
+                "logits": {0: "batch_size", 1: "num_logits_to_keep"},
                 **{n: {0: "batch_size", 2: "past_sequence_length + 1"} for n in present_names},
             },
         )
@@ -166,7 +185,7 @@ def export(args):
         grid = torch.tensor([[1, 16, 16]], dtype=torch.int64)
         to_onnx(
             model.visual,
-            (torch.randn(256, patch_dim), grid),
+            (torch.randn(256, patch_dim, dtype=float_type), grid),
             "vision_encoder",
             ["pixel_values", "grid_thw"],
             ["image_features"],
@@ -190,7 +209,7 @@ def export(args):
         if proto is None:
             proto = onnx.load(src, load_external_data=True)
         proto.ir_version = min(proto.ir_version, IR_VERSION)
-        dst = os.path.join(args.out, "onnx", name + ".onnx")
+        dst = os.path.join(args.out, "onnx", name + suffix + ".onnx")
         for stale in (dst, dst + "_data"):
             if os.path.exists(stale):
                 os.remove(stale)
@@ -199,7 +218,7 @@ def export(args):
             dst,
             save_as_external_data=True,
             all_tensors_to_one_file=True,
-            location=name + ".onnx_data",
+            location=name + suffix + ".onnx_data",
             size_threshold=1024,
         )
         onnx.checker.check_model(dst)
@@ -214,7 +233,8 @@ def verify(args):
     import torch
     from PIL import Image, ImageDraw
 
-    model, processor = load(args.model, args.processor)
+    model, processor = load(args.model, args.processor, args.dtype)
+    suffix, float_type = DTYPES[args.dtype]
     image = Image.new("RGB", (1344, 756), (235, 235, 235))
     draw = ImageDraw.Draw(image)
     for i, colour in enumerate([(220, 40, 40), (40, 180, 60), (40, 90, 220), (230, 200, 40)]):
@@ -252,7 +272,7 @@ def verify(args):
 
     def session(name):
         return ort.InferenceSession(
-            os.path.join(args.out, "onnx", name + ".onnx"), providers=["CPUExecutionProvider"]
+            os.path.join(args.out, "onnx", name + suffix + ".onnx"), providers=["CPUExecutionProvider"]
         )
 
     vision, embed, decoder = (
@@ -265,7 +285,7 @@ def verify(args):
     feats = vision.run(
         None,
         {
-            "pixel_values": inputs["pixel_values"].numpy().astype(np.float32),
+            "pixel_values": inputs["pixel_values"].numpy().astype(float_type),
             "grid_thw": inputs["image_grid_thw"].numpy(),
         },
     )[0]
@@ -277,13 +297,14 @@ def verify(args):
     )
     position_ids, delta = position_ids.numpy(), int(delta.reshape(-1)[0])
     kv = [i for i in decoder.get_inputs() if i.name.startswith("past_key_values.")]
-    past = {i.name: np.zeros((1, i.shape[1], 0, i.shape[3]), np.float32) for i in kv}
+    past = {i.name: np.zeros((1, i.shape[1], 0, i.shape[3]), float_type) for i in kv}
     mask = np.ones((1, ids.shape[1]), np.int64)
     out = []
     for _ in range(new_tokens):
-        res = decoder.run(
-            None, {"inputs_embeds": embeds, "attention_mask": mask, "position_ids": position_ids, **past}
-        )
+        feed = {"inputs_embeds": embeds, "attention_mask": mask, "position_ids": position_ids, **past}
+        if "num_logits_to_keep" in {i.name for i in decoder.get_inputs()}:
+            feed["num_logits_to_keep"] = np.array(1, np.int64)
+        res = decoder.run(None, feed)
         token = int(np.argmax(res[0][0, -1]))
         out.append(token)
         if token in (151645, 151643):
@@ -324,6 +345,12 @@ def main():
     )
     parser.add_argument("--verify", action="store_true", help="only compare an existing export with PyTorch")
     parser.add_argument("--no-slim", action="store_true", help="skip onnxslim")
+    parser.add_argument(
+        "--dtype",
+        choices=sorted(DTYPES),
+        default="fp32",
+        help="fp32 (default) or fp16: trace the model in float16 and write *_fp16.onnx",
+    )
     args = parser.parse_args()
     if not args.verify:
         export(args)

@@ -9,28 +9,33 @@ use std::time::Duration;
 
 use super::action::Mode;
 use super::annotate::debug_path;
+use super::backend::Backend;
 use super::frames::FrameSource;
 use super::metrics::Metrics;
 use super::online;
 use super::prompt::NavPrompt;
 use super::runner::{Agent, AgentConfig, AgentError, TaskOutcome};
 use super::settle::SettleOptions;
+use super::sight::{Sight, SightLimits};
 use crate::capture::{AgentCapture, CaptureSettings};
 use crate::cli::{RoomSettings, RunArgs};
-use crate::connection::ConnectionArgs;
+use crate::connection::{ConnectionArgs, SessionSettings};
 use crate::model::{DEFAULT_MODEL_DIR, ModelOptions, ShowUi};
+use crate::remote::RemoteVlm;
 use crate::room::{Room, RoomConfig};
 use crate::session::{ControlOptions, Controller, Failures, Link, Printer};
 use crate::yap::speaker::SpeakerEvent;
 use crate::yap::voice::Voice;
+use gstneko::client::Trust;
 
 /// The task was answered (offline), or online mode ended cleanly.
 pub const EXIT_ANSWERED: u8 = 0;
-/// The agent failed: the model could not run, no video, host control never granted…
+/// The agent failed: the model could not run, host control never granted…
 pub const EXIT_FAILED: u8 = 1;
 /// Bad settings or missing model files.
 pub const EXIT_USAGE: u8 = 2;
-/// The room could not be joined, or the connection was lost.
+/// The room could not be joined, the connection was lost for good, or the agent went blind (no
+/// fresh frame in time).
 pub const EXIT_CONNECTION: u8 = 3;
 /// The step limit was reached without an answer.
 pub const EXIT_STEP_LIMIT: u8 = 4;
@@ -39,6 +44,9 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// The fixture model used with the embedded sandbox room when no model is configured.
 const FIXTURE_MODEL: &str = "models/showui-fixture";
+
+/// Longest `--frame-timeout`/`--reconnect-timeout` accepted (a day).
+const MAX_WAIT_S: f64 = 86_400.0;
 
 /// How long to wait for the room at start.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -61,19 +69,21 @@ pub async fn run(args: RunArgs) -> u8 {
     if args.healthcheck {
         return healthcheck(&args, &model_options).await;
     }
-    let model = match load_model(&model_options).await {
+    let model = match open_backend(&args, &model_options).await {
         Ok(model) => model,
         Err(message) => {
             eprintln!("error: {message}");
             return EXIT_USAGE;
         }
     };
-    print(&format!(
-        "model: {} ({:?}, {})",
-        model_options.model_dir.display(),
-        model.dtype(),
-        model.execution_provider()
-    ));
+    match &model {
+        Backend::Local(_) => print(&format!(
+            "model: {} ({})",
+            model_options.model_dir.display(),
+            model.describe()
+        )),
+        Backend::Remote(_) => print(&format!("model: remote {}", model.describe())),
+    }
     let metrics = Arc::new(Metrics::default());
     if let Some(address) = metrics_address(&args) {
         match metrics.clone().serve(address).await {
@@ -135,25 +145,28 @@ pub async fn run(args: RunArgs) -> u8 {
 async fn drive(
     args: &RunArgs,
     config: AgentConfig,
-    model: Arc<ShowUi>,
+    model: Backend,
     metrics: Arc<Metrics>,
     connection: &ConnectionArgs,
     print: Printer,
     capture: Option<&AgentCapture>,
 ) -> u8 {
-    let mut variables = match connection.pipeline_variables() {
-        Ok(variables) => variables,
+    let session = match connection.session() {
+        Ok(session) => session,
         Err(error) => {
             eprintln!("error: {error}");
             return EXIT_USAGE;
         }
     };
-    variables.insert("decoder".into(), args.decoder.clone());
-    variables.insert("audio".into(), wants_audio(args).to_string());
+    let variables = BTreeMap::from([
+        ("decoder".to_owned(), args.decoder.clone()),
+        ("audio".to_owned(), wants_audio(args).to_string()),
+    ]);
     let failures = Failures::default();
     let sink = failures.clone();
     let link = match Link::media(
         &args.pipeline,
+        &session,
         &variables,
         Arc::new(move |message| sink.report(message)),
     ) {
@@ -164,7 +177,7 @@ async fn drive(
         }
     };
     let voice = if args.voice {
-        match open_voice(args, &variables, &failures) {
+        match open_voice(args, &session, &failures) {
             Ok(voice) => Some(voice),
             Err(error) => {
                 eprintln!("error: --voice: {error}");
@@ -200,15 +213,13 @@ struct Joined<'a> {
 /// The voice for `--voice`: its own session in the same room, through the voice pipeline.
 fn open_voice(
     args: &RunArgs,
-    variables: &BTreeMap<String, String>,
+    session: &SessionSettings,
     failures: &Failures,
 ) -> Result<Arc<Mutex<Voice>>, String> {
-    let mut voice_variables: BTreeMap<String, String> =
-        ["url", "username", "password", "ice_addresses"]
-            .into_iter()
-            .filter_map(|name| Some((name.to_owned(), variables.get(name)?.clone())))
-            .collect();
-    voice_variables.insert("frame_ms".into(), args.voice_settings.frame_ms.to_string());
+    let voice_variables = BTreeMap::from([(
+        "frame_ms".to_owned(),
+        args.voice_settings.frame_ms.to_string(),
+    )]);
     let problems = args.voice_settings.problems();
     if !problems.is_empty() {
         return Err(problems.join("; "));
@@ -216,6 +227,7 @@ fn open_voice(
     let sink = failures.clone();
     let (voice, mut events) = Voice::open(
         &args.voice_settings,
+        session,
         &voice_variables,
         Arc::new(move |message| sink.report(format!("voice: {message}"))),
     )
@@ -248,7 +260,7 @@ async fn finish_narration(voice: Arc<Mutex<Voice>>) {
 async fn drive_session(
     args: &RunArgs,
     config: AgentConfig,
-    model: Arc<ShowUi>,
+    model: Backend,
     metrics: Arc<Metrics>,
     joined: Joined<'_>,
     print: Printer,
@@ -283,6 +295,7 @@ async fn drive_session(
         print.clone(),
     );
     failures.attach(&controller);
+    metrics.readiness.watch(link.client.clone());
     if let Err(error) = controller.wait_connected(CONNECT_TIMEOUT).await {
         eprintln!("error: {error}");
         return EXIT_CONNECTION;
@@ -299,11 +312,12 @@ async fn drive_session(
             }
         }
     });
+    let sight = Sight::follow(&link.client, frames.clone(), sight_limits(args));
     let mut agent = Agent::new(
         config,
         model,
         controller,
-        frames.clone(),
+        (frames.clone(), sight),
         metrics,
         print.clone(),
     );
@@ -332,7 +346,7 @@ async fn drive_session(
     }
     if let Err(error) = agent.wait_for_video().await {
         eprintln!("error: {error}");
-        return EXIT_FAILED;
+        return exit_for(&error);
     }
     if args.online {
         return match online::serve(&agent, link.client.subscribe()).await {
@@ -377,6 +391,8 @@ async fn drive_session(
 fn exit_for(error: &AgentError) -> u8 {
     if error.is_connection() {
         EXIT_CONNECTION
+    } else if error.is_settings() {
+        EXIT_USAGE
     } else {
         EXIT_FAILED
     }
@@ -424,13 +440,26 @@ pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
     if args.size_longest_edge < 28 {
         problems.push("SIZE_LONGEST_EDGE must be at least 28 pixels".into());
     }
+    for (value, name) in [
+        (args.frame_timeout, "--frame-timeout/NEKO_FRAME_TIMEOUT"),
+        (
+            args.reconnect_timeout,
+            "--reconnect-timeout/NEKO_RECONNECT_TIMEOUT",
+        ),
+    ] {
+        if !(value > 0.0 && value <= MAX_WAIT_S) {
+            problems.push(format!(
+                "{name} must be a positive number of seconds (at most {MAX_WAIT_S:.0})"
+            ));
+        }
+    }
     if args.settle_timeout.is_nan() || args.settle_timeout < 0.0 {
         problems.push("--settle-timeout/NEKO_SETTLE_TIMEOUT must be zero or more seconds".into());
     }
     if !args.online && args.task.trim().is_empty() {
         problems.push("--task/NEKO_TASK is empty (or use --online to take tasks from chat)".into());
     }
-    if let Err(error) = args.connection.pipeline_variables()
+    if let Err(error) = args.connection.session()
         && args.connection.is_configured()
     {
         problems.extend(error.0);
@@ -440,6 +469,13 @@ pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
     {
         problems.extend(capture_problems);
     }
+    let remote = match args.remote.settings() {
+        Ok(remote) => remote,
+        Err(remote_problems) => {
+            problems.extend(remote_problems);
+            None
+        }
+    };
     if args.size_shortest_edge.is_some() {
         tracing::info!(
             "SIZE_SHORTEST_EDGE is ignored (the Python agent never applied it); the model's pixel budget is --min-pixels/--max-pixels"
@@ -448,14 +484,22 @@ pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
+    let mut inference_timeout = Duration::from_secs_f64(args.inference_timeout);
+    let mut longest_edge = args.size_longest_edge;
+    if let Some(remote) = &remote {
+        // A remote call is bounded by its own timeout and retries, so it is never cut short
+        // of its clear error; and the frame is converted once, at the size it is sent.
+        inference_timeout = inference_timeout.max(remote.worst_case());
+        longest_edge = longest_edge.min(remote.image_edge);
+    }
     Ok(AgentConfig {
         prompt: NavPrompt::new(mode),
         max_steps: args.max_steps,
         refinement_steps: args.refinement_steps,
         skip_initial_frames: args.skip_initial_frames,
-        inference_timeout: Duration::from_secs_f64(args.inference_timeout),
+        inference_timeout,
         max_new_tokens: args.max_new_tokens,
-        longest_edge: args.size_longest_edge,
+        longest_edge,
         frame_save_path: args.frame_save_path.as_deref().map(debug_path),
         click_save_dir: args.click_save_path.as_deref().map(debug_path),
         settle: SettleOptions {
@@ -463,6 +507,15 @@ pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
             ..SettleOptions::default()
         },
     })
+}
+
+/// How long the agent waits for fresh frames and for a lost connection (checked by
+/// [`agent_config`]).
+fn sight_limits(args: &RunArgs) -> SightLimits {
+    SightLimits {
+        frame_timeout: Duration::from_secs_f64(args.frame_timeout),
+        reconnect_timeout: Duration::from_secs_f64(args.reconnect_timeout),
+    }
 }
 
 /// NEKO_AUDIO as the Python agent reads it (anything but 0/false/off/no/empty is on), unless
@@ -507,6 +560,28 @@ fn project_path(path: &Path) -> PathBuf {
                 .find(|candidate| candidate.exists())
         })
         .unwrap_or_else(|| path.to_owned())
+}
+
+/// The local engine, or the remote endpoint's client when `NEKO_AGENT_TYPE` names one (its
+/// settings were checked by [`agent_config`]).
+async fn open_backend(args: &RunArgs, model: &ModelOptions) -> Result<Backend, String> {
+    let Some(settings) = args.remote.settings().map_err(|p| p.join("; "))? else {
+        return load_model(model).await.map(Backend::Local);
+    };
+    let trust = match args
+        .connection
+        .ca_file
+        .as_deref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        Some(path) => {
+            Trust::with_ca_file(path).map_err(|e| format!("--ca-file/NEKO_CA_FILE: {e}"))?
+        }
+        None => Trust::system(),
+    };
+    RemoteVlm::new(settings, &trust)
+        .map(|remote| Backend::Remote(Arc::new(remote)))
+        .map_err(|e| e.to_string())
 }
 
 async fn load_model(options: &ModelOptions) -> Result<Arc<ShowUi>, String> {
@@ -556,16 +631,17 @@ async fn start_embedded_room(settings: &RoomSettings) -> Result<(Room, Connectio
     Ok((room, connection))
 }
 
-/// `--healthcheck`: settings, model files and ONNX Runtime, and the server's login.
+/// `--healthcheck`: settings, the backend (model files and ONNX Runtime, or the remote
+/// endpoint's settings and CA file), and the server's login.
 async fn healthcheck(args: &RunArgs, model: &ModelOptions) -> u8 {
     let mut problems = Vec::new();
-    if let Err(error) = load_model(model).await {
+    if let Err(error) = open_backend(args, model).await {
         problems.push(error);
     }
     if args.connection.is_configured() {
-        match args.connection.pipeline_variables() {
-            Ok(variables) => {
-                if let Err(error) = crate::session::check_login(&variables).await {
+        match args.connection.session() {
+            Ok(session) => {
+                if let Err(error) = crate::session::check_login(&session).await {
                     problems.push(error);
                 }
             }

@@ -270,6 +270,11 @@ impl FrameSource {
         *self.arrivals.borrow()
     }
 
+    /// The count of arrived frames, to wait on.
+    pub fn arrivals(&self) -> watch::Receiver<u64> {
+        self.arrivals.clone()
+    }
+
     /// The newest frame, if any arrived.
     pub fn latest(&self) -> Option<RawFrame> {
         self.latest

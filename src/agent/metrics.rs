@@ -30,6 +30,8 @@ pub struct ActionLabel {
 /// Every metric the agent updates.
 pub struct Metrics {
     registry: Registry,
+    /// What `/readyz` reports: the agent's room session is connected.
+    pub readiness: crate::metrics_server::Readiness,
     /// Frames the agent looked at (`neko_frames_received_total`).
     pub frames: Counter,
     /// Executed actions by type (`neko_actions_executed_total`).
@@ -71,6 +73,7 @@ impl Default for Metrics {
             prefill: slow(),
             decode_step: fast(),
             registry: Registry::default(),
+            readiness: crate::metrics_server::Readiness::default(),
         };
         metrics.registry.register(
             "neko_frames_received",
@@ -151,9 +154,12 @@ impl Metrics {
         crate::metrics_server::render(&self.registry)
     }
 
-    /// Serves `/metrics` on `address` until the process ends; returns the bound address.
+    /// Serves `/metrics`, `/healthz` and `/readyz` on `address` until the process ends; returns
+    /// the bound address.
     pub async fn serve(self: Arc<Self>, address: SocketAddr) -> std::io::Result<SocketAddr> {
-        crate::metrics_server::serve(address, Arc::new(move || self.render())).await
+        let readiness = self.readiness.clone();
+        crate::metrics_server::serve(address, Some(Arc::new(move || self.render())), readiness)
+            .await
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod action;
 pub mod annotate;
 pub mod app;
+pub mod backend;
 pub mod execute;
 pub mod frames;
 pub mod history;
@@ -20,6 +21,7 @@ pub mod prompt;
 pub mod refine;
 pub mod runner;
 pub mod settle;
+pub mod sight;
 
 pub use action::{ActionKind, Coord, Mode, ModelAction, Position, UnknownMode};
 pub use execute::{ExecuteError, Execution, SWIPE_SPAN, to_input};

@@ -1,6 +1,10 @@
-//! One task, step by step: look at the newest frame, ask the model (refining clicks on crops),
+//! One task, step by step: look at a fresh frame, ask the model (refining clicks on crops),
 //! perform the action through the session, wait for the screen to settle, until ANSWER or the
 //! step limit.
+//!
+//! A step only counts when it acted on a fresh frame (see [`super::sight`]); an action planned
+//! in a connection that dropped before it was sent is dropped and the step is taken again once
+//! the connection is back, so an outage costs no steps.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +14,7 @@ use gstneko::protocol::{ChatContent, ClientEvent};
 
 use super::action::{ActionKind, ModelAction, Position};
 use super::annotate::{draw_action, save_png};
+use super::backend::{Backend, Cost, Reply};
 use super::execute::to_input;
 use super::frames::{FrameError, FrameSource, RgbImage};
 use super::history::{History, action_json};
@@ -18,12 +23,17 @@ use super::parse::parse_action;
 use super::prompt::NavPrompt;
 use super::refine::{FrameSize, Refinement};
 use super::settle::{SettleOptions, wait_until_settled};
+use super::sight::{BlindError, Sight, View};
 use crate::capture::TaskRecorder;
-use crate::model::{Generation, ImageRef, ModelError, ShowUi};
+use crate::model::ModelError;
+use crate::remote::RemoteError;
 use crate::session::{ControlError, Controller, Printer};
 
 /// How long to wait for the first video frame of a session.
 const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How reasoning is posted to chat (as the Python agent does).
+const THINKING_PREFIX: &str = "[agent] [thinking]";
 
 /// How long each skipped initial frame may take to arrive.
 const SKIP_FRAME_TIMEOUT: Duration = Duration::from_secs(2);
@@ -59,6 +69,9 @@ pub enum AgentError {
     /// The model failed to run (not a bad answer: that only costs the step).
     #[error("the model failed: {0}")]
     Model(#[from] ModelError),
+    /// The remote model could not be asked (after its retries).
+    #[error("the remote model failed: {0}")]
+    Remote(#[from] RemoteError),
     /// No video.
     #[error(transparent)]
     Frames(#[from] FrameError),
@@ -71,12 +84,20 @@ pub enum AgentError {
     /// The model ran on a worker thread that died.
     #[error("the model worker stopped unexpectedly: {0}")]
     Worker(String),
+    /// The agent cannot see the room: the connection is lost or the video stopped.
+    #[error(transparent)]
+    Blind(#[from] BlindError),
 }
 
 impl AgentError {
     /// Whether the connection to the room is gone (rather than the model or the frames).
     pub fn is_connection(&self) -> bool {
-        matches!(self, Self::Session(_))
+        matches!(self, Self::Session(_) | Self::Blind(_))
+    }
+
+    /// Whether the settings are at fault (the remote model refused the key or the request).
+    pub fn is_settings(&self) -> bool {
+        matches!(self, Self::Remote(error) if error.is_settings())
     }
 }
 
@@ -100,9 +121,10 @@ pub enum TaskOutcome {
 /// The agent: a model, a session to act through, and the frames it sees.
 pub struct Agent {
     config: AgentConfig,
-    model: Arc<ShowUi>,
+    backend: Backend,
     controller: Controller,
     frames: FrameSource,
+    sight: Sight,
     metrics: Arc<Metrics>,
     print: Printer,
     narrator: Option<Narrator>,
@@ -112,27 +134,39 @@ pub struct Agent {
 /// Speaks a line aloud (`run --voice`).
 pub type Narrator = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// What became of a decided action.
+enum Performed {
+    /// It was sent (or could not be performed: that costs the step too).
+    Done,
+    /// ANSWER, posted in chat.
+    Answered(String),
+    /// The connection it was planned in dropped first; nothing more was sent.
+    Dropped,
+}
+
 /// What one model call (with refinement) produced.
 struct Decision {
     action: Option<ModelAction>,
-    calls: Vec<Generation>,
+    calls: Vec<Reply>,
 }
 
 impl Agent {
-    /// An agent over a running session.
+    /// An agent over a running session, asking `backend`, seeing through `sight` (which
+    /// follows `frames`).
     pub fn new(
         config: AgentConfig,
-        model: Arc<ShowUi>,
+        backend: Backend,
         controller: Controller,
-        frames: FrameSource,
+        (frames, sight): (FrameSource, Sight),
         metrics: Arc<Metrics>,
         print: Printer,
     ) -> Self {
         Self {
             config,
-            model,
+            backend,
             controller,
             frames,
+            sight,
             metrics,
             print,
             narrator: None,
@@ -159,8 +193,8 @@ impl Agent {
 
     /// Waits for the first video frame, then lets `skip_initial_frames` more go by.
     pub async fn wait_for_video(&self) -> Result<(), AgentError> {
-        let first = self.frames.newer_than(0, FIRST_FRAME_TIMEOUT).await?;
-        let mut number = first.number;
+        let first = self.sight.first_frame(FIRST_FRAME_TIMEOUT).await?;
+        let mut number = first.frame.number;
         for _ in 0..self.config.skip_initial_frames {
             match self.frames.newer_than(number, SKIP_FRAME_TIMEOUT).await {
                 Ok(frame) => number = frame.number,
@@ -184,36 +218,53 @@ impl Agent {
     pub async fn run_task(&self, task: &str) -> Result<TaskOutcome, AgentError> {
         let _episode = self.capture.as_ref().map(|capture| capture.start(task));
         let mut history = History::new();
-        for step in 1..=self.config.max_steps {
+        // Frames up to this number were shown before the last action was sent.
+        let mut seen_before_action = 0;
+        let mut step = 1;
+        while step <= self.config.max_steps {
             self.controller.check_alive().map_err(session_error)?;
+            let view = self.sight.fresh_frame(seen_before_action).await?;
+            let connection = view.connection;
             self.metrics.steps.inc();
-            let Some(action) = self.step(task, &history, step).await? else {
+            let Some(action) = self.step(task, &history, step, view).await? else {
+                step += 1;
                 continue;
             };
-            if let Some(answer) = self.perform(&action, step).await? {
-                return Ok(TaskOutcome::Answered {
-                    answer,
-                    steps: step,
-                });
+            match self.perform(&action, step, connection).await? {
+                Performed::Answered(answer) => {
+                    return Ok(TaskOutcome::Answered {
+                        answer,
+                        steps: step,
+                    });
+                }
+                Performed::Dropped => {
+                    tracing::warn!(step, "the connection dropped before the action was sent");
+                    (self.print)(&format!(
+                        "step {step}: the connection dropped before the action was sent; it is dropped and the step is taken again on a fresh frame"
+                    ));
+                    seen_before_action = self.frames.received();
+                    continue;
+                }
+                Performed::Done => {}
             }
+            seen_before_action = self.frames.received();
             history.push(action);
+            step += 1;
         }
         Ok(TaskOutcome::StepLimit {
             steps: self.config.max_steps,
         })
     }
 
-    /// Looks at the newest frame and decides; None when the step produced no usable action.
+    /// Looks at a fresh frame and decides; None when the step produced no usable action.
     async fn step(
         &self,
         task: &str,
         history: &History,
         step: u32,
+        view: View,
     ) -> Result<Option<ModelAction>, AgentError> {
-        let frame = match self.frames.latest() {
-            Some(frame) => frame,
-            None => self.frames.newer_than(0, FIRST_FRAME_TIMEOUT).await?,
-        };
+        let frame = view.frame;
         self.metrics.frames.inc();
         let started = Instant::now();
         let longest_edge = self.config.longest_edge;
@@ -228,7 +279,7 @@ impl Agent {
         }
         let image = Arc::new(image);
         let decision = self.decide(task, history, step, image.clone()).await?;
-        let model_time: Duration = decision.calls.iter().map(|g| g.timings.total).sum();
+        let model_time: Duration = decision.calls.iter().map(Reply::total).sum();
         let Some(action) = decision.action else {
             (self.print)(&format!(
                 "step {step}/{}: no usable action ({} model call(s), {:.0} ms)",
@@ -238,18 +289,13 @@ impl Agent {
             ));
             return Ok(None);
         };
-        let first = &decision.calls[0].timings;
         (self.print)(&format!(
-            "step {step}/{}: {} | {} call(s) {:.0} ms (preprocess {:.1}, vision {:.1}, prefill {:.1}, {} tokens × {:.2} ms)",
+            "step {step}/{}: {} | {} call(s) {:.0} ms ({})",
             self.config.max_steps,
             action_json(&action),
             decision.calls.len(),
             model_time.as_secs_f64() * 1000.0,
-            ms(first.preprocess),
-            ms(first.vision),
-            ms(first.prefill),
-            decision.calls[0].tokens,
-            ms(first.decode_step_mean()),
+            decision.calls[0].breakdown(),
         ));
         tracing::info!(
             task,
@@ -298,11 +344,15 @@ impl Agent {
             {
                 tracing::warn!(%error, "CLICK_SAVE_PATH");
             }
-            let Some(generation) = self.infer(view, messages.clone()).await? else {
+            let Some(reply) = self.infer(view, messages.clone()).await? else {
                 break;
             };
-            let text = generation.text.clone();
-            calls.push(generation);
+            if let Some(reasoning) = &reply.reasoning {
+                tracing::info!(step, pass, %reasoning, "model reasoning");
+                self.say(&format!("{THINKING_PREFIX} {reasoning}")).await;
+            }
+            let text = reply.text.clone();
+            calls.push(reply);
             match parse_action(&text, self.config.prompt.mode) {
                 Ok(action) => {
                     if !refinement.accept(action) {
@@ -323,21 +373,17 @@ impl Agent {
         })
     }
 
-    /// One model call on a worker thread, bounded by the inference timeout; None on timeout.
+    /// One model call, bounded by the inference timeout; None on timeout.
     async fn infer(
         &self,
         image: Arc<RgbImage>,
         messages: Arc<Vec<crate::model::Message>>,
-    ) -> Result<Option<Generation>, AgentError> {
-        let model = self.model.clone();
-        let max_new_tokens = self.config.max_new_tokens;
-        let work = tokio::task::spawn_blocking(move || {
-            let view =
-                ImageRef::new(image.width, image.height, &image.data).map_err(ModelError::from)?;
-            model.generate(view, &messages, max_new_tokens)
-        });
-        let generation = match tokio::time::timeout(self.config.inference_timeout, work).await {
-            Ok(joined) => joined.map_err(|e| AgentError::Worker(e.to_string()))??,
+    ) -> Result<Option<Reply>, AgentError> {
+        let work = self
+            .backend
+            .reply(image, messages, self.config.max_new_tokens);
+        let reply = match tokio::time::timeout(self.config.inference_timeout, work).await {
+            Ok(reply) => reply?,
             Err(_) => {
                 self.metrics.parse_errors.inc();
                 tracing::warn!(
@@ -347,32 +393,40 @@ impl Agent {
                 return Ok(None);
             }
         };
-        let timings = &generation.timings;
-        Metrics::observe(&self.metrics.inference, timings.total);
-        Metrics::observe(&self.metrics.preprocess, timings.preprocess);
-        Metrics::observe(&self.metrics.vision, timings.vision);
-        Metrics::observe(&self.metrics.prefill, timings.prefill);
-        if timings.decode_steps > 0 {
-            Metrics::observe(&self.metrics.decode_step, timings.decode_step_mean());
+        Metrics::observe(&self.metrics.inference, reply.total());
+        if let Cost::Local { timings, .. } = &reply.cost {
+            Metrics::observe(&self.metrics.preprocess, timings.preprocess);
+            Metrics::observe(&self.metrics.vision, timings.vision);
+            Metrics::observe(&self.metrics.prefill, timings.prefill);
+            if timings.decode_steps > 0 {
+                Metrics::observe(&self.metrics.decode_step, timings.decode_step_mean());
+            }
         }
-        tracing::debug!(output = %generation.text, "model output");
-        Ok(Some(generation))
+        tracing::debug!(output = %reply.text, "model output");
+        Ok(Some(reply))
     }
 
-    /// Announces the action in chat, performs it and waits for the screen; the answer text when
-    /// the action was ANSWER.
-    async fn perform(&self, action: &ModelAction, step: u32) -> Result<Option<String>, AgentError> {
+    /// Announces the action in chat, performs it and waits for the screen — unless connection
+    /// number `connection`, in which it was planned, dropped first.
+    async fn perform(
+        &self,
+        action: &ModelAction,
+        step: u32,
+        connection: u64,
+    ) -> Result<Performed, AgentError> {
         let execution = match to_input(action) {
             Ok(execution) => execution,
             Err(error) => {
                 self.metrics.parse_errors.inc();
                 tracing::warn!(step, %error, "action cannot be performed");
                 (self.print)(&format!("step {step}: {error}"));
-                return Ok(None);
+                return Ok(Performed::Done);
             }
         };
         let json = action_json(action);
-        self.say(&format!("Action: {json}")).await;
+        if !self.post(&format!("Action: {json}"), connection).await {
+            return Ok(Performed::Dropped);
+        }
         if let Some(capture) = &self.capture {
             capture.action(&json);
         }
@@ -380,19 +434,43 @@ impl Agent {
             narrator(&spoken(action, step));
         }
         if let Some(answer) = execution.answer {
+            if !self.post(&format!("Answer: {answer}"), connection).await {
+                return Ok(Performed::Dropped);
+            }
             self.metrics.action(action.kind.name());
-            self.say(&format!("Answer: {answer}")).await;
-            return Ok(Some(answer));
+            return Ok(Performed::Answered(answer));
         }
         let since = self.frames.received();
-        self.controller
-            .perform(&execution.input)
+        let still_valid = || self.sight.is_current(connection);
+        match self
+            .controller
+            .perform_while(&execution.input, &still_valid)
             .await
-            .map_err(session_error)?;
+        {
+            Ok(()) => {}
+            Err(ControlError::Outage) => return Ok(Performed::Dropped),
+            Err(error) => return Err(session_error(error)),
+        }
         self.metrics.action(action.kind.name());
         let settled = wait_until_settled(&self.frames, since, self.config.settle).await?;
         tracing::debug!(step, ?settled, "screen settled");
-        Ok(None)
+        Ok(Performed::Done)
+    }
+
+    /// Posts `text` in chat while connection number `connection` is up; false when it is not
+    /// (or sending failed), so nothing planned before a drop is said after it.
+    async fn post(&self, text: &str, connection: u64) -> bool {
+        if !self.sight.is_current(connection) {
+            return false;
+        }
+        let event = ClientEvent::ChatMessage(ChatContent::new(text));
+        match self.controller.client().send(event).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "could not post to chat");
+                false
+            }
+        }
     }
 }
 
@@ -417,13 +495,10 @@ fn label(step: u32, action: &ModelAction) -> String {
     format!("{step}. {}: {value}", action.kind.name())
 }
 
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
 fn session_error(error: ControlError) -> AgentError {
     match error {
         ControlError::Connection(message) => AgentError::Session(message),
+        ControlError::Outage => AgentError::Session(ControlError::Outage.to_string()),
         ControlError::Refused(message) => AgentError::Control(message),
     }
 }

@@ -16,7 +16,7 @@ use super::frames::{StreamHealth, attach_stream, spawn_screenshots};
 use super::recorder::{Notice, RecorderHandle};
 use super::service::{CaptureService, CloseReport};
 use super::settings::{CaptureOptions, CaptureSettings};
-use crate::connection::ConnectionArgs;
+use crate::connection::{ConnectionArgs, SessionSettings};
 use crate::input::Screen;
 use crate::session::{ControlOptions, Controller, Link};
 
@@ -54,6 +54,9 @@ pub struct CaptureArgs {
     /// Seconds to wait for the room at start before giving up.
     #[arg(long, env = "NEKO_CONNECT_TIMEOUT", default_value_t = 20.0)]
     pub connect_timeout: f64,
+    /// Serve `/healthz` and `/readyz` on this port (0 picks a free one; unset: no server).
+    #[arg(long, env = "CAPTURE_HEALTH_PORT")]
+    pub health_port: Option<u16>,
     /// Log level of capture (the Python tool's variable; NEKO_LOGLEVEL wins when set).
     #[arg(long = "capture-loglevel", env = "CAPTURE_LOGLEVEL", hide = true)]
     pub loglevel: Option<String>,
@@ -68,7 +71,7 @@ pub async fn run(args: CaptureArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let (settings, variables) = match check(&args) {
+    let (settings, session) = match check(&args) {
         Ok(checked) => checked,
         Err(problems) => {
             eprintln!(
@@ -78,7 +81,7 @@ pub async fn run(args: CaptureArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let link = match open_link(&args, &settings, &variables) {
+    let link = match open_link(&args, &settings, &session) {
         Ok(link) => link,
         Err(message) => {
             eprintln!("error: {message}");
@@ -95,6 +98,20 @@ pub async fn run(args: CaptureArgs) -> u8 {
     };
     for line in lines {
         println!("{line}");
+    }
+    if let Some(port) = args.health_port {
+        let readiness = crate::metrics_server::Readiness::default();
+        readiness.watch(link.client.clone());
+        let address = std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, port));
+        match crate::metrics_server::serve(address, None, readiness).await {
+            Ok(bound) => tracing::info!(%bound, "health probes at http://{bound}/readyz"),
+            Err(error) => {
+                eprintln!("error: health port {port}: {error}");
+                service.close().await;
+                link.close();
+                return EXIT_USAGE;
+            }
+        }
     }
     let remote = settings
         .remote
@@ -124,15 +141,15 @@ pub async fn run(args: CaptureArgs) -> u8 {
     finish(status, &report)
 }
 
-/// Every problem with the arguments at once; the settings and pipeline variables otherwise.
-fn check(args: &CaptureArgs) -> Result<(CaptureSettings, BTreeMap<String, String>), Vec<String>> {
+/// Every problem with the arguments at once; the capture and session settings otherwise.
+fn check(args: &CaptureArgs) -> Result<(CaptureSettings, SessionSettings), Vec<String>> {
     let mut problems = Vec::new();
     let settings = CaptureSettings::from_options(&args.capture)
         .map_err(|p| problems.extend(p))
         .ok();
-    let variables = args
+    let session = args
         .connection
-        .pipeline_variables()
+        .session()
         .map_err(|e| problems.extend(e.0))
         .ok();
     if !(args.connect_timeout.is_finite() && args.connect_timeout > 0.0) {
@@ -140,8 +157,8 @@ fn check(args: &CaptureArgs) -> Result<(CaptureSettings, BTreeMap<String, String
             "--connect-timeout/NEKO_CONNECT_TIMEOUT must be a positive number of seconds".into(),
         );
     }
-    match (settings, variables) {
-        (Some(settings), Some(variables)) if problems.is_empty() => Ok((settings, variables)),
+    match (settings, session) {
+        (Some(settings), Some(session)) if problems.is_empty() => Ok((settings, session)),
         _ => Err(problems),
     }
 }
@@ -149,17 +166,19 @@ fn check(args: &CaptureArgs) -> Result<(CaptureSettings, BTreeMap<String, String
 fn open_link(
     args: &CaptureArgs,
     settings: &CaptureSettings,
-    variables: &BTreeMap<String, String>,
+    session: &SessionSettings,
 ) -> Result<Link, String> {
     if args.no_media {
-        return Link::signalling(variables).map_err(|e| e.to_string());
+        return Link::signalling(session).map_err(|e| e.to_string());
     }
-    let mut variables = variables.clone();
-    variables.insert("decoder".into(), args.decoder.clone());
-    variables.insert("framerate".into(), settings.framerate());
-    variables.insert("quality".into(), settings.jpeg_quality.to_string());
+    let variables = BTreeMap::from([
+        ("decoder".to_owned(), args.decoder.clone()),
+        ("framerate".to_owned(), settings.framerate()),
+        ("quality".to_owned(), settings.jpeg_quality.to_string()),
+    ]);
     Link::media(
         &args.pipeline,
+        session,
         &variables,
         Arc::new(|message| {
             tracing::error!("media pipeline: {message}; frames come from REST screenshots while the stream gives none");

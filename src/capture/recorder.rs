@@ -336,6 +336,15 @@ impl Recorder {
                         reason.as_str()
                     )
                 }
+                Ok(Notice::Discarded {
+                    frames,
+                    min_frames,
+                    reason,
+                    ..
+                }) => format!(
+                    "episode {name} discarded, not recovered ({}): {frames} frames, fewer than CAPTURE_MIN_FRAMES={min_frames}; its folder is removed",
+                    reason.as_str()
+                ),
                 Ok(_) => format!("episode {name}: nothing to recover"),
                 Err(error) if is_unusable(&error) => {
                     let aside = self.episodes_dir.with_file_name("unusable").join(&name);
@@ -597,9 +606,27 @@ impl Recorder {
         }
     }
 
-    /// Packages an ended episode folder into the dataset and removes the folder.
+    /// Packages an ended episode folder into the dataset and removes the folder; an episode
+    /// with fewer frames than `CAPTURE_MIN_FRAMES` (one a killed process left, say) is removed
+    /// instead, as a normal stop would discard it.
     fn save(&mut self, dir: &std::path::Path) -> Result<Notice, CaptureError> {
         let (episode, losses) = package(dir)?;
+        if episode.num_frames < self.config.min_frames {
+            fs::remove_dir_all(dir).map_err(super::error::io_error("remove", dir))?;
+            tracing::info!(
+                episode = %episode.episode_id,
+                frames = episode.num_frames,
+                min_frames = self.config.min_frames,
+                reason = episode.end_reason.as_str(),
+                "episode discarded (too short: CAPTURE_MIN_FRAMES)"
+            );
+            return Ok(Notice::Discarded {
+                episode_id: episode.episode_id,
+                frames: episode.num_frames,
+                min_frames: self.config.min_frames,
+                reason: episode.end_reason,
+            });
+        }
         for problem in &losses.problems {
             tracing::warn!(episode = %episode.episode_id, "left out of the episode: {problem}");
         }
@@ -871,5 +898,65 @@ mod tests {
             "{seen:?}"
         );
         assert_eq!(fs::read_dir(workspace.episodes()).unwrap().count(), 0);
+    }
+
+    /// A recorder over `workspace` that keeps episodes of at least `min_frames` frames.
+    fn recorder(workspace: &Workspace, min_frames: u64) -> Recorder {
+        let (store, _) = EpisodeStore::open(
+            workspace.dataset(),
+            workspace.spool(),
+            WriterOptions::default(),
+        )
+        .unwrap();
+        let config = RecorderConfig {
+            min_frames,
+            episode_timeout: Duration::from_secs(900),
+        };
+        Recorder::new(config, store, workspace.episodes(), Box::new(|_| {}), None)
+    }
+
+    /// Starts an episode with `frames` frames and leaves it as a killed process would.
+    fn abandoned_episode(workspace: &Workspace, frames: usize) {
+        let mut recorder = recorder(workspace, 2);
+        recorder.handle(Event::Start {
+            task: "killed early".into(),
+            agent: json!({}),
+        });
+        for _ in 0..frames {
+            recorder.handle(Event::Frame {
+                jpeg: jpeg(),
+                ts: unix_now(),
+            });
+        }
+    }
+
+    #[test]
+    fn recovery_discards_episodes_shorter_than_the_minimum_and_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::lock(dir.path()).unwrap();
+        abandoned_episode(&workspace, 1);
+        let mut restarted = recorder(&workspace, 2);
+        let lines = restarted.recover();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains(
+                "discarded, not recovered (recovered): 1 frames, fewer than CAPTURE_MIN_FRAMES=2"
+            ),
+            "{lines:?}"
+        );
+        assert_eq!(fs::read_dir(workspace.episodes()).unwrap().count(), 0);
+        assert_eq!(fs::read_dir(workspace.spool()).unwrap().count(), 0);
+        assert_eq!(restarted.store.pending(), 0);
+        drop(restarted);
+
+        abandoned_episode(&workspace, 2);
+        let mut restarted = recorder(&workspace, 2);
+        let lines = restarted.recover();
+        assert!(
+            lines[0].starts_with("recovered episode") && lines[0].contains("2 frames"),
+            "{lines:?}"
+        );
+        assert_eq!(fs::read_dir(workspace.episodes()).unwrap().count(), 0);
+        assert_eq!(restarted.store.pending(), 1);
     }
 }

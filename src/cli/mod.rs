@@ -9,8 +9,9 @@ use crate::capture::{CaptureArgs, CaptureOptions, DatasetArgs};
 use crate::connection::ConnectionArgs;
 use crate::logging::LogConfig;
 use crate::model::ModelOptions;
-use crate::room::RoomConfig;
 use crate::room::media::VideoCodec;
+use crate::room::{OfferStyle, RoomConfig, TlsFiles};
+use gstneko::protocol::IceServer;
 
 /// AI agents that see, drive and talk to Neko rooms.
 #[derive(Debug, Parser)]
@@ -44,6 +45,9 @@ pub enum Command {
     Capture(Box<CaptureArgs>),
     /// List or extract the episodes of a capture dataset.
     Dataset(DatasetArgs),
+    /// Ask a running subcommand's readiness probe (`/readyz`); exit 0 when it is ready, 1 when
+    /// not (for container healthchecks).
+    Healthcheck(crate::healthcheck::HealthcheckArgs),
 }
 
 /// Sandbox room settings.
@@ -64,6 +68,44 @@ pub struct RoomSettings {
     /// Password that logs in as an admin.
     #[arg(long, env = "NEKO_ROOM_ADMIN_PASSWORD", default_value = "admin")]
     pub admin_password: String,
+    /// How offers are worded: pion (as the real server: header extensions, msid, mid 2) or
+    /// minimal (no header extensions or msid lines).
+    #[arg(long, env = "NEKO_ROOM_OFFER_STYLE", value_enum, default_value_t = OfferStyle::Pion)]
+    pub offer_style: OfferStyle,
+    /// ICE servers given to clients, as Neko's `webrtc.iceservers.frontend` JSON
+    /// (`[{"urls":["turn:host:3478"],"username":"u","credential":"p"}]`); default: the room's
+    /// own STUN server.
+    #[arg(long, env = "NEKO_ROOM_ICE_SERVERS", value_parser = parse_ice_servers)]
+    pub ice_servers: Option<IceServerList>,
+}
+
+/// A JSON list of ICE servers from the command line.
+#[derive(Debug, Clone)]
+pub struct IceServerList(pub Vec<IceServer>);
+
+/// Parses `--ice-servers`: a JSON list of `{"urls": [..], "username"?, "credential"?}`, each
+/// with at least one `stun:`, `stuns:`, `turn:` or `turns:` URL.
+pub fn parse_ice_servers(text: &str) -> Result<IceServerList, String> {
+    let servers: Vec<IceServer> = serde_json::from_str(text).map_err(|error| {
+        format!(
+            "not a JSON list of ICE servers ({error}); expected e.g. [{{\"urls\":[\"stun:192.0.2.1:3478\"]}}]"
+        )
+    })?;
+    for server in &servers {
+        if server.urls.is_empty() {
+            return Err("an ICE server has no \"urls\"".into());
+        }
+        if let Some(url) = server.urls.iter().find(|url| {
+            !["stun:", "stuns:", "turn:", "turns:"]
+                .iter()
+                .any(|s| url.starts_with(s))
+        }) {
+            return Err(format!(
+                "{url:?} is not a stun:, stuns:, turn: or turns: URL"
+            ));
+        }
+    }
+    Ok(IceServerList(servers))
 }
 
 impl RoomSettings {
@@ -76,6 +118,8 @@ impl RoomSettings {
             codec: self.codec,
             user_password: self.user_password.clone(),
             admin_password: self.admin_password.clone(),
+            offer_style: self.offer_style,
+            ice_servers: self.ice_servers.as_ref().map(|list| list.0.clone()),
             ..RoomConfig::default()
         }
     }
@@ -87,9 +131,25 @@ pub struct RoomArgs {
     /// Address to listen on (loopback by default).
     #[arg(long, env = "NEKO_ROOM_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Serve https/wss with this PEM certificate chain (needs --tls-key).
+    #[arg(long = "tls-cert", env = "NEKO_ROOM_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long = "tls-key", env = "NEKO_ROOM_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Room settings.
     #[command(flatten)]
     pub room: RoomSettings,
+}
+
+impl RoomArgs {
+    /// The certificate and key to serve TLS with, when both are given.
+    pub fn tls_files(&self) -> Option<TlsFiles> {
+        Some(TlsFiles {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+        })
+    }
 }
 
 /// `neko-agent watch`.
@@ -165,6 +225,9 @@ pub struct RunArgs {
     /// The model and how to run it.
     #[command(flatten)]
     pub model: ModelOptions,
+    /// The backend (local engine or a remote endpoint) and the remote endpoint's settings.
+    #[command(flatten)]
+    pub remote: crate::remote::RemoteArgs,
     /// The task (offline mode).
     #[arg(long, env = "NEKO_TASK", default_value = "Search the weather")]
     pub task: String,
@@ -224,6 +287,14 @@ pub struct RunArgs {
     /// Longest wait, in seconds, for the screen to settle after an action.
     #[arg(long, env = "NEKO_SETTLE_TIMEOUT", default_value_t = 3.0)]
     pub settle_timeout: f64,
+    /// Longest wait, in seconds, for a fresh video frame (newer than the last action) while
+    /// connected; the run ends with status 3 when none comes.
+    #[arg(long, env = "NEKO_FRAME_TIMEOUT", default_value_t = 10.0)]
+    pub frame_timeout: f64,
+    /// Longest wait, in seconds, for a lost connection to come back; the run ends with status 3
+    /// when it does not.
+    #[arg(long, env = "NEKO_RECONNECT_TIMEOUT", default_value_t = 60.0)]
+    pub reconnect_timeout: f64,
     /// Check the settings, the model files and the server, print `ok` and exit.
     #[arg(long)]
     pub healthcheck: bool,
@@ -270,6 +341,22 @@ mod tests {
         assert_eq!(parse_size("1920x1080"), Ok((1920, 1080)));
         assert!(parse_size("1920").is_err());
         assert!(parse_size("0x10").is_err());
+    }
+
+    #[test]
+    fn ice_server_lists() {
+        let list = parse_ice_servers(
+            r#"[{"urls":["stun:192.0.2.1:3478"]},{"urls":["turn:192.0.2.1:3478?transport=tcp"],"username":"u","credential":"p"}]"#,
+        )
+        .unwrap();
+        assert_eq!(list.0.len(), 2);
+        assert_eq!(list.0[1].username.as_deref(), Some("u"));
+        let error = parse_ice_servers("stun:192.0.2.1").unwrap_err();
+        assert!(error.contains("not a JSON list of ICE servers"), "{error}");
+        let error = parse_ice_servers(r#"[{"urls":[]}]"#).unwrap_err();
+        assert!(error.contains("no \"urls\""), "{error}");
+        let error = parse_ice_servers(r#"[{"urls":["http://192.0.2.1"]}]"#).unwrap_err();
+        assert!(error.contains("is not a stun:"), "{error}");
     }
 
     #[test]

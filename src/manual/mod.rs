@@ -18,6 +18,7 @@ pub use command::{Command, ParseContext, parse};
 pub use lines::Source;
 
 use crate::cli::ManualArgs;
+use crate::connection::SessionSettings;
 use crate::input::Screen;
 use crate::session::{ControlError, ControlOptions, Controller, Failures, Link, Printer};
 use admin::Admin;
@@ -36,8 +37,8 @@ pub async fn run(args: ManualArgs, source: Source) -> u8 {
     let interactive = source.is_interactive();
     let lines = lines::start(source);
     let eprint = lines.eprint.clone();
-    let variables = match variables(&args) {
-        Ok(variables) => variables,
+    let (session, variables) = match variables(&args) {
+        Ok(checked) => checked,
         Err(message) => {
             eprint(&format!("error: {message}"));
             return EXIT_USAGE;
@@ -45,11 +46,12 @@ pub async fn run(args: ManualArgs, source: Source) -> u8 {
     };
     let failures = Failures::default();
     let link = if args.no_media {
-        Link::signalling(&variables)
+        Link::signalling(&session)
     } else {
         let failures = failures.clone();
         Link::media(
             &args.pipeline,
+            &session,
             &variables,
             Arc::new(move |message| failures.report(message)),
         )
@@ -105,14 +107,11 @@ pub async fn run(args: ManualArgs, source: Source) -> u8 {
     status
 }
 
-/// Pipeline variables from the connection settings and media flags.
-fn variables(args: &ManualArgs) -> Result<BTreeMap<String, String>, String> {
-    let mut variables = args
-        .connection
-        .pipeline_variables()
-        .map_err(|e| e.to_string())?;
-    variables.insert("audio".into(), (!args.no_audio).to_string());
-    Ok(variables)
+/// The session settings, and the pipeline variables from the media flags.
+fn variables(args: &ManualArgs) -> Result<(SessionSettings, BTreeMap<String, String>), String> {
+    let session = args.connection.session().map_err(|e| e.to_string())?;
+    let variables = BTreeMap::from([("audio".to_owned(), (!args.no_audio).to_string())]);
+    Ok((session, variables))
 }
 
 /// Why a line failed.
@@ -128,6 +127,7 @@ impl From<ControlError> for LineError {
         match error {
             ControlError::Refused(message) => Self::Command(message),
             ControlError::Connection(message) => Self::Connection(message),
+            ControlError::Outage => Self::Connection(ControlError::Outage.to_string()),
         }
     }
 }

@@ -31,6 +31,7 @@ pub use image::{
 pub use layout::{Dtype, LayoutError};
 pub use options::{DEFAULT_MODEL_DIR, ModelOptions, OptionsError};
 pub use prompt::{Message, Part, PromptError, Role, render_chat};
+pub use resize::resize_rgb8_bicubic;
 pub(crate) use runtime::Runtime;
 pub use runtime::{ExecutionProvider, ProviderChoice, RuntimeError, find_library};
 pub use showui::{Generation, ModelError, ShowUi, StopReason, Timings};

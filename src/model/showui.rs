@@ -100,6 +100,10 @@ pub struct Generation {
     pub tokens: usize,
     /// Tokens in the prompt (image pads included).
     pub prompt_tokens: usize,
+    /// The prompt's token ids, each `<|image_pad|>` repeated once per merged image patch.
+    pub prompt_ids: Vec<u32>,
+    /// The generated token ids, the end token included when one was produced.
+    pub token_ids: Vec<u32>,
     /// Why generation stopped.
     pub stop: StopReason,
     /// The size the frame was resized to; the whole frame, so normalised coordinates in the reply
@@ -226,6 +230,8 @@ impl ShowUi {
             text: String::new(),
             tokens: 0,
             prompt_tokens: ids.len(),
+            prompt_ids: ids.clone(),
+            token_ids: Vec::new(),
             stop: StopReason::MaxTokens,
             image_size,
             timings,
@@ -271,6 +277,7 @@ impl ShowUi {
         }
         result.tokens = generated.len();
         result.text = self.codec.decode(&generated)?.trim().to_owned();
+        result.token_ids = generated;
         result.timings.total = started.elapsed();
         tracing::debug!(
             tokens = result.tokens,

@@ -4,21 +4,26 @@
 //! ```toml
 //! description = "Watch a Neko room: decoded video frames to an appsink"
 //!
-//! [variables.url]
-//! description = "Neko server base URL"
-//! required = true
-//! [variables.password]
+//! [variables.decoder]
+//! description = "auto, nvdec or software"
+//! default = "auto"
+//! [variables.key]
 //! default = ""
 //! secret = true          # never printed in logs
 //!
 //! [pipeline]
 //! launch = '''
-//! nekosrc name=src url=${url} password=${password}
+//! nekosrc name=src decoder=${decoder}
 //!   ! videoconvert ! video/x-raw,format=RGB ! appsink name=frames
 //! '''
 //! appsinks = ["frames"]  # checked after parsing
 //! appsrcs = []           # same check for appsrc elements
 //! ```
+//!
+//! The Neko session (server, credentials, ICE) is not a variable: the application sets it as
+//! properties of the element named `src` (`nekosrc`) or `sink` (`nekosink`) after parsing
+//! ([`SessionSettings::apply_to`](crate::connection::SessionSettings::apply_to)), so secrets
+//! never appear in the launch text that GStreamer logs while parsing it.
 //!
 //! `${name}` inserts a variable's value as one double-quoted gst-launch
 //! string (`\` and `"` escaped), so any value is safe; `$${` writes a literal

@@ -3,9 +3,11 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use gstneko::protocol::{MemberProfile, Settings};
+use gstneko::protocol::{IceServer, MemberProfile, Settings};
 
 use super::media::VideoCodec;
+use super::offer_style::OfferStyle;
+use super::tls::TlsFiles;
 
 /// The session cookie (§1.2); off by default like Neko.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,8 @@ impl Default for CookieConfig {
 pub struct RoomConfig {
     /// Listen address; the default `127.0.0.1:0` picks a free port.
     pub bind: SocketAddr,
+    /// Serve `https`/`wss` with this certificate and key instead of plain `http`/`ws`.
+    pub tls: Option<TlsFiles>,
     /// Password that logs in as a user.
     pub user_password: String,
     /// Password that logs in as an admin (tested first).
@@ -71,12 +75,31 @@ pub struct RoomConfig {
     pub media: bool,
     /// Local addresses ICE may use (empty: every interface).
     pub ice_addresses: Vec<IpAddr>,
+    /// Largest WebSocket message (and frame) a client may send, in bytes; a bigger one closes
+    /// the connection with code 1009. Neko sets no limit.
+    pub max_message_size: usize,
+    /// Most bytes that may wait in one socket's outgoing queue; a client that lets more pile up
+    /// (it does not read) is disconnected.
+    pub outbox_bytes: usize,
+    /// How the room words its offers (the real server's shape by default).
+    pub offer_style: OfferStyle,
+    /// The ICE servers given to clients in `signal/provide.iceservers`; `None` gives the
+    /// room's own STUN server on the bind address, as the real server gives its default STUN
+    /// entry.
+    pub ice_servers: Option<Vec<IceServer>>,
 }
+
+/// Default of [`RoomConfig::max_message_size`]: 1 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1024 * 1024;
+
+/// Default of [`RoomConfig::outbox_bytes`]: 16 MiB, room for 16 of the largest messages.
+pub const DEFAULT_OUTBOX_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for RoomConfig {
     fn default() -> Self {
         Self {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            tls: None,
             user_password: "neko".into(),
             admin_password: "admin".into(),
             user_profile: MemberProfile::user(),
@@ -93,6 +116,10 @@ impl Default for RoomConfig {
             chat_enabled: true,
             media: true,
             ice_addresses: Vec::new(),
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            outbox_bytes: DEFAULT_OUTBOX_BYTES,
+            offer_style: OfferStyle::default(),
+            ice_servers: None,
         }
     }
 }
@@ -101,6 +128,7 @@ impl std::fmt::Debug for RoomConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RoomConfig")
             .field("bind", &self.bind)
+            .field("tls", &self.tls)
             .field("user_password", &"<redacted>")
             .field("admin_password", &"<redacted>")
             .field("screen", &(self.width, self.height, self.rate))
@@ -110,6 +138,9 @@ impl std::fmt::Debug for RoomConfig {
             .field("heartbeat_period", &self.heartbeat_period)
             .field("delayed_disconnect", &self.delayed_disconnect)
             .field("media", &self.media)
+            .field("max_message_size", &self.max_message_size)
+            .field("outbox_bytes", &self.outbox_bytes)
+            .field("offer_style", &self.offer_style)
             .finish_non_exhaustive()
     }
 }

@@ -1,8 +1,46 @@
-//! Routes each text frame of a socket to its handler; bad frames are logged and skipped (§2.1).
+//! Routes each text frame of a socket to its handler; bad frames are reported to the caller,
+//! which logs them (rate-limited) and goes on (§2.1).
 
-use gstneko::protocol::{ClientEvent, LogEntry, SendBroadcast, SendUnicast, ServerEvent};
+use gstneko::protocol::{
+    ClientEvent, LogEntry, ProtocolError, SendBroadcast, SendUnicast, ServerEvent,
+};
 
+use super::chat::ChatError;
+use super::screen::ScreenError;
+use super::signal::SignalError;
 use super::state::RoomShared;
+
+/// Why a frame from a client was skipped.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FrameError {
+    /// Not a JSON event (Neko: "message handler has failed").
+    #[error("message handler has failed: {0}")]
+    Malformed(#[from] ProtocolError),
+    /// An event no handler knows (Neko: "unhandled message").
+    #[error("unhandled message {0:?}")]
+    Unhandled(String),
+    /// `screen/set` from a session that is not admin.
+    #[error("screen/set refused: is not admin")]
+    ScreenNotAdmin,
+    /// `screen/set` with a size the room cannot take.
+    #[error("screen/set failed: {0}")]
+    Screen(#[source] ScreenError),
+    /// `send/unicast` to a session that does not exist.
+    #[error("send/unicast: receiver {0:?} not found")]
+    NoReceiver(String),
+    /// A `signal/*` event that failed (no peer, a bad answer…).
+    #[error("signal event {event} failed: {source}")]
+    Signal {
+        /// The event's name.
+        event: String,
+        /// Why.
+        #[source]
+        source: SignalError,
+    },
+    /// A chat message the room did not take.
+    #[error("chat/message dropped: {0}")]
+    Chat(#[source] ChatError),
+}
 
 /// `system/logs` entries go to the room's log under `module=client`.
 fn log_client(id: &str, entries: Vec<LogEntry>) {
@@ -33,14 +71,8 @@ fn log_client(id: &str, entries: Vec<LogEntry>) {
 
 impl RoomShared {
     /// Handles one text frame from session `id`.
-    pub(super) fn handle_frame(&self, id: &str, text: &str) {
-        let event = match ClientEvent::from_json(text) {
-            Ok(event) => event,
-            Err(error) => {
-                tracing::warn!(session = %id, %error, "message handler has failed");
-                return;
-            }
-        };
+    pub(super) fn handle_frame(&self, id: &str, text: &str) -> Result<(), FrameError> {
+        let event = ClientEvent::from_json(text)?;
         match event {
             ClientEvent::ClientHeartbeat => {}
             ClientEvent::SystemLogs(entries) => log_client(id, entries),
@@ -50,7 +82,14 @@ impl RoomShared {
             | ClientEvent::SignalCandidate(_)
             | ClientEvent::SignalVideo(_)
             | ClientEvent::SignalAudio(_)
-            | ClientEvent::SignalRestart => self.signal(id, event),
+            | ClientEvent::SignalRestart => {
+                let name = event.name().to_owned();
+                self.signal(id, event)
+                    .map_err(|source| FrameError::Signal {
+                        event: name,
+                        source,
+                    })?;
+            }
             ClientEvent::ControlRequest => self.control_event(id, false),
             ClientEvent::ControlRelease => self.control_event(id, true),
             ClientEvent::ControlMove(_)
@@ -72,26 +111,27 @@ impl RoomShared {
             | ClientEvent::KeyboardMap(_)
             | ClientEvent::KeyboardModifiers(_) => self.ws_input(id, &event),
             ClientEvent::ScreenSet(size) => {
-                let is_admin = self.read(|s| s.sessions.get(id).is_some_and(|s| s.profile.is_admin));
+                let is_admin =
+                    self.read(|s| s.sessions.get(id).is_some_and(|s| s.profile.is_admin));
                 if !is_admin {
-                    tracing::warn!(session = %id, "screen/set refused: is not admin");
-                } else if let Err(error) = self.set_screen(id, &size) {
-                    tracing::warn!(session = %id, %error, "screen/set failed");
+                    return Err(FrameError::ScreenNotAdmin);
                 }
+                self.set_screen(id, &size).map_err(FrameError::Screen)?;
             }
             ClientEvent::SendUnicast(message) => self.read(|state| {
-                let event = ServerEvent::SendUnicast(SendUnicast {
+                let receiver = state
+                    .sessions
+                    .get(&message.receiver)
+                    .ok_or_else(|| FrameError::NoReceiver(message.receiver.clone()))?;
+                receiver.send(&ServerEvent::SendUnicast(SendUnicast {
                     sender: id.to_owned(),
-                    receiver: message.receiver.clone(),
+                    receiver: message.receiver,
                     subject: message.subject,
                     body: message.body,
                     ..SendUnicast::default()
-                });
-                match state.sessions.get(&message.receiver) {
-                    Some(receiver) => receiver.send(&event),
-                    None => tracing::warn!(session = %id, receiver = %message.receiver, "send/unicast: receiver not found"),
-                }
-            }),
+                }));
+                Ok::<(), FrameError>(())
+            })?,
             ClientEvent::SendBroadcast(message) => self.read(|state| {
                 let event = ServerEvent::SendBroadcast(SendBroadcast {
                     sender: id.to_owned(),
@@ -102,16 +142,13 @@ impl RoomShared {
                 state.broadcast_except(id, &event);
             }),
             ClientEvent::ChatMessage(content) => {
-                if let Err(error) = self.chat_send(id, content) {
-                    tracing::warn!(session = %id, %error, "chat/message dropped");
-                }
+                self.chat_send(id, content).map_err(FrameError::Chat)?;
             }
             ClientEvent::FiletransferUpdate => {
                 tracing::debug!(session = %id, "filetransfer/update ignored: the plugin is not enabled");
             }
-            ClientEvent::Unknown { event, .. } => {
-                tracing::warn!(session = %id, %event, "unhandled message");
-            }
+            ClientEvent::Unknown { event, .. } => return Err(FrameError::Unhandled(event)),
         }
+        Ok(())
     }
 }

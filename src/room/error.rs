@@ -16,9 +16,15 @@ pub enum RoomError {
         #[source]
         source: std::io::Error,
     },
+    /// The room's STUN server could not bind a UDP port.
+    #[error("cannot start the room's STUN server: {0}")]
+    Stun(#[source] std::io::Error),
     /// The bound socket has no local address.
     #[error("cannot read the listening address: {0}")]
     LocalAddr(#[source] std::io::Error),
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsSetupError),
     /// The media side failed to start.
     #[error("room media: {0}")]
     Media(#[from] MediaError),

@@ -1,10 +1,10 @@
 //! [`Room`]: a running sandbox room and what tests can ask of it.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gstneko::protocol::{ScreenSize, SessionData, Settings};
+use gstneko::protocol::{IceServer, ScreenSize, SessionData, Settings};
 
 use super::config::RoomConfig;
 use super::error::RoomError;
@@ -12,15 +12,21 @@ use super::media::{MediaConfig, MediaEvents, RoomMedia};
 use super::recorder::RecordedInput;
 use super::server::Server;
 use super::state::RoomShared;
+use super::stun::StunResponder;
 
 /// A running Neko-v3-compatible room on loopback.
 pub struct Room {
     shared: Arc<RoomShared>,
     server: Server,
+    /// The STUN server announced to clients, when the configuration names none.
+    _stun: Option<StunResponder>,
 }
 
 /// Starts the media side with callbacks into the control plane.
-async fn start_media(shared: &Arc<RoomShared>) -> Result<Arc<RoomMedia>, RoomError> {
+async fn start_media(
+    shared: &Arc<RoomShared>,
+    ice_servers: Vec<IceServer>,
+) -> Result<Arc<RoomMedia>, RoomError> {
     let config = &shared.config;
     let media_config = MediaConfig {
         width: config.width,
@@ -28,9 +34,12 @@ async fn start_media(shared: &Arc<RoomShared>) -> Result<Arc<RoomMedia>, RoomErr
         rate: config.rate,
         codec: config.codec,
         ice_addresses: config.ice_addresses.clone(),
+        offer_style: config.offer_style,
+        ice_servers,
     };
     let on_state = shared.weak();
     let on_input = shared.weak();
+    let host_query = shared.weak();
     let events = MediaEvents {
         on_peer_state: Box::new(move |session, connected| {
             if let Some(room) = on_state.upgrade() {
@@ -42,18 +51,52 @@ async fn start_media(shared: &Arc<RoomShared>) -> Result<Arc<RoomMedia>, RoomErr
                 room.datachannel_input(session, datagram);
             }
         }),
+        is_host: Box::new(move |session| {
+            host_query
+                .upgrade()
+                .is_some_and(|room| room.read(|state| state.is_host(session)))
+        }),
     };
     let media =
         tokio::task::spawn_blocking(move || RoomMedia::new(&media_config, events)).await??;
     Ok(media)
 }
 
+/// Where the room's STUN server listens: the bind address, or when that is unspecified the
+/// first ICE address (clients on other machines need `ice_servers` naming a reachable one).
+fn stun_address(config: &RoomConfig) -> IpAddr {
+    let bind = config.bind.ip();
+    if !bind.is_unspecified() {
+        return bind;
+    }
+    config
+        .ice_addresses
+        .first()
+        .copied()
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
 impl Room {
     /// Starts the media side (when enabled) and the HTTP server; returns once listening.
     pub async fn start(config: RoomConfig) -> Result<Room, RoomError> {
         let shared = RoomShared::new(config);
+        let mut stun = None;
         if shared.config.media {
-            let media = start_media(&shared).await?;
+            let ice_servers = match &shared.config.ice_servers {
+                Some(servers) => servers.clone(),
+                None => {
+                    let responder = StunResponder::start(stun_address(&shared.config))
+                        .await
+                        .map_err(RoomError::Stun)?;
+                    let servers = vec![IceServer {
+                        urls: vec![responder.url()],
+                        ..Default::default()
+                    }];
+                    stun = Some(responder);
+                    servers
+                }
+            };
+            let media = start_media(&shared, ice_servers).await?;
             shared.set_media(media);
         }
         let server = match Server::start(shared.clone()).await {
@@ -66,12 +109,17 @@ impl Room {
             }
         };
         tracing::info!(addr = %server.addr, media = shared.config.media, "sandbox room listening");
-        Ok(Room { shared, server })
+        Ok(Room {
+            shared,
+            server,
+            _stun: stun,
+        })
     }
 
-    /// `http://127.0.0.1:PORT` (the bound address).
+    /// `http://127.0.0.1:PORT` (the bound address), `https://…` when serving TLS.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.server.addr)
+        let scheme = if self.server.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.server.addr)
     }
 
     /// The bound address.
@@ -88,6 +136,18 @@ impl Room {
             let _ = tokio::task::spawn_blocking(move || media.shutdown()).await;
         }
         tracing::info!("sandbox room stopped");
+    }
+
+    /// Stops as a killed server would: every socket dropped without `system/disconnect`, then
+    /// the HTTP server and the media stopped, so clients see a lost connection and retry (a new
+    /// room can be started on the same address).
+    pub async fn crash(self) {
+        self.shared.drop_all_sockets();
+        self.server.stop().await;
+        if let Some(media) = self.shared.media().cloned() {
+            let _ = tokio::task::spawn_blocking(move || media.shutdown()).await;
+        }
+        tracing::info!("sandbox room crashed on purpose");
     }
 
     /// Every input event received so far (WebSocket `control/*`, `clipboard/set`, `keyboard/*`, data channel `dc/*`).

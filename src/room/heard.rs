@@ -1,6 +1,7 @@
 //! What the room heard, with arrival times, for tests to check: the microphone (audio that
 //! clients send up, Neko's `can_share_media` path, §4.9, decoded) and the chat messages.
 
+use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
@@ -8,6 +9,54 @@ use gst::prelude::*;
 
 /// Sample rate of everything the microphone keeps (mono S16).
 pub const MICROPHONE_RATE: u32 = 48_000;
+
+/// Most chat text the log keeps, in bytes; older messages are forgotten first.
+pub const CHAT_LOG_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most audio the microphone keeps: the last 5 minutes (about 29 MB of samples).
+pub const MICROPHONE_SAMPLES: usize = MICROPHONE_RATE as usize * 300;
+
+/// A log that forgets its oldest entries once their total size passes a limit.
+#[derive(Debug)]
+struct BoundedLog<T> {
+    entries: VecDeque<(T, usize)>,
+    size: usize,
+    limit: usize,
+}
+
+impl<T: Clone> BoundedLog<T> {
+    fn new(limit: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            size: 0,
+            limit,
+        }
+    }
+
+    /// Appends `entry` of `size`, then drops the oldest entries until the total fits.
+    fn push(&mut self, entry: T, size: usize) {
+        self.entries.push_back((entry, size));
+        self.size += size;
+        while self.size > self.limit {
+            match self.entries.pop_front() {
+                Some((_, dropped)) => self.size -= dropped,
+                None => break,
+            }
+        }
+    }
+
+    fn to_vec(&self) -> Vec<T> {
+        self.entries
+            .iter()
+            .map(|(entry, _)| entry.clone())
+            .collect()
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.size = 0;
+    }
+}
 
 /// One decoded buffer as it reached the room.
 #[derive(Debug, Clone)]
@@ -32,11 +81,20 @@ pub struct HeardChat {
 }
 
 /// The microphone and the chat log.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Heard {
     /// Audio sent up by clients.
     pub microphone: std::sync::Arc<Microphone>,
-    chat: Mutex<Vec<HeardChat>>,
+    chat: Mutex<BoundedLog<HeardChat>>,
+}
+
+impl Default for Heard {
+    fn default() -> Self {
+        Self {
+            microphone: std::sync::Arc::default(),
+            chat: Mutex::new(BoundedLog::new(CHAT_LOG_BYTES)),
+        }
+    }
 }
 
 impl Heard {
@@ -45,26 +103,37 @@ impl Heard {
         self.chat
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(HeardChat {
-                at: Instant::now(),
-                session_id: session_id.to_owned(),
-                text: text.to_owned(),
-            });
+            .push(
+                HeardChat {
+                    at: Instant::now(),
+                    session_id: session_id.to_owned(),
+                    text: text.to_owned(),
+                },
+                text.len(),
+            );
     }
 
-    /// Every chat message received so far.
+    /// The chat messages received so far (the latest [`CHAT_LOG_BYTES`] of text).
     pub fn chat_messages(&self) -> Vec<HeardChat> {
         self.chat
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .to_vec()
     }
 }
 
-/// Everything heard so far.
-#[derive(Debug, Default)]
+/// Everything heard so far (the last [`MICROPHONE_SAMPLES`]).
+#[derive(Debug)]
 pub struct Microphone {
-    heard: Mutex<Vec<HeardAudio>>,
+    heard: Mutex<BoundedLog<HeardAudio>>,
+}
+
+impl Default for Microphone {
+    fn default() -> Self {
+        Self {
+            heard: Mutex::new(BoundedLog::new(MICROPHONE_SAMPLES)),
+        }
+    }
 }
 
 impl Microphone {
@@ -73,7 +142,7 @@ impl Microphone {
         self.heard
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .to_vec()
     }
 
     /// Forgets what was heard.
@@ -85,14 +154,18 @@ impl Microphone {
     }
 
     fn record(&self, session_id: &str, samples: Vec<i16>) {
+        let size = samples.len();
         self.heard
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(HeardAudio {
-                at: Instant::now(),
-                session_id: session_id.to_owned(),
-                samples,
-            });
+            .push(
+                HeardAudio {
+                    at: Instant::now(),
+                    session_id: session_id.to_owned(),
+                    samples,
+                },
+                size,
+            );
     }
 
     /// Everything heard as one mono S16 WAV file.
@@ -156,6 +229,19 @@ impl Microphone {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_chat_log_forgets_the_oldest_text_first() {
+        let heard = Heard::default();
+        let big = "c".repeat(CHAT_LOG_BYTES / 2);
+        for _ in 0..5 {
+            heard.chat("a", &big);
+        }
+        heard.chat("a", "latest");
+        let kept = heard.chat_messages();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept.last().map(|m| m.text.as_str()), Some("latest"));
+    }
 
     #[test]
     fn wav_holds_every_sample_in_order() {

@@ -7,8 +7,8 @@ use gstneko::protocol::{ClientDatagram, ClientEvent, TouchPoint};
 use serde_json::{Value, json};
 
 use super::control;
-use super::desktop::DesktopInput;
-use super::state::RoomShared;
+use super::desktop::{Clipboard, DesktopInput};
+use super::state::{Effects, RoomShared, RoomState};
 
 const CONTROL_L: u32 = 0xffe3;
 const KEY_A: u32 = 0x61;
@@ -179,6 +179,15 @@ pub(super) fn datagram_inputs(datagram: &ClientDatagram) -> Vec<DesktopInput> {
     }
 }
 
+/// The host moved the pointer to `(x, y)`: every other session's peer is told (§4.3 op `0x01`),
+/// with the coordinates cut to 16 bits as Neko's `uint16(x)` does.
+fn announce_pointer(state: &RoomState, effects: &mut Effects, x: i32, y: i32) {
+    let viewers = state.viewer_peers();
+    if !viewers.is_empty() {
+        effects.cursor_position(viewers, x as u16, y as u16);
+    }
+}
+
 fn touch_json(point: &TouchPoint) -> Value {
     json!({"touch_id": point.touch_id, "x": point.x, "y": point.y, "pressure": point.pressure})
 }
@@ -217,8 +226,29 @@ impl RoomShared {
                 return false;
             };
             match event {
-                ClientEvent::ClipboardSet(_) => state.is_host(id) && profile.can_access_clipboard,
-                ClientEvent::KeyboardMap(_) | ClientEvent::KeyboardModifiers(_) => state.is_host(id),
+                ClientEvent::ClipboardSet(clipboard) => {
+                    let allowed = state.is_host(id) && profile.can_access_clipboard;
+                    if allowed {
+                        effects.input(DesktopInput::SetClipboard(Clipboard::plain(
+                            &clipboard.text,
+                        )));
+                    }
+                    allowed
+                }
+                ClientEvent::KeyboardMap(map) => {
+                    let allowed = state.is_host(id);
+                    if allowed {
+                        state.keyboard.set_map(map);
+                    }
+                    allowed
+                }
+                ClientEvent::KeyboardModifiers(modifiers) => {
+                    let allowed = state.is_host(id);
+                    if allowed {
+                        state.keyboard.set_modifiers(modifiers);
+                    }
+                    allowed
+                }
                 _ => {
                     if let Err(error) = control::acquire(state, effects, id, true) {
                         tracing::debug!(session = %id, event = event.name(), %error, "input dropped");
@@ -232,6 +262,9 @@ impl RoomShared {
                         return false;
                     }
                     effects.inputs(ws_inputs(event).unwrap_or_default());
+                    if let ClientEvent::ControlMove(pos) = event {
+                        announce_pointer(state, effects, pos.x, pos.y);
+                    }
                     true
                 }
             }
@@ -254,6 +287,9 @@ impl RoomShared {
                 return false;
             }
             effects.inputs(datagram_inputs(&datagram));
+            if let ClientDatagram::Move { x, y } = datagram {
+                announce_pointer(state, effects, i32::from(x), i32::from(y));
+            }
             true
         });
         self.recorder.record(id, name, payload, accepted);

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstneko::protocol::{ClientDatagram, ServerEvent, SignalRequest};
+use gstneko::protocol::{ClientDatagram, IceServer, ServerEvent, SignalRequest};
 
 use super::desktop::{Desktop, DesktopInput, stamp};
 use super::heard::Microphone;
+use super::offer_style::OfferStyle;
 use super::peer::{PeerHandle, PeerInputs, RoomPeer};
 
 /// Video codec the room encodes with.
@@ -46,6 +47,10 @@ pub struct MediaConfig {
     pub codec: VideoCodec,
     /// Local addresses ICE may use (empty: every interface).
     pub ice_addresses: Vec<IpAddr>,
+    /// How offers are worded.
+    pub offer_style: OfferStyle,
+    /// The ICE servers offered to clients in `signal/provide`.
+    pub ice_servers: Vec<IceServer>,
 }
 
 /// Called with a session id and whether its WebRTC peer is now connected.
@@ -54,12 +59,17 @@ pub type PeerStateCallback = Box<dyn Fn(&str, bool) + Send + Sync>;
 /// Called with a session id and a datagram from its data channel.
 pub type DatagramCallback = Box<dyn Fn(&str, ClientDatagram) + Send + Sync>;
 
+/// Whether a session hosts now.
+pub type HostQuery = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// Callbacks into the room's control plane.
 pub struct MediaEvents {
     /// A peer's WebRTC connection came up (true) or closed (false).
     pub on_peer_state: PeerStateCallback,
     /// Binary input from a peer's data channel.
     pub on_datachannel_input: DatagramCallback,
+    /// Asked when a data channel opens: the host is not sent its own pointer position.
+    pub is_host: HostQuery,
 }
 
 /// Media failures.

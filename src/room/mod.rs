@@ -6,14 +6,18 @@ mod auth;
 mod chat;
 mod config;
 mod control;
+mod datachannel;
 pub mod desktop;
 mod dispatch;
 mod error;
 mod handle;
 pub mod heard;
 mod input;
+mod keyboard;
 mod lifecycle;
+pub mod limits;
 pub mod media;
+pub mod offer_style;
 mod outbox;
 mod patch;
 pub mod peer;
@@ -25,13 +29,18 @@ mod sessions;
 mod settings;
 mod signal;
 mod state;
+mod stun;
+mod tls;
+mod upstream;
 mod ws;
 
 #[cfg(test)]
 mod tests;
 
-pub use config::{CookieConfig, RoomConfig};
+pub use config::{CookieConfig, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_OUTBOX_BYTES, RoomConfig};
 pub use error::RoomError;
 pub use handle::Room;
 pub use heard::{HeardAudio, HeardChat, MICROPHONE_RATE, Microphone};
+pub use offer_style::OfferStyle;
 pub use recorder::RecordedInput;
+pub use tls::{TlsFiles, TlsSetupError};

@@ -5,21 +5,22 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use gst::glib;
 use gst::prelude::*;
 use gst_webrtc::{
     WebRTCDataChannel, WebRTCICEConnectionState, WebRTCRTPTransceiver,
     WebRTCRTPTransceiverDirection, WebRTCSDPType, WebRTCSessionDescription,
 };
 use gstneko::protocol::{
-    ClientDatagram, IceCandidate, PeerAudio, PeerVideo, ServerDatagram, ServerEvent,
-    SignalDescription, SignalProvide, SignalRequest,
+    IceCandidate, IceServer, PeerAudio, PeerVideo, ServerEvent, SignalDescription, SignalProvide,
+    SignalRequest,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::desktop::stamp;
+use super::datachannel::RoomDataChannel;
 use super::heard::Microphone;
 use super::media::{MediaConfig, MediaError, MediaEvents, RoomMedia, VideoCodec};
+use super::offer_style::{OfferStyle, TrackKind};
+use super::upstream::DeclaredAudio;
 
 /// Receive jitterbuffer latency for upstream media, in milliseconds.
 const RECEIVE_LATENCY_MS: u32 = 20;
@@ -30,6 +31,29 @@ fn is_opus(pad: &gst::Pad) -> bool {
     caps.structure(0)
         .and_then(|s| s.get::<&str>("encoding-name").ok())
         .is_some_and(|name| name.eq_ignore_ascii_case("OPUS"))
+}
+
+/// Whether the real server would route the client's stream on `pad` to a track: its SSRC is
+/// declared in the answer (see [`DeclaredAudio`]).
+fn routed_like_pion(shared: &Weak<Shared>, pad: &gst::Pad, session: &str) -> bool {
+    let ssrc = pad
+        .current_caps()
+        .and_then(|caps| caps.structure(0)?.get::<u32>("ssrc").ok());
+    let declared = shared
+        .upgrade()
+        .and_then(|shared| shared.declared_audio.lock().ok()?.clone());
+    match (ssrc, declared) {
+        (Some(ssrc), Some(declared)) if !declared.accepts(ssrc) => {
+            tracing::warn!(
+                session,
+                ssrc,
+                "incoming unhandled RTP ssrc: the answer does not declare it (a=ssrc), so a real \
+                 server drops this audio and so does the room"
+            );
+            false
+        }
+        _ => true,
+    }
 }
 
 /// The room's only video stream id, as in Neko's default configuration.
@@ -106,9 +130,13 @@ struct Shared {
     to_client: UnboundedSender<ServerEvent>,
     events: Arc<MediaEvents>,
     media: Weak<RoomMedia>,
+    offer_style: OfferStyle,
+    ice_servers: Vec<IceServer>,
     answer_applied: AtomicBool,
+    /// What the client's answer declares for its upstream audio.
+    declared_audio: Mutex<Option<DeclaredAudio>>,
     connected: AtomicBool,
-    channel: Mutex<Option<WebRTCDataChannel>>,
+    channel: Mutex<Option<Arc<RoomDataChannel>>>,
     video: Mutex<PeerVideo>,
     audio: Mutex<PeerAudio>,
 }
@@ -153,12 +181,19 @@ fn make(factory: &str) -> Result<gst::Element, MediaError> {
         .map_err(|_| MediaError::Pipeline(format!("GStreamer element {factory:?} is missing")))
 }
 
-fn codec_preferences(codec: VideoCodec) -> (gst::Caps, gst::Caps, &'static str) {
+/// The codec preferences of the audio and video sections, with their payloaders' ssrcs, and the
+/// video payloader's factory name.
+fn codec_preferences(
+    config: &MediaConfig,
+    ssrcs: (u32, u32),
+) -> (gst::Caps, gst::Caps, &'static str) {
+    let style = config.offer_style;
+    let (audio_ssrc, video_ssrc) = ssrcs;
     let base = gst::Caps::builder("application/x-rtp")
         .field("media", "video")
-        .field("payload", codec.payload_type() as i32)
+        .field("payload", config.codec.payload_type() as i32)
         .field("clock-rate", 90000i32);
-    let video = match codec {
+    let video = match config.codec {
         VideoCodec::Vp8 => base.field("encoding-name", "VP8"),
         VideoCodec::H264 => base
             .field("encoding-name", "H264")
@@ -171,8 +206,7 @@ fn codec_preferences(codec: VideoCodec) -> (gst::Caps, gst::Caps, &'static str) 
     .field("rtcp-fb-ccm-fir", true)
     .field("rtcp-fb-goog-remb", true)
     .field("rtcp-fb-transport-cc", true)
-    .field("a-mid", "1")
-    .build();
+    .field("a-mid", "1");
     let audio = gst::Caps::builder("application/x-rtp")
         .field("media", "audio")
         .field("encoding-name", "OPUS")
@@ -181,13 +215,30 @@ fn codec_preferences(codec: VideoCodec) -> (gst::Caps, gst::Caps, &'static str) 
         .field("encoding-params", "2")
         .field("useinbandfec", "1")
         .field("stereo", "1")
-        .field("a-mid", "0")
-        .build();
-    let payloader = match codec {
+        .field("a-mid", "0");
+    // The real server's shape: header extensions, and the ssrcs webrtcbin then writes as
+    // `a=ssrc` lines (reworded by the offer style).
+    let shaped = |mut caps: gst::Caps, kind, ssrc: u32| {
+        let structure = caps.make_mut().structure_mut(0).expect("one structure");
+        let extensions = style.header_extensions(kind);
+        for (id, uri) in extensions {
+            structure.set(format!("extmap-{id}"), *uri);
+        }
+        if !extensions.is_empty() {
+            structure.set("rtcp-fb-transport-cc", true);
+            structure.set("ssrc", ssrc);
+        }
+        caps
+    };
+    let payloader = match config.codec {
         VideoCodec::Vp8 => "rtpvp8pay",
         VideoCodec::H264 => "rtph264pay",
     };
-    (video, audio, payloader)
+    (
+        shaped(video.build(), TrackKind::Video, video_ssrc),
+        shaped(audio.build(), TrackKind::Audio, audio_ssrc),
+        payloader,
+    )
 }
 
 impl RoomPeer {
@@ -201,7 +252,8 @@ impl RoomPeer {
         events: Arc<MediaEvents>,
         microphone: Option<Arc<Microphone>>,
     ) -> Result<RoomPeer, MediaError> {
-        let (video_prefs, audio_prefs, payloader) = codec_preferences(config.codec);
+        let ssrcs = (rand::random::<u32>(), rand::random::<u32>());
+        let (video_prefs, audio_prefs, payloader) = codec_preferences(config, ssrcs);
         let pipeline = gst::Pipeline::with_name(&format!("peer-{session_id}"));
         // Pion has no receive jitter buffer: keep the sandbox's short so what the microphone
         // hears is timed like the real server's.
@@ -226,9 +278,11 @@ impl RoomPeer {
             .build();
         let audio_pay = make("rtpopuspay")?;
         audio_pay.set_property("pt", 111u32);
+        audio_pay.set_property("ssrc", ssrcs.0);
         let video_pay = make(payloader)?;
         video_pay.set_property("pt", config.codec.payload_type());
         video_pay.set_property("mtu", 1200u32);
+        video_pay.set_property("ssrc", ssrcs.1);
         if config.codec == VideoCodec::H264 {
             video_pay.set_property("config-interval", -1i32);
             video_pay.set_property_from_str("aggregate-mode", "zero-latency");
@@ -284,7 +338,10 @@ impl RoomPeer {
             to_client,
             events,
             media: Arc::downgrade(media),
+            offer_style: config.offer_style,
+            ice_servers: config.ice_servers.clone(),
             answer_applied: AtomicBool::new(false),
+            declared_audio: Mutex::new(None),
             connected: AtomicBool::new(false),
             channel: Mutex::new(None),
             video: Mutex::new(PeerVideo {
@@ -304,6 +361,7 @@ impl RoomPeer {
         // anything else is drained (Neko stops such receivers).
         let drain_pipeline = pipeline.downgrade();
         let listener = session_id.to_owned();
+        let declared = Arc::downgrade(&shared);
         webrtcbin.connect_pad_added(move |_, pad| {
             let Some(pipeline) = drain_pipeline.upgrade() else {
                 return;
@@ -313,6 +371,7 @@ impl RoomPeer {
             }
             if let Some(microphone) = &microphone
                 && is_opus(pad)
+                && routed_like_pion(&declared, pad, &listener)
             {
                 match microphone.listen(&pipeline, pad, &listener) {
                     Ok(()) => return,
@@ -400,65 +459,15 @@ fn wire_webrtcbin(shared: &Arc<Shared>) {
     });
 }
 
-fn cursor_png() -> Vec<u8> {
-    const SIZE: u32 = 16;
-    let mut rgba = vec![0u8; (SIZE * SIZE * 4) as usize];
-    for y in 0..SIZE {
-        for x in 0..=y.min(SIZE - 1) / 2 + y / 2 {
-            if x < SIZE {
-                let i = ((y * SIZE + x) * 4) as usize;
-                rgba[i..i + 4].copy_from_slice(&[0, 0, 0, 255]);
-            }
-        }
-    }
-    let mut png = Vec::new();
-    let mut encoder = png::Encoder::new(&mut png, SIZE, SIZE);
-    encoder.set_color(png::ColorType::Rgba);
-    encoder.set_depth(png::BitDepth::Eight);
-    let written = encoder
-        .write_header()
-        .and_then(|mut w| w.write_image_data(&rgba));
-    if written.is_err() {
-        return Vec::new();
-    }
-    png
-}
-
 fn wire_data_channel(shared: &Arc<Shared>, channel: WebRTCDataChannel) {
-    let send = |channel: &WebRTCDataChannel, datagram: ServerDatagram| {
-        let _ = channel.send_data_full(Some(&glib::Bytes::from_owned(datagram.encode())));
-    };
-    channel.connect_on_open(move |channel| {
-        send(
-            channel,
-            ServerDatagram::CursorImage {
-                width: 16,
-                height: 16,
-                x_hot: 0,
-                y_hot: 0,
-                png: cursor_png(),
-            },
-        );
-    });
-    let weak = Arc::downgrade(shared);
-    channel.connect_on_message_data(move |channel, data| {
-        let (Some(shared), Some(data)) = (weak.upgrade(), data) else {
-            return;
-        };
-        match ClientDatagram::decode(data) {
-            Ok(ClientDatagram::Ping { timestamp_ms }) => send(
-                channel,
-                ServerDatagram::Pong {
-                    client_ms: timestamp_ms,
-                    server_ms: stamp::now_ms(),
-                },
-            ),
-            Ok(datagram) => (shared.events.on_datachannel_input)(&shared.session_id, datagram),
-            Err(error) => tracing::debug!(%error, "unreadable data-channel message"),
-        }
-    });
+    let link = RoomDataChannel::wire(
+        channel,
+        &shared.session_id,
+        shared.events.clone(),
+        shared.media.clone(),
+    );
     if let Ok(mut slot) = shared.channel.lock() {
-        *slot = Some(channel);
+        *slot = Some(link);
     }
 }
 
@@ -475,6 +484,9 @@ fn offer(shared: &Arc<Shared>, ice_restart: bool) {
             tracing::error!(session = %shared.session_id, "webrtcbin could not create an offer");
             return;
         };
+        let mut sdp = description.sdp().to_owned();
+        shared.offer_style.reshape(&mut sdp);
+        let description = WebRTCSessionDescription::new(WebRTCSDPType::Offer, sdp);
         shared.webrtcbin.emit_by_name::<()>(
             "set-local-description",
             &[&description, &None::<gst::Promise>],
@@ -496,7 +508,7 @@ fn offer(shared: &Arc<Shared>, ice_restart: bool) {
         }
         let provide = SignalProvide {
             sdp,
-            iceservers: Vec::new(),
+            iceservers: shared.ice_servers.clone(),
             video: shared.video.lock().map(|v| v.clone()).unwrap_or_default(),
             audio: shared.audio.lock().map(|a| a.clone()).unwrap_or_default(),
             ..Default::default()
@@ -525,6 +537,9 @@ impl PeerHandle {
                 return;
             }
         };
+        if let Ok(mut declared) = self.shared.declared_audio.lock() {
+            *declared = Some(DeclaredAudio::from_answer(&message));
+        }
         let answer = WebRTCSessionDescription::new(WebRTCSDPType::Answer, message);
         self.shared
             .webrtcbin
@@ -596,6 +611,19 @@ impl PeerHandle {
     /// watching and the client gets `signal/close` (the sandbox uses it to test recovery).
     pub fn fail(&self) {
         self.shared.close_from_ice();
+    }
+
+    /// Tells a viewer where the host's pointer is now (§4.3 op `0x01`).
+    pub fn send_cursor_position(&self, x: u16, y: u16) {
+        let link = self
+            .shared
+            .channel
+            .lock()
+            .ok()
+            .and_then(|slot| slot.clone());
+        if let Some(link) = link {
+            link.send_cursor_position(x, y);
+        }
     }
 
     /// Whether the peer's ICE is connected.

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use super::error::RoomError;
 use super::rest;
 use super::state::RoomShared;
+use super::tls::TlsListener;
 
 /// How long a stop waits for in-flight requests before aborting the server.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -19,6 +20,8 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 pub(super) struct Server {
     /// The bound address.
     pub addr: SocketAddr,
+    /// Whether it serves TLS.
+    pub tls: bool,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -31,19 +34,30 @@ impl Server {
             .await
             .map_err(|source| RoomError::Bind { addr: bind, source })?;
         let addr = listener.local_addr().map_err(RoomError::LocalAddr)?;
+        let tls = match &room.config.tls {
+            Some(files) => Some(files.acceptor()?),
+            None => None,
+        };
         let app = rest::router(room);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(error) = served {
-                tracing::error!(%error, "room server failed");
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let serves_tls = tls.is_some();
+        let task = match tls {
+            Some(acceptor) => {
+                let listener =
+                    TlsListener::new(listener, acceptor).map_err(RoomError::LocalAddr)?;
+                tokio::spawn(serve(listener, app, stopped))
             }
-        });
-        Ok(Self { addr, stop, task })
+            None => tokio::spawn(serve(listener, app, stopped)),
+        };
+        Ok(Self {
+            addr,
+            tls: serves_tls,
+            stop,
+            task,
+        })
     }
 
     /// Stops accepting, waits briefly for in-flight requests, then aborts.
@@ -53,5 +67,22 @@ impl Server {
         if tokio::time::timeout(STOP_GRACE, self.task).await.is_err() {
             abort.abort();
         }
+    }
+}
+
+/// Serves `app` on `listener` until `stopped` completes.
+async fn serve<L>(
+    listener: L,
+    app: axum::Router,
+    stopped: impl Future<Output = ()> + Send + 'static,
+) where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(stopped)
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "room server failed");
     }
 }

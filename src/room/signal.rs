@@ -36,14 +36,7 @@ pub(super) enum SignalError {
 
 impl RoomShared {
     /// Handles one `signal/*` event from `id`.
-    pub(super) fn signal(&self, id: &str, event: ClientEvent) {
-        let name = event.name().to_owned();
-        if let Err(error) = self.route_signal(id, event) {
-            tracing::warn!(session = %id, event = %name, %error, "signal event failed");
-        }
-    }
-
-    fn route_signal(&self, id: &str, event: ClientEvent) -> Result<(), SignalError> {
+    pub(super) fn signal(&self, id: &str, event: ClientEvent) -> Result<(), SignalError> {
         if let ClientEvent::SignalRequest(request) = event {
             return self.create_peer(id, &request);
         }

@@ -9,6 +9,7 @@ use gstneko::protocol::{MemberProfile, ScreenSize, ServerEvent, Settings};
 use super::config::RoomConfig;
 use super::desktop::DesktopInput;
 use super::heard::Heard;
+use super::keyboard::Keyboard;
 use super::media::RoomMedia;
 use super::peer::PeerHandle;
 use super::recorder::InputRecorder;
@@ -24,6 +25,8 @@ pub(super) struct RoomState {
     pub settings: Settings,
     /// Current screen size.
     pub screen: ScreenSize,
+    /// Keyboard layout and modifiers, as clients last set them.
+    pub keyboard: Keyboard,
 }
 
 impl RoomState {
@@ -57,6 +60,15 @@ impl RoomState {
         self.host.as_deref() == Some(id)
     }
 
+    /// The WebRTC peers of every session but the host's: those shown the host's pointer.
+    pub fn viewer_peers(&self) -> Vec<PeerHandle> {
+        self.sessions
+            .iter()
+            .filter(|session| !self.is_host(&session.id))
+            .filter_map(|session| session.peer.as_ref().map(|slot| slot.handle.clone()))
+            .collect()
+    }
+
     /// Whether private mode applies to `profile` (on, and not an admin).
     pub fn private_for(&self, profile: &MemberProfile) -> bool {
         self.settings.private_mode && !profile.is_admin
@@ -69,6 +81,7 @@ impl RoomState {
 pub(super) struct Effects {
     inputs: Vec<DesktopInput>,
     close_peers: Vec<PeerHandle>,
+    cursor_position: Option<(Vec<PeerHandle>, u16, u16)>,
 }
 
 impl Effects {
@@ -80,6 +93,11 @@ impl Effects {
     /// Applies several desktop inputs in order.
     pub fn inputs(&mut self, inputs: impl IntoIterator<Item = DesktopInput>) {
         self.inputs.extend(inputs);
+    }
+
+    /// Sends the host's pointer position `(x, y)` to `viewers`' data channels.
+    pub fn cursor_position(&mut self, viewers: Vec<PeerHandle>, x: u16, y: u16) {
+        self.cursor_position = Some((viewers, x, y));
     }
 
     /// Closes a peer silently.
@@ -119,6 +137,7 @@ impl RoomShared {
             host: None,
             settings,
             screen: ScreenSize::new(config.width, config.height, rate),
+            keyboard: Keyboard::default(),
         };
         Arc::new_cyclic(|self_ref| Self {
             config,
@@ -174,6 +193,11 @@ impl RoomShared {
         if let Some(media) = self.media() {
             for input in effects.inputs {
                 media.apply_input(input);
+            }
+        }
+        if let Some((viewers, x, y)) = effects.cursor_position {
+            for viewer in viewers {
+                viewer.send_cursor_position(x, y);
             }
         }
         for peer in effects.close_peers {

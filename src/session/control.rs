@@ -51,6 +51,9 @@ pub enum ControlError {
     /// The connection to the server is gone.
     #[error("{0}")]
     Connection(String),
+    /// The connection the input was planned in dropped; the rest of it was not sent.
+    #[error("the connection dropped before the input was sent; it was not sent")]
+    Outage,
 }
 
 impl From<ClientError> for ControlError {
@@ -170,14 +173,31 @@ impl Controller {
 
     /// Performs actions in order, each once this session is host.
     pub async fn perform(&self, actions: &[Action]) -> Result<(), ControlError> {
+        self.perform_while(actions, &|| true).await
+    }
+
+    /// As [`Controller::perform`], checking `still_valid` before every event: once it says no
+    /// (the connection the input was planned in dropped), nothing more is sent and the result
+    /// is [`ControlError::Outage`].
+    pub async fn perform_while(
+        &self,
+        actions: &[Action],
+        still_valid: &(dyn Fn() -> bool + Sync),
+    ) -> Result<(), ControlError> {
         for (index, action) in actions.iter().enumerate() {
             if index > 0 {
                 sleep(ACTION_GAP).await;
+            }
+            if !still_valid() {
+                return Err(ControlError::Outage);
             }
             self.ensure_host().await?;
             let steps =
                 plan(action, &self.screen()).map_err(|e| ControlError::Refused(e.to_string()))?;
             for step in steps {
+                if !still_valid() {
+                    return Err(ControlError::Outage);
+                }
                 self.send(step.event).await?;
                 if !step.delay_after.is_zero() {
                     sleep(step.delay_after).await;

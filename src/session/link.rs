@@ -3,16 +3,21 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gst::prelude::*;
-use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target};
+use gstneko::client::{ClientConfig, ClientNotice, NekoClient};
 use gstneko::nekosink::NekoSink;
 use gstneko::nekosrc::NekoSrc;
 use tokio::sync::broadcast;
 
 use super::control::Controller;
 use super::lock;
+use crate::connection::SessionSettings;
 use crate::pipeline_file::{PipelineFile, PipelineFileError, find_pipeline};
+
+/// How long closing a signalling-only session waits for the WebSocket close.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Why the session could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -40,23 +45,6 @@ pub struct Link {
     pipeline: Option<gst::Pipeline>,
 }
 
-/// The server and credentials in pipeline variables (`url`, `username`, `password`).
-pub fn target(variables: &BTreeMap<String, String>) -> Result<Target, LinkError> {
-    let get = |name: &str| {
-        variables
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
-    Target::new(
-        get("url").unwrap_or_default(),
-        get("username"),
-        get("password"),
-        None,
-    )
-    .map_err(|e| LinkError::Target(e.to_string()))
-}
-
 /// The element of a pipeline that carries its Neko session.
 enum SessionOf {
     Source(NekoSrc),
@@ -64,16 +52,11 @@ enum SessionOf {
 }
 
 impl SessionOf {
-    fn find(pipeline: &gst::Pipeline) -> Option<Self> {
-        let by_name = |name| pipeline.by_name(name);
-        by_name("src")
-            .and_then(|e| e.downcast::<NekoSrc>().ok())
-            .map(Self::Source)
-            .or_else(|| {
-                by_name("sink")
-                    .and_then(|e| e.downcast::<NekoSink>().ok())
-                    .map(Self::Sink)
-            })
+    fn of(element: gst::Element) -> Option<Self> {
+        match element.downcast::<NekoSrc>() {
+            Ok(source) => Some(Self::Source(source)),
+            Err(element) => element.downcast::<NekoSink>().ok().map(Self::Sink),
+        }
     }
 
     fn client(&self) -> Option<NekoClient> {
@@ -86,8 +69,10 @@ impl SessionOf {
 
 impl Link {
     /// A bare signalling session (`--no-media`).
-    pub fn signalling(variables: &BTreeMap<String, String>) -> Result<Self, LinkError> {
-        let target = target(variables)?;
+    pub fn signalling(session: &SessionSettings) -> Result<Self, LinkError> {
+        let target = session
+            .target()
+            .map_err(|e| LinkError::Target(e.to_string()))?;
         let (client, notices) = NekoClient::start(ClientConfig::new(target));
         Ok(Self {
             client,
@@ -97,19 +82,22 @@ impl Link {
     }
 
     /// A session with WebRTC, from a pipeline file with a `nekosrc` named `src` or a `nekosink`
-    /// named `sink`. Pipeline errors go to `on_error` as they happen.
+    /// named `sink`, which gets the session settings as properties. Pipeline errors go to
+    /// `on_error` as they happen.
     pub fn media(
         pipeline_name: &str,
+        session: &SessionSettings,
         variables: &BTreeMap<String, String>,
         on_error: ErrorSink,
     ) -> Result<Self, LinkError> {
-        Self::media_prepared(pipeline_name, variables, on_error, |_| Ok(()))
+        Self::media_prepared(pipeline_name, session, variables, on_error, |_| Ok(()))
     }
 
     /// Like [`media`](Self::media), with `prepare` run on the pipeline before it starts (to wire
     /// appsrc callbacks, for instance); its error is a pipeline error.
     pub fn media_prepared(
         pipeline_name: &str,
+        session: &SessionSettings,
         variables: &BTreeMap<String, String>,
         on_error: ErrorSink,
         prepare: impl FnOnce(&gst::Pipeline) -> Result<(), String>,
@@ -119,9 +107,12 @@ impl Link {
         let pipeline = file.instantiate(variables)?;
         prepare(&pipeline)
             .map_err(|reason| LinkError::Pipeline(format!("{}: {reason}", path.display())))?;
-        let session = SessionOf::find(&pipeline).ok_or_else(|| {
+        let element = session
+            .apply_to(&pipeline)
+            .map_err(|error| LinkError::Pipeline(format!("{}: {error}", path.display())))?;
+        let session = SessionOf::of(element).ok_or_else(|| {
             LinkError::Pipeline(format!(
-                "{}: no nekosrc element named \"src\" and no nekosink named \"sink\"",
+                "{}: the Neko element is neither nekosrc nor nekosink",
                 path.display()
             ))
         })?;
@@ -155,7 +146,10 @@ impl Link {
             Some(pipeline) => {
                 let _ = pipeline.set_state(gst::State::Null);
             }
-            None => self.client.stop(),
+            None => {
+                // Waits for the close frame, so an exit right after leaves with a normal closure.
+                self.client.stop_and_wait(CLOSE_WAIT);
+            }
         }
     }
 }
@@ -198,9 +192,9 @@ impl Failures {
     }
 }
 
-/// Logs in over REST (and out again) to prove the server and credentials in `variables`.
-pub async fn check_login(variables: &BTreeMap<String, String>) -> Result<(), String> {
-    let target = target(variables).map_err(|e| e.to_string())?;
+/// Logs in over REST (and out again) to prove the server and credentials in `session`.
+pub async fn check_login(session: &SessionSettings) -> Result<(), String> {
+    let target = session.target().map_err(|e| e.to_string())?;
     let rest = gstneko::client::RestClient::new(target);
     let login = rest.login().await.map_err(|e| e.to_string())?;
     if matches!(

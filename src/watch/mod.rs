@@ -15,12 +15,15 @@ use gst::prelude::*;
 pub use frame::{FrameError, RgbFrame};
 pub use stats::{Report, StreamStats, percentile};
 
+use crate::connection::SessionSettings;
 use crate::pipeline_file::{PipelineFile, PipelineFileError, find_pipeline};
 
 /// What to watch and for how long.
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
-    /// Variables for the pipeline file (url, username, password, decoder, …).
+    /// The session settings given to the pipeline's `nekosrc` (named `src`).
+    pub session: SessionSettings,
+    /// The pipeline file's own variables (decoder, …).
     pub variables: BTreeMap<String, String>,
     /// Pipeline file name or path.
     pub pipeline: String,
@@ -41,6 +44,10 @@ pub enum WatchError {
     /// GStreamer reported an error.
     #[error("{0}")]
     Pipeline(String),
+    /// The Neko element could not join the room or lost it for good (login refused, TLS
+    /// certificate refused, connection lost with reconnection off).
+    #[error("{0}")]
+    Connection(String),
     /// A frame could not be saved.
     #[error(transparent)]
     Frame(#[from] FrameError),
@@ -69,6 +76,10 @@ pub fn run(options: &WatchOptions, stop: &AtomicBool) -> Result<WatchSummary, Wa
     let file = PipelineFile::load(&path)?;
     tracing::info!(pipeline = %path.display(), launch = %file.launch_with(&options.variables).unwrap_or_default(), "starting the watch pipeline");
     let pipeline = file.instantiate(&options.variables)?;
+    options
+        .session
+        .apply_to(&pipeline)
+        .map_err(|error| WatchError::Pipeline(format!("{}: {error}", path.display())))?;
     let appsink = pipeline
         .by_name("frames")
         .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
@@ -157,20 +168,31 @@ fn watch_loop(
     let started = Instant::now();
     let mut summary = WatchSummary::default();
     let mut saved = 0u32;
-    while !stop.load(Ordering::Relaxed) && options.duration.is_none_or(|d| started.elapsed() < d) {
+    let running =
+        || !stop.load(Ordering::Relaxed) && options.duration.is_none_or(|d| started.elapsed() < d);
+    while running() {
+        // A busy bus (a server making the pipeline post message after message) must not keep the
+        // loop from its stop and deadline checks.
         while let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) {
             match message.view() {
                 gst::MessageView::Error(err) => {
-                    return Err(WatchError::Pipeline(match err.debug() {
+                    let text = match err.debug() {
                         Some(debug) => format!("{} ({debug})", err.error()),
                         None => err.error().to_string(),
-                    }));
+                    };
+                    let from_session = source.is_some_and(|s| err.src() == Some(s.upcast_ref()));
+                    let resource = err.error().is::<gst::ResourceError>();
+                    return Err(if from_session && resource {
+                        WatchError::Connection(text)
+                    } else {
+                        WatchError::Pipeline(text)
+                    });
                 }
                 gst::MessageView::Warning(warning) => println!("warning: {}", warning.error()),
                 gst::MessageView::Eos(_) => return Ok(summary),
                 _ => {}
             }
-            if stop.load(Ordering::Relaxed) {
+            if !running() {
                 break;
             }
         }

@@ -4,7 +4,6 @@
 //! failed, 2 bad settings (engine, voices, pipeline files), 3 the room could not be joined or the
 //! session was lost.
 
-use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +19,7 @@ use super::metrics::YapMetrics;
 use super::settings::YapArgs;
 use super::speaker::SpeakerEvent;
 use super::voice::{Voice, VoiceError};
+use crate::connection::SessionSettings;
 use crate::voice::segment::StreamAssembler;
 
 /// Stopped by a signal, or a healthcheck passed.
@@ -33,8 +33,8 @@ pub const EXIT_CONNECTION: u8 = 3;
 
 /// Runs yap; returns the process exit status.
 pub async fn run(args: YapArgs) -> u8 {
-    let variables = match args.pipeline_variables() {
-        Ok(variables) => variables,
+    let (session, variables) = match args.settings() {
+        Ok(checked) => checked,
         Err(problems) => {
             eprintln!(
                 "error: the yap settings are wrong:\n  - {}",
@@ -44,7 +44,7 @@ pub async fn run(args: YapArgs) -> u8 {
         }
     };
     if args.healthcheck {
-        return healthcheck(&args, &variables).await;
+        return healthcheck(&args, &session).await;
     }
     let (errors, mut pipeline_errors) = unbounded_channel();
     let on_error = Arc::new(move |error: String| {
@@ -52,8 +52,11 @@ pub async fn run(args: YapArgs) -> u8 {
     });
     let opened = {
         let voice_args = args.voice.clone();
-        let variables = variables.clone();
-        tokio::task::spawn_blocking(move || Voice::open(&voice_args, &variables, on_error)).await
+        let session = session.clone();
+        tokio::task::spawn_blocking(move || {
+            Voice::open(&voice_args, &session, &variables, on_error)
+        })
+        .await
     };
     let (voice, speaker_events) = match opened {
         Ok(Ok(opened)) => opened,
@@ -81,6 +84,7 @@ pub async fn run(args: YapArgs) -> u8 {
         return EXIT_CONNECTION;
     }
     let metrics = Arc::new(YapMetrics::default());
+    metrics.readiness.watch(voice.link().client.clone());
     if let Some(port) = args.metrics_port {
         let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
         match metrics.clone().serve(address).await {
@@ -325,7 +329,7 @@ impl ChatSession {
 }
 
 /// `--healthcheck`: the engine, the voices file, both pipeline files and the server's login.
-async fn healthcheck(args: &YapArgs, variables: &BTreeMap<String, String>) -> u8 {
+async fn healthcheck(args: &YapArgs, session: &SessionSettings) -> u8 {
     let mut problems = Vec::new();
     let voice = args.voice.clone();
     let local = tokio::task::spawn_blocking(move || super::voice::check(&voice)).await;
@@ -334,7 +338,7 @@ async fn healthcheck(args: &YapArgs, variables: &BTreeMap<String, String>) -> u8
         Ok(Err(error)) => problems.push(error),
         Err(error) => problems.push(error.to_string()),
     }
-    if let Err(error) = crate::session::check_login(variables).await {
+    if let Err(error) = crate::session::check_login(session).await {
         problems.push(error);
     }
     if problems.is_empty() {

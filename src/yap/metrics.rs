@@ -13,6 +13,8 @@ const LATENCY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.
 /// The metrics and their registry.
 pub struct YapMetrics {
     registry: Registry,
+    /// What `/readyz` reports: the voice's room session is connected.
+    pub readiness: crate::metrics_server::Readiness,
     /// `/yap` utterances received.
     pub utterances: Counter,
     /// Chunks queued for the room.
@@ -37,6 +39,7 @@ impl Default for YapMetrics {
             synthesis_seconds: Counter::default(),
             chunk_latency: Histogram::new(LATENCY_BUCKETS),
             registry: Registry::default(),
+            readiness: crate::metrics_server::Readiness::default(),
         };
         metrics.registry.register(
             "yap_utterances",
@@ -78,9 +81,11 @@ impl YapMetrics {
         crate::metrics_server::render(&self.registry)
     }
 
-    /// Serves `/metrics` on `address`; returns the bound address.
+    /// Serves `/metrics`, `/healthz` and `/readyz` on `address`; returns the bound address.
     pub async fn serve(self: Arc<Self>, address: SocketAddr) -> std::io::Result<SocketAddr> {
-        crate::metrics_server::serve(address, Arc::new(move || self.render())).await
+        let readiness = self.readiness.clone();
+        crate::metrics_server::serve(address, Some(Arc::new(move || self.render())), readiness)
+            .await
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::connection::ConnectionArgs;
+use crate::connection::{ConnectionArgs, SessionSettings};
 use crate::voice::tts::f5::{F5_FILES, F5Options};
 
 /// Opus frame durations the voice pipeline can send (Opus has no 30 ms frame).
@@ -109,25 +109,6 @@ pub struct YapArgs {
     /// Serve Prometheus metrics on this port (0 picks a free one; unset: no server).
     #[arg(long = "metrics-port", env = "YAP_METRICS_PORT")]
     pub metrics_port: Option<u16>,
-    /// ICE policy: strict (the room's servers only) or all (adds the STUN/TURN below).
-    #[arg(long = "ice-policy", env = "YAP_ICE_POLICY", default_value = "strict", value_parser = ["strict", "all"])]
-    pub ice_policy: String,
-    /// STUN server added when the ICE policy is `all`.
-    #[arg(
-        long = "stun-url",
-        env = "YAP_STUN_URL",
-        default_value = "stun:stun.l.google.com:19302"
-    )]
-    pub stun_url: String,
-    /// TURN server added when the ICE policy is `all`.
-    #[arg(long = "turn-url", env = "YAP_TURN_URL")]
-    pub turn_url: Option<String>,
-    /// TURN username.
-    #[arg(long = "turn-user", env = "YAP_TURN_USER")]
-    pub turn_user: Option<String>,
-    /// TURN password.
-    #[arg(long = "turn-pass", env = "YAP_TURN_PASS", hide_env_values = true)]
-    pub turn_pass: Option<String>,
     /// Seconds to wait for the room at start.
     #[arg(long, env = "NEKO_CONNECT_TIMEOUT", default_value_t = 20.0)]
     pub connect_timeout: f64,
@@ -209,33 +190,21 @@ impl VoiceArgs {
 }
 
 impl YapArgs {
-    /// The voice pipeline's variables, or every problem with the settings.
-    pub fn pipeline_variables(&self) -> Result<BTreeMap<String, String>, Vec<String>> {
+    /// The session settings and the voice pipeline's own variables, or every problem with the
+    /// settings. The ICE settings not given as flags or `NEKO_*` come from the Python tool's
+    /// `YAP_ICE_POLICY`, `YAP_STUN_URL`, `YAP_TURN_URL`, `YAP_TURN_USER` and `YAP_TURN_PASS`.
+    pub fn settings(&self) -> Result<(SessionSettings, BTreeMap<String, String>), Vec<String>> {
         let mut problems = self.voice.problems();
         let mut connection = self.connection.clone();
         if let Some(ws) = self.yap_ws.as_deref().filter(|w| !w.is_empty()) {
             connection.ws = Some(ws.to_owned());
         }
-        if self.ice_policy == "all" && self.turn_url.is_some() && self.turn_user.is_none() {
-            problems.push("YAP_TURN_URL needs YAP_TURN_USER and YAP_TURN_PASS".into());
-        }
-        let variables = connection.pipeline_variables();
-        match variables {
-            Ok(mut variables) if problems.is_empty() => {
-                variables.insert("frame_ms".into(), self.voice.frame_ms.to_string());
-                if self.ice_policy == "all" {
-                    variables.insert("stun_server".into(), stun_uri(&self.stun_url));
-                    if let Some(turn) = &self.turn_url {
-                        let uri = turn_uri(
-                            turn,
-                            self.turn_user.as_deref().unwrap_or_default(),
-                            self.turn_pass.as_deref().unwrap_or_default(),
-                        );
-                        variables.insert("turn_servers".into(), format!("<\"{uri}\">"));
-                    }
-                }
-                Ok(variables)
-            }
+        let ice = connection.ice.clone().or_env("YAP");
+        match connection.session_with(&ice) {
+            Ok(session) if problems.is_empty() => Ok((
+                session,
+                BTreeMap::from([("frame_ms".to_owned(), self.voice.frame_ms.to_string())]),
+            )),
             Ok(_) => Err(problems),
             Err(error) => {
                 problems.extend(error.0);
@@ -243,33 +212,6 @@ impl YapArgs {
             }
         }
     }
-}
-
-/// `stun:host:port` (the WebRTC form) as GStreamer's `stun://host:port`.
-fn stun_uri(url: &str) -> String {
-    match url.split_once(':') {
-        Some((scheme, rest)) if !rest.starts_with("//") => {
-            format!("{scheme}://{rest}")
-        }
-        _ => url.to_owned(),
-    }
-}
-
-/// `turn:host:port` with credentials as GStreamer's `turn://user:pass@host:port`.
-fn turn_uri(url: &str, user: &str, pass: &str) -> String {
-    let encode = |s: &str| -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
-    let (scheme, rest) = url.split_once(':').unwrap_or(("turn", url));
-    let rest = rest.trim_start_matches("//");
-    format!("{scheme}://{}:{}@{rest}", encode(user), encode(pass))
 }
 
 #[cfg(test)]
@@ -306,13 +248,12 @@ mod tests {
         assert_eq!(voice.voices_dir, PathBuf::from("./voices"));
         assert_eq!(voice.default_speaker, "default");
         assert_eq!(voice.resolved_engine(), Engine::Espeak);
-        assert_eq!(args.ice_policy, "strict");
     }
 
     #[test]
     fn every_problem_is_reported_at_once() {
         let args = parse(&["--channels", "3", "--frame-ms", "30", "--parallel", "0"]);
-        let problems = args.pipeline_variables().unwrap_err();
+        let problems = args.settings().unwrap_err();
         let all = problems.join("\n");
         for needle in [
             "--channels is 3",
@@ -334,13 +275,13 @@ mod tests {
             "--frame-ms",
             "40",
         ]);
-        let variables = args.pipeline_variables().unwrap();
-        assert_eq!(variables["url"], "ws://b/api/ws?token=2");
+        let (session, variables) = args.settings().unwrap();
+        assert_eq!(session.url, "ws://b/api/ws?token=2");
         assert_eq!(variables["frame_ms"], "40");
     }
 
     #[test]
-    fn ice_policy_all_adds_stun_and_turn() {
+    fn ice_flags_merge_turn_credentials() {
         let args = parse(&[
             "--neko-url",
             "http://h",
@@ -357,25 +298,11 @@ mod tests {
             "--turn-pass",
             "p@ss",
         ]);
-        let variables = args.pipeline_variables().unwrap();
-        assert_eq!(variables["stun_server"], "stun://stun.l.google.com:19302");
+        let (session, _) = args.settings().unwrap();
+        assert_eq!(session.ice.stun_server, None);
         assert_eq!(
-            variables["turn_servers"],
-            "<\"turn://me:p%40ss@t.example:3478\">"
-        );
-        let strict = parse(&[
-            "--neko-url",
-            "http://h",
-            "--username",
-            "u",
-            "--password",
-            "p",
-        ]);
-        assert!(
-            !strict
-                .pipeline_variables()
-                .unwrap()
-                .contains_key("stun_server")
+            session.ice.turn_servers,
+            vec!["turn://me:p%40ss@t.example:3478"]
         );
     }
 

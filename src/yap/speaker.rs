@@ -74,8 +74,10 @@ enum ToAssembler {
 struct Work {
     pending: VecDeque<Job>,
     next_seq: u64,
-    /// First chunk not yet handed to the player (workers stay within a window of it).
+    /// First chunk whose turn has not come yet (workers stay within a window of it).
     playing_seq: u64,
+    /// First chunk whose audio is not yet on the player's queue (or reported failed).
+    queued_seq: u64,
     cancel: CancelFlag,
     closed: bool,
 }
@@ -186,6 +188,7 @@ impl Speaker {
         work.cancel = CancelFlag::new();
         work.pending.clear();
         work.playing_seq = work.next_seq;
+        work.queued_seq = work.next_seq;
         let next_seq = work.next_seq;
         self.shared.player.stop();
         drop(work);
@@ -193,10 +196,10 @@ impl Speaker {
         self.shared.ready.notify_all();
     }
 
-    /// Whether chunks are waiting or being synthesised.
+    /// Whether chunks are waiting, being synthesised, or not yet on the player's queue.
     pub fn busy(&self) -> bool {
         let work = self.shared.lock();
-        !work.pending.is_empty() || work.playing_seq < work.next_seq
+        !work.pending.is_empty() || work.queued_seq < work.next_seq
     }
 }
 
@@ -322,11 +325,9 @@ fn assemble(
                         latency: queued_at.elapsed().as_secs_f64(),
                     });
                     mark_playing(shared, seq + 1);
-                    if shared
-                        .player
-                        .push(&pcm::to_i16(&samples), done.epoch)
-                        .is_err()
-                    {
+                    let pushed = shared.player.push(&pcm::to_i16(&samples), done.epoch);
+                    mark_queued(shared, seq + 1);
+                    if pushed.is_err() {
                         break;
                     }
                 }
@@ -335,6 +336,7 @@ fn assemble(
                     if !error.contains("cancelled") {
                         let _ = events.send(SpeakerEvent::Failed { text, error });
                     }
+                    mark_queued(shared, seq + 1);
                 }
             }
         }
@@ -347,6 +349,12 @@ fn mark_playing(shared: &Shared, seq: u64) {
     work.playing_seq = work.playing_seq.max(seq);
     drop(work);
     shared.ready.notify_all();
+}
+
+/// Records that a chunk's audio is on the player's queue, so `busy` can turn false.
+fn mark_queued(shared: &Shared, seq: u64) {
+    let mut work = shared.lock();
+    work.queued_seq = work.queued_seq.max(seq);
 }
 
 #[cfg(test)]

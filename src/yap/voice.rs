@@ -13,6 +13,7 @@ use super::player::{Player, PlayerFormat};
 use super::settings::{Engine, VoiceArgs};
 use super::shaping::Shaper;
 use super::speaker::{Speaker, SpeakerConfig, SpeakerEvent};
+use crate::connection::SessionSettings;
 use crate::pipeline_file::{PipelineFile, find_pipeline};
 use crate::session::{ErrorSink, Link, LinkError};
 use crate::voice::commands::{AddVoice, SetVoice};
@@ -72,11 +73,12 @@ pub struct Voice {
 }
 
 impl Voice {
-    /// Starts the engine and the voice pipeline (`variables` are its variables: server,
-    /// credentials, frame size…). Pipeline errors go to `on_error`. Speaker events come out of
+    /// Starts the engine and the voice pipeline (its `nekosink` gets `session`; `variables` are
+    /// the pipeline's own, the frame size…). Pipeline errors go to `on_error`. Speaker events come out of
     /// the returned receiver.
     pub fn open(
         args: &VoiceArgs,
+        session: &SessionSettings,
         variables: &BTreeMap<String, String>,
         on_error: ErrorSink,
     ) -> Result<(Self, UnboundedReceiver<SpeakerEvent>), VoiceError> {
@@ -95,15 +97,20 @@ impl Voice {
             args.save_audio_dir.clone(),
         );
         let feeder = player.clone();
-        let link =
-            Link::media_prepared(&args.voice_pipeline, variables, on_error, move |pipeline| {
+        let link = Link::media_prepared(
+            &args.voice_pipeline,
+            session,
+            variables,
+            on_error,
+            move |pipeline| {
                 let appsrc = pipeline
                     .by_name("speech")
                     .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
                     .ok_or("no appsrc named \"speech\"")?;
                 feeder.attach(&appsrc);
                 Ok(())
-            })?;
+            },
+        )?;
         let (events, received) = unbounded_channel();
         let engine_name = engine.name().to_owned();
         let speaker = Speaker::start(

@@ -1,6 +1,7 @@
 //! What survives: SIGTERM mid-episode (finished with reason shutdown), SIGKILL mid-episode
-//! (recovered by the next start), a full disk (kept and saved once there is room), and bad
-//! input of every kind (clear messages, nothing started).
+//! (recovered by the next start; discarded when shorter than CAPTURE_MIN_FRAMES), a full disk
+//! (kept and saved once there is room), and bad input of every kind (clear messages, nothing
+//! started).
 
 use std::path::Path;
 use std::process::Command;
@@ -136,6 +137,63 @@ async fn sigkill_mid_episode_is_recovered_by_the_next_start() {
             json!({"action": "ANSWER", "value": "done", "position": null})
         ]
     );
+    assert!(!out.join(".capture/episodes").join(&id).exists());
+    std::fs::remove_dir_all(&out).ok();
+    room.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn sigkill_right_after_start_leaves_nothing_to_recover_below_the_minimum() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = Room::start(room_config()).await.unwrap();
+    let out = scratch("sigkill-early");
+    // One screenshot a second: killed at once, the episode has at most one frame of three.
+    let slow_capture = || {
+        let mut command = screenshot_capture(&room.base_url(), &out);
+        command
+            .env("CAPTURE_FPS", "1")
+            .env("CAPTURE_MIN_FRAMES", "3");
+        command
+    };
+    let recorder = Proc::spawn(slow_capture());
+    recorder
+        .wait_line("in the room at", Duration::from_secs(30))
+        .await;
+    let mut person = Person::join(&room.base_url(), "olga").await;
+    person.say("/start killed at once").await;
+    let id = episode_id(
+        &person
+            .heard("Recording episode", Duration::from_secs(10))
+            .await,
+    );
+    recorder.signal(libc::SIGKILL);
+    let (code, _) = recorder.finish(Duration::from_secs(10)).await;
+    assert_eq!(code, -1, "killed");
+    assert!(out.join(".capture/episodes").join(&id).is_dir());
+
+    let restarted = Proc::spawn(slow_capture());
+    let line = restarted
+        .wait_line(&format!("episode {id} discarded"), Duration::from_secs(30))
+        .await;
+    assert!(
+        line.contains("fewer than CAPTURE_MIN_FRAMES=3") && line.contains("its folder is removed"),
+        "{line}"
+    );
+    restarted
+        .wait_line("in the room at", Duration::from_secs(30))
+        .await;
+    restarted.signal(libc::SIGTERM);
+    let (code, output) = restarted.finish(Duration::from_secs(30)).await;
+    assert_eq!(code, 0, "{output}");
+    assert!(!output.contains("recovered episode"), "{output}");
+    if out.join("index.json").exists() {
+        assert!(episodes(&out).is_empty(), "{output}");
+    }
     assert!(!out.join(".capture/episodes").join(&id).exists());
     std::fs::remove_dir_all(&out).ok();
     room.shutdown().await;

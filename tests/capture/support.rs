@@ -258,11 +258,17 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Whether `frames` is the right count for `seconds` at `fps`: within one frame per ten
-/// seconds (at least one).
+/// Whether `frames` is the right count for `seconds` at `fps`, as the test timed them: never
+/// more than one frame over, and at most one frame per ten seconds (at least two) under. The
+/// test's clock starts when the episode is announced and stops when `/stop` is sent, so on a
+/// loaded machine the first frame (up to one interval plus the JPEG encode later) and the last
+/// one (still in the pipeline at `/stop`) can each fall outside what was recorded.
 pub fn frames_fit(frames: u64, seconds: f64, fps: f64) -> bool {
     let expected = seconds * fps;
-    (frames as f64 - expected).abs() <= (seconds / 10.0).max(1.0)
+    let over = (seconds / 10.0).max(1.0);
+    let under = (seconds / 10.0).max(2.0);
+    let frames = frames as f64;
+    frames <= expected + over && frames >= expected - under
 }
 
 /// Makes sure `python3` can import `zstandard` (for zstd shards), installing it once if needed.

@@ -2,6 +2,9 @@
 #![allow(dead_code)]
 
 pub mod audio;
+pub mod sandbox;
+pub mod tls;
+pub mod turn;
 pub mod voice;
 
 use std::sync::{Arc, Mutex, Once};
@@ -104,6 +107,22 @@ impl Receiver {
     /// Frames received so far.
     pub fn frame_count(&self) -> u64 {
         *self.count.lock().unwrap()
+    }
+
+    /// Waits until `count` more frames than now have arrived, failing on a pipeline error;
+    /// false when they did not come within `timeout`.
+    pub fn wait_frames(&self, count: u64, timeout: Duration) -> bool {
+        let target = self.frame_count() + count;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(error) = self.error(Duration::from_millis(50)) {
+                panic!("pipeline error: {error}");
+            }
+            if self.frame_count() >= target {
+                return true;
+            }
+        }
+        false
     }
 
     /// The most recent frame.

@@ -5,10 +5,32 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{
+    Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
+};
 use url::Url;
 
+use super::tls::{TlsFailure, Trust};
 use crate::protocol::{ClientEvent, ServerEvent};
+
+/// How long a close may take before the socket is simply dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Why the WebSocket could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The server's certificate was refused: retrying cannot help.
+    #[error(transparent)]
+    Tls(TlsFailure),
+    /// The handshake failed otherwise (refused, HTTP error, protocol error).
+    #[error(transparent)]
+    Handshake(tokio_tungstenite::tungstenite::Error),
+    /// No answer in time.
+    #[error("no answer within {} s", .0.as_secs())]
+    Timeout(Duration),
+}
 
 /// What reading one frame produced.
 #[derive(Debug)]
@@ -37,12 +59,22 @@ impl Connection {
     /// Opens the WebSocket, failing after `timeout`. Nagle's algorithm is off: control events
     /// are small and each must leave at once (otherwise one sent right after a burst waits for
     /// the peer's delayed ACK, about 40 ms on Linux).
-    pub async fn open(url: &Url, timeout: Duration) -> Result<Self, String> {
-        let connect = connect_async_with_config(url.as_str(), None, true);
+    /// `wss://` trusts what `trust` holds.
+    pub async fn open(
+        url: &Url,
+        trust: &Trust,
+        server: &str,
+        timeout: Duration,
+    ) -> Result<Self, OpenError> {
+        let connector = Connector::Rustls(trust.client_config());
+        let connect = connect_async_tls_with_config(url.as_str(), None, true, Some(connector));
         match tokio::time::timeout(timeout, connect).await {
             Ok(Ok((socket, _response))) => Ok(Self { socket }),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
+            Ok(Err(error)) => Err(match TlsFailure::find(server.to_owned(), &error) {
+                Some(failure) => OpenError::Tls(failure),
+                None => OpenError::Handshake(error),
+            }),
+            Err(_) => Err(OpenError::Timeout(timeout)),
         }
     }
 
@@ -82,8 +114,15 @@ impl Connection {
         }
     }
 
-    /// Closes politely (code 1000), so the server marks the session disconnected at once.
-    pub async fn close(mut self) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close(None)).await;
+    /// Closes politely with code 1000 ("normal closure"), so the server marks the session
+    /// disconnected at once instead of keeping it for a reconnect (Neko: 5 s). A close frame
+    /// without a code would count as abnormal. Bounded by [`CLOSE_TIMEOUT`], as the other end
+    /// may be gone or not reading.
+    pub async fn close(&mut self) {
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.socket.close(Some(frame))).await;
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use super::target::{Credentials, Target};
+use super::tls::TlsFailure;
 use crate::protocol::{ErrorBody, LoginRequest, LoginResponse, MemberProfile, WhoAmI};
 
 /// Failures of REST calls, worded so a user knows what to change.
@@ -50,6 +51,9 @@ pub enum RestError {
         /// The transport error.
         reason: String,
     },
+    /// The server's certificate was refused: retrying cannot help.
+    #[error(transparent)]
+    Tls(TlsFailure),
     /// The server answered something that is not Neko's JSON.
     #[error("{server} sent an unexpected answer to {what}: {reason}")]
     BadResponse {
@@ -103,11 +107,12 @@ pub struct RestClient {
 const COOKIE_NAME: &str = "NEKO_SESSION";
 
 impl RestClient {
-    /// Creates a client for `target` with a 10 s timeout and system TLS roots.
+    /// Creates a client for `target` with a 10 s timeout, trusting what the target trusts.
     pub fn new(target: Target) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
+            .use_preconfigured_tls((*target.trust.client_config()).clone())
             .build()
             .unwrap_or_default();
         Self { http, target }
@@ -119,6 +124,9 @@ impl RestClient {
     }
 
     fn unreachable(&self, err: reqwest::Error) -> RestError {
+        if let Some(failure) = TlsFailure::find(self.target.host_port(), &err) {
+            return RestError::Tls(failure);
+        }
         let mut reason = err.to_string();
         let mut source = std::error::Error::source(&err);
         while let Some(inner) = source {

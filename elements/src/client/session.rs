@@ -8,15 +8,21 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::{Instant, sleep};
 
 use super::backoff::Backoff;
-use super::connection::{Connection, Incoming};
+use super::connection::{Connection, Incoming, OpenError};
+use super::finished::Finished;
 use super::rest::{Login, RestClient, RestError};
 use super::state::RoomState;
 use super::target::{Credentials, Target};
+use super::tls::TlsFailure;
+use crate::log_limit::{LogLimiter, Verdict};
 use crate::protocol::{ClientEvent, ServerEvent};
-use crate::runtime::RUNTIME;
+use crate::runtime::{RUNTIME, panic_message};
 
 /// Disconnect reasons after which a session token is useless, so a password login is retried once.
 const TOKEN_GONE: [&str; 2] = ["session not found", "session deleted"];
+
+/// Default of [`ClientConfig::max_failed_offers`].
+pub const DEFAULT_MAX_FAILED_OFFERS: u32 = 5;
 
 /// How the client behaves.
 #[derive(Debug, Clone)]
@@ -33,10 +39,15 @@ pub struct ClientConfig {
     pub stale_after: Duration,
     /// Ask for host control on connect and after every reconnect.
     pub want_host: bool,
+    /// Elements' signalling gives up (element error) after this many offers in a row that could
+    /// not be answered; between them it waits like reconnects do (`backoff_initial` …
+    /// `backoff_max`).
+    pub max_failed_offers: u32,
 }
 
 impl ClientConfig {
-    /// Defaults for a target: reconnect 1 s → 30 s, stale after 25 s, no host request.
+    /// Defaults for a target: reconnect 1 s → 30 s, stale after 25 s, no host request, give up
+    /// after 5 failed offers.
     pub fn new(target: Target) -> Self {
         Self {
             target,
@@ -45,6 +56,7 @@ impl ClientConfig {
             backoff_max: Duration::from_secs(30),
             stale_after: Duration::from_secs(25),
             want_host: false,
+            max_failed_offers: DEFAULT_MAX_FAILED_OFFERS,
         }
     }
 }
@@ -71,6 +83,9 @@ pub enum ClientError {
         /// What happened.
         reason: String,
     },
+    /// The server's TLS certificate was refused; never retried.
+    #[error(transparent)]
+    Tls(TlsFailure),
     /// A send was attempted while the WebSocket is down.
     #[error("not connected to the Neko server; the event was not sent")]
     NotConnected,
@@ -80,6 +95,14 @@ pub enum ClientError {
     /// An application-supplied event was not valid JSON with an `event` field.
     #[error("invalid event JSON: {0}")]
     InvalidEvent(String),
+    /// The client's task died (a bug); the session is gone.
+    #[error("the Neko client for {server} crashed: {reason}")]
+    Crashed {
+        /// Server base URL.
+        server: String,
+        /// The panic's message.
+        reason: String,
+    },
 }
 
 /// Something that happened to the client, published to every subscriber.
@@ -128,6 +151,7 @@ pub struct NekoClient {
     state: Arc<Mutex<RoomState>>,
     rest: RestClient,
     token: Arc<Mutex<Option<String>>>,
+    finished: Arc<Finished>,
 }
 
 impl std::fmt::Debug for NekoClient {
@@ -150,7 +174,9 @@ impl NekoClient {
             state: Arc::default(),
             rest: RestClient::new(config.target.clone()),
             token: Arc::default(),
+            finished: Arc::default(),
         };
+        let server = config.target.display_server();
         let task = Task {
             config,
             rest: client.rest.clone(),
@@ -161,7 +187,14 @@ impl NekoClient {
             ever_connected: false,
             was_host: false,
         };
-        RUNTIME.spawn(task.run());
+        let running = RUNTIME.spawn(task.run());
+        RUNTIME.spawn(supervise(
+            running,
+            server,
+            client.notices.clone(),
+            client.state.clone(),
+            client.finished.clone(),
+        ));
         (client, first_receiver)
     }
 
@@ -216,10 +249,40 @@ impl NekoClient {
         rx.await.unwrap_or(Err(ClientError::Stopped))
     }
 
-    /// Stops the client: closes the WebSocket politely; reconnects stop.
+    /// Stops the client: closes the WebSocket politely (close code 1000); reconnects stop.
+    /// Returns at once; see [`NekoClient::stop_and_wait`] before the process exits.
     pub fn stop(&self) {
         let _ = self.commands.send(Command::Stop);
     }
+
+    /// Stops the client and blocks until its task has ended (the close frame is written) or
+    /// `timeout` passed; true when it ended. Call it from a thread outside the client's runtime.
+    pub fn stop_and_wait(&self, timeout: Duration) -> bool {
+        self.stop();
+        self.finished.wait(timeout)
+    }
+}
+
+/// Waits for the client's task and turns its death by panic into [`ClientNotice::Fatal`], so a
+/// session never vanishes silently; marks the client finished either way.
+async fn supervise(
+    running: tokio::task::JoinHandle<()>,
+    server: String,
+    notices: broadcast::Sender<ClientNotice>,
+    state: Arc<Mutex<RoomState>>,
+    finished: Arc<Finished>,
+) {
+    if let Err(error) = running.await
+        && let Some(reason) = panic_message(error)
+    {
+        let error = ClientError::Crashed { server, reason };
+        tracing::error!(%error, "Neko client stopped");
+        if let Ok(mut state) = state.lock() {
+            state.connected = false;
+        }
+        let _ = notices.send(ClientNotice::Fatal(error));
+    }
+    finished.set();
 }
 
 enum Outcome {
@@ -313,9 +376,19 @@ impl Task {
                 },
             };
             let url = self.config.target.websocket_url(&current.token);
-            let connection = match Connection::open(&url, Duration::from_secs(10)).await {
+            let target = &self.config.target;
+            let opened = Connection::open(
+                &url,
+                &target.trust,
+                &target.host_port(),
+                Duration::from_secs(10),
+            )
+            .await;
+            let mut connection = match opened {
                 Ok(connection) => connection,
-                Err(reason) => {
+                Err(OpenError::Tls(failure)) => return self.fatal(ClientError::Tls(failure)),
+                Err(error) => {
+                    let reason = error.to_string();
                     let error = format!("cannot open the WebSocket to {}: {reason}", self.server());
                     if !self.config.reconnect {
                         return self.fatal(ClientError::ConnectionLost {
@@ -329,7 +402,9 @@ impl Task {
                     continue;
                 }
             };
-            match self.drive(connection, &mut backoff).await {
+            let outcome = self.drive(&mut connection, &mut backoff).await;
+            connection.close().await;
+            match outcome {
                 Outcome::Stopped => {
                     self.set_connected(false);
                     return;
@@ -371,7 +446,25 @@ impl Task {
         }
     }
 
-    async fn drive(&mut self, mut connection: Connection, backoff: &mut Backoff) -> Outcome {
+    async fn drive(&mut self, connection: &mut Connection, backoff: &mut Backoff) -> Outcome {
+        let mut malformed = LogLimiter::default();
+        let outcome = self.pump(connection, backoff, &mut malformed).await;
+        let suppressed = malformed.take_suppressed();
+        if suppressed > 0 {
+            tracing::warn!(
+                suppressed,
+                "… {suppressed} more malformed events from the server were skipped without a log line"
+            );
+        }
+        outcome
+    }
+
+    async fn pump(
+        &mut self,
+        connection: &mut Connection,
+        backoff: &mut Backoff,
+        malformed: &mut LogLimiter,
+    ) -> Outcome {
         let mut last_frame = Instant::now();
         let mut heartbeat_every = Duration::from_secs(10);
         let mut next_heartbeat = Instant::now() + heartbeat_every;
@@ -382,22 +475,25 @@ impl Task {
                     last_frame = Instant::now();
                     match incoming {
                         Incoming::Event(event) => {
-                            if let Some(outcome) = self.on_event(&mut connection, *event, backoff, &mut heartbeat_every).await {
+                            if let Some(outcome) = self.on_event(connection, *event, backoff, &mut heartbeat_every).await {
                                 return outcome;
                             }
                         }
-                        Incoming::Malformed { reason, excerpt } => {
-                            tracing::warn!(%reason, frame = %excerpt, "skipped a malformed event from the server");
-                        }
+                        Incoming::Malformed { reason, excerpt } => match malformed.check() {
+                            Verdict::Log { suppressed: 0 } => {
+                                tracing::warn!(%reason, frame = %excerpt, "skipped a malformed event from the server");
+                            }
+                            Verdict::Log { suppressed } => {
+                                tracing::warn!(%reason, frame = %excerpt, "skipped a malformed event from the server (and {suppressed} more in the last {} s without a log line)", malformed.window().as_secs());
+                            }
+                            Verdict::Suppress => {}
+                        },
                         Incoming::Alive => {}
                         Incoming::Closed(reason) => return Outcome::Lost(reason),
                     }
                 }
                 command = self.commands.recv() => match command {
-                    None | Some(Command::Stop) => {
-                        connection.close().await;
-                        return Outcome::Stopped;
-                    }
+                    None | Some(Command::Stop) => return Outcome::Stopped,
                     Some(Command::Send(event, done)) => {
                         let result = connection.send(&event).await;
                         let failed = result.is_err();
@@ -452,9 +548,8 @@ impl Task {
         let init = matches!(event, ServerEvent::SystemInit(_));
         if let ServerEvent::SystemInit(init) = &event {
             backoff.reset();
-            let interval = u64::try_from(init.settings.heartbeat_interval).unwrap_or(0);
-            if interval > 0 {
-                *heartbeat_every = Duration::from_secs(interval);
+            if let Some(period) = init.settings.heartbeat_period() {
+                *heartbeat_every = period;
             }
         }
         if !init && session_id.is_some() {
@@ -482,7 +577,10 @@ impl Task {
 }
 
 fn login_error(error: RestError) -> ClientError {
-    ClientError::Login(error.to_string())
+    match error {
+        RestError::Tls(failure) => ClientError::Tls(failure),
+        other => ClientError::Login(other.to_string()),
+    }
 }
 
 /// Waits until `f` accepts a notice or `timeout` passes; a helper for applications and tests.

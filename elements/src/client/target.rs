@@ -1,6 +1,10 @@
 //! Where and as whom to connect: base URL + credentials, a full WebSocket URL, or a token.
 
+use std::path::Path;
+
 use url::Url;
+
+use super::tls::{Trust, TrustError};
 
 /// Errors in the connection settings, reported before anything touches the network.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -58,6 +62,8 @@ pub struct Target {
     pub base: Url,
     /// How to authenticate.
     pub credentials: Credentials,
+    /// Which certificates `https`/`wss` accepts.
+    pub trust: Trust,
 }
 
 impl Target {
@@ -73,7 +79,7 @@ impl Target {
             return Err(TargetError::MissingUrl);
         }
         let invalid = |reason: &str| TargetError::InvalidUrl {
-            url: url.to_owned(),
+            url: redact_token(url),
             reason: reason.to_owned(),
         };
         let parsed = Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
@@ -133,7 +139,26 @@ impl Target {
                 });
             }
         };
-        Ok(Self { base, credentials })
+        Ok(Self {
+            base,
+            credentials,
+            trust: Trust::system(),
+        })
+    }
+
+    /// Also trusts the CA certificates in the PEM file at `path` (besides the system's roots).
+    pub fn with_ca_file(mut self, path: &Path) -> Result<Self, TrustError> {
+        self.trust = Trust::with_ca_file(path)?;
+        Ok(self)
+    }
+
+    /// `host:port` of the server, as TLS errors name it.
+    pub fn host_port(&self) -> String {
+        let host = self.base.host_str().unwrap_or_default();
+        match self.base.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
     }
 
     /// REST endpoint under the base, e.g. `api/login`.
@@ -172,9 +197,31 @@ impl Target {
     }
 }
 
+/// `url` with the value of its `token` query parameter replaced by `***`, for messages and logs.
+pub fn redact_token(url: &str) -> String {
+    let Some(start) = url.find("token=").map(|at| at + "token=".len()) else {
+        return url.to_owned();
+    };
+    let end = url[start..]
+        .find(['&', '#'])
+        .map_or(url.len(), |length| start + length);
+    format!("{}***{}", &url[..start], &url[end..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_redacted() {
+        assert_eq!(
+            redact_token("ws://h/api/ws?token=s3cret&x=1"),
+            "ws://h/api/ws?token=***&x=1"
+        );
+        assert_eq!(redact_token("http://h"), "http://h");
+        let error = Target::new("ws:/?token=s3cret", None, None, None).unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
 
     #[test]
     fn base_url_with_credentials() {
@@ -208,6 +255,45 @@ mod tests {
             t.websocket_url("abc").as_str(),
             "wss://neko.example.com/room1/api/ws?token=abc"
         );
+    }
+
+    #[test]
+    fn a_reverse_proxy_prefix_is_kept_with_or_without_trailing_slash() {
+        for url in [
+            "https://h:8443/neko",
+            "https://h:8443/neko/",
+            "https://h:8443/neko//",
+            "wss://h:8443/neko/api/ws?token=t",
+            "wss://h:8443/neko/api/ws/?token=t",
+            "wss://h:8443/neko/?token=t",
+        ] {
+            let t = Target::new(url, Some("u"), Some("p"), None).unwrap();
+            assert_eq!(t.base.as_str(), "https://h:8443/neko", "{url}");
+            assert_eq!(
+                t.rest_url("api/login").as_str(),
+                "https://h:8443/neko/api/login",
+                "{url}"
+            );
+            assert_eq!(
+                t.rest_url("/api/room/screen/shot.jpg").as_str(),
+                "https://h:8443/neko/api/room/screen/shot.jpg",
+                "{url}"
+            );
+            assert_eq!(
+                t.websocket_url("t").as_str(),
+                "wss://h:8443/neko/api/ws?token=t",
+                "{url}"
+            );
+            assert_eq!(t.host_port(), "h:8443", "{url}");
+        }
+        let nested = Target::new("http://h/a/b/", Some("u"), Some("p"), None).unwrap();
+        assert_eq!(
+            nested.websocket_url("t").as_str(),
+            "ws://h/a/b/api/ws?token=t"
+        );
+        let root = Target::new("https://h", Some("u"), Some("p"), None).unwrap();
+        assert_eq!(root.rest_url("api/login").as_str(), "https://h/api/login");
+        assert_eq!(root.host_port(), "h:443");
     }
 
     #[test]

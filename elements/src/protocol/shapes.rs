@@ -1,5 +1,7 @@
 //! Object shapes shared by many events: profiles, session state, settings, screen size, host.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -155,6 +157,20 @@ impl Default for Settings {
     }
 }
 
+/// The longest `client/heartbeat` period a client keeps to, whatever the server advertises: a
+/// heartbeat exists to keep proxies from cutting an idle socket, and Neko's own default once was
+/// 120 s.
+pub const MAX_HEARTBEAT_PERIOD: Duration = Duration::from_secs(120);
+
+impl Settings {
+    /// The `client/heartbeat` period to keep: `heartbeat_interval` clamped to 1 s …
+    /// [`MAX_HEARTBEAT_PERIOD`]; `None` when the server asks for none (zero or negative).
+    pub fn heartbeat_period(&self) -> Option<Duration> {
+        let seconds = u64::try_from(self.heartbeat_interval).ok()?;
+        (seconds > 0).then(|| Duration::from_secs(seconds).min(MAX_HEARTBEAT_PERIOD))
+    }
+}
+
 /// Screen size and refresh rate (`types.ScreenSize`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -246,6 +262,21 @@ mod tests {
         assert!(settings.merciful_reconnect);
         assert_eq!(settings.heartbeat_interval, 10);
         assert!(!settings.implicit_hosting && !settings.locked_controls);
+    }
+
+    #[test]
+    fn heartbeat_period_is_clamped() {
+        let period = |heartbeat_interval| {
+            Settings {
+                heartbeat_interval,
+                ..Settings::default()
+            }
+            .heartbeat_period()
+        };
+        assert_eq!(period(10), Some(Duration::from_secs(10)));
+        assert_eq!(period(i64::MAX), Some(MAX_HEARTBEAT_PERIOD));
+        assert_eq!(period(0), None);
+        assert_eq!(period(i64::MIN), None);
     }
 
     #[test]

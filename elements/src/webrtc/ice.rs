@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use gst::glib;
 use gst::prelude::*;
+use gst_webrtc::WebRTCICETransportPolicy;
 
 use crate::protocol::IceServer;
 
@@ -27,6 +28,14 @@ pub enum IceError {
     /// libnice refused an address.
     #[error("libnice refused the local ICE address {0}")]
     Refused(IpAddr),
+    /// Relay-only ICE without a TURN server from the settings or the room.
+    #[error(
+        "ice-transport-policy is relay but neither the settings nor the room name a TURN server; add one (turn-servers, NEKO_TURN_URL) or use the policy all"
+    )]
+    NoTurnServer,
+    /// webrtcbin refused a TURN URI.
+    #[error("webrtcbin refused the TURN server {0} (expected turn(s)://user:pass@host:port)")]
+    TurnRefused(String),
 }
 
 /// Restricts the ICE candidates webrtcbin gathers to `addresses` (all interfaces when empty).
@@ -105,20 +114,67 @@ impl IceUris {
         uris
     }
 
-    /// Applies the URIs to a webrtcbin.
-    pub fn apply(&self, webrtcbin: &gst::Element) {
+    /// Applies the URIs and the transport policy to a webrtcbin; relay-only ICE needs a TURN
+    /// server.
+    pub fn apply(&self, webrtcbin: &gst::Element, relay_only: bool) -> Result<(), IceError> {
+        if relay_only && self.turn.is_empty() {
+            return Err(IceError::NoTurnServer);
+        }
+        let policy = if relay_only {
+            WebRTCICETransportPolicy::Relay
+        } else {
+            WebRTCICETransportPolicy::All
+        };
+        webrtcbin.set_property("ice-transport-policy", policy);
         if let Some(stun) = &self.stun {
             webrtcbin.set_property("stun-server", stun);
         }
         for turn in &self.turn {
             if !webrtcbin.emit_by_name::<bool>("add-turn-server", &[turn]) {
-                tracing::warn!("webrtcbin refused a TURN server URI (check its syntax)");
+                return Err(IceError::TurnRefused(redact_userinfo(turn)));
             }
         }
+        Ok(())
     }
 }
 
-fn encode_userinfo(text: &str) -> String {
+/// A server URI with its `user:pass@` part replaced by `***@`, for messages.
+pub fn redact_userinfo(uri: &str) -> String {
+    match (uri.split_once("://"), uri.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &uri[at..]),
+        _ => uri.to_owned(),
+    }
+}
+
+/// The candidate types (`host`, `srflx`, `prflx`, `relay`) of the local and remote candidates
+/// of the pair ICE selected, from webrtcbin's `get-stats`; `None` before a pair is selected.
+pub fn selected_candidate_types(webrtcbin: &gst::Element) -> Option<(String, String)> {
+    let promise = gst::Promise::new();
+    webrtcbin.emit_by_name::<()>("get-stats", &[&None::<gst::Pad>, &promise]);
+    if promise.wait() != gst::PromiseResult::Replied {
+        return None;
+    }
+    let reply = promise.get_reply()?;
+    let entries: Vec<gst::Structure> = reply
+        .iter()
+        .filter_map(|(_, value)| value.get::<gst::Structure>().ok())
+        .collect();
+    let candidate_type = |id: &str| {
+        entries
+            .iter()
+            .find(|s| s.get::<&str>("id").ok() == Some(id))
+            .and_then(|s| s.get::<String>("candidate-type").ok())
+    };
+    let pair = entries
+        .iter()
+        .find(|s| s.get::<String>("local-candidate-id").is_ok())?;
+    let local = candidate_type(pair.get::<&str>("local-candidate-id").ok()?)?;
+    let remote = candidate_type(pair.get::<&str>("remote-candidate-id").ok()?)?;
+    Some((local, remote))
+}
+
+/// Percent-encodes everything but unreserved characters, for the user info of a TURN URI.
+pub fn encode_userinfo(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -163,6 +219,27 @@ mod tests {
         );
         let user = IceUris::from_servers(&servers, Some("stun://mine:1"), &[]);
         assert_eq!(user.stun.as_deref(), Some("stun://mine:1"));
+    }
+
+    #[test]
+    fn relay_without_a_turn_server_is_refused_and_userinfo_is_redacted() {
+        gst::init().unwrap();
+        let webrtcbin = gst::ElementFactory::make("webrtcbin").build().unwrap();
+        let none = IceUris::default();
+        assert!(matches!(
+            none.apply(&webrtcbin, true),
+            Err(IceError::NoTurnServer)
+        ));
+        let turn = IceUris::from_servers(&[], None, &["turn://u:secret@127.0.0.1:3478".into()]);
+        turn.apply(&webrtcbin, true).unwrap();
+        assert_eq!(
+            webrtcbin.property::<WebRTCICETransportPolicy>("ice-transport-policy"),
+            WebRTCICETransportPolicy::Relay
+        );
+        assert_eq!(
+            redact_userinfo("turn://u:secret@h:1?transport=udp"),
+            "turn://***@h:1?transport=udp"
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct PeerConfig {
     pub stun_server: Option<String>,
     /// User TURN servers (`turn(s)://user:pass@host:port`), added to the server's.
     pub turn_servers: Vec<String>,
+    /// ICE may only use candidates relayed through TURN (webrtcbin's `ice-transport-policy`
+    /// `relay`).
+    pub relay_only: bool,
     /// Local addresses ICE may use; empty means every interface.
     pub local_addresses: Vec<IpAddr>,
     /// Jitterbuffer latency in milliseconds.
@@ -110,7 +113,7 @@ impl Peer {
             config.stun_server.as_deref(),
             &config.turn_servers,
         )
-        .apply(&webrtcbin);
+        .apply(&webrtcbin, config.relay_only)?;
         let shared = Arc::new(Mutex::new(Shared::default()));
 
         let candidate_events = events.clone();
@@ -270,7 +273,7 @@ impl Peer {
             .ok_or_else(|| PeerError::Negotiation {
                 step: "creating the answer",
                 reason: reply
-                    .map(|s| s.to_string())
+                    .map(|s| reply_error(&s))
                     .unwrap_or_else(|| "no answer".into()),
             })?;
         self.call("setting the local answer", "set-local-description", &answer)
@@ -309,13 +312,21 @@ impl Peer {
             .webrtcbin
             .pad_template("sink_%u")
             .ok_or_else(|| failed("webrtcbin has no sink pads".into()))?;
+        // The answer declares the stream's SSRC (`a=ssrc`) from the codec preferences, before
+        // any buffer flows: a server that routes incoming streams by declared SSRC (Pion, for
+        // a bundle of several sections without mids in the packets, which GStreamer 1.22 never
+        // writes) drops an undeclared one.
+        let mut caps = media.caps.clone();
+        if let Some(structure) = caps.make_mut().structure_mut(0) {
+            structure.set("ssrc", sender_ssrc(sender));
+        }
         let sink = self
             .webrtcbin
-            .request_pad(&template, None, Some(&media.caps))
+            .request_pad(&template, None, Some(&caps))
             .ok_or_else(|| failed("webrtcbin gave no sink pad".into()))?;
         let transceiver = sink.property::<gst_webrtc::WebRTCRTPTransceiver>("transceiver");
         transceiver.set_property("direction", WebRTCRTPTransceiverDirection::Sendrecv);
-        transceiver.set_property("codec-preferences", &media.caps);
+        transceiver.set_property("codec-preferences", &caps);
         let src = sender
             .static_pad("src")
             .ok_or_else(|| failed("the payloader has no src pad".into()))?;
@@ -378,10 +389,7 @@ impl Peer {
         match reply.await? {
             Some(s) if s.has_field("error") => Err(PeerError::Negotiation {
                 step,
-                reason: s
-                    .value("error")
-                    .map(|v| format!("{v:?}"))
-                    .unwrap_or_default(),
+                reason: reply_error(&s),
             }),
             _ => Ok(()),
         }
@@ -396,6 +404,27 @@ impl Peer {
         emit(&promise);
         reply
     }
+}
+
+/// The message of the `GError` in a promise reply's `error` field (webrtcbin's reason), not the
+/// pointer the value's debug form shows.
+fn reply_error(reply: &gst::StructureRef) -> String {
+    match reply.get::<glib::Error>("error") {
+        Ok(error) => error.message().to_owned(),
+        Err(_) => reply.to_string(),
+    }
+}
+
+/// The payloader's SSRC, fixed first if it was left to chance (`u32::MAX`, the default), so the
+/// answer can name it before the first packet.
+fn sender_ssrc(payloader: &gst::Element) -> u32 {
+    let ssrc = payloader.property::<u32>("ssrc");
+    if ssrc != u32::MAX {
+        return ssrc;
+    }
+    let chosen = glib::random_int_range(1, i32::MAX) as u32;
+    payloader.set_property("ssrc", chosen);
+    chosen
 }
 
 /// The m-line of the offer's audio section, when the server receives on it.

@@ -54,6 +54,9 @@ pub enum DesktopInput {
         /// The pasted text.
         text: String,
     },
+    /// The clipboard is replaced; nothing is typed (Neko's `clipboard/set` and
+    /// `POST /api/room/clipboard`).
+    SetClipboard(super::Clipboard),
     /// Every held key and button is released.
     ReleaseAll,
 }

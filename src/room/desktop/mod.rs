@@ -11,6 +11,7 @@
 //! frame costs one buffer copy plus a few small overlays.
 
 mod canvas;
+mod clipboard;
 mod cursor;
 mod font;
 mod held;
@@ -24,6 +25,7 @@ mod scroll;
 pub mod stamp;
 mod textbox;
 
+pub use clipboard::Clipboard;
 pub use input::DesktopInput;
 pub use layout::Rect;
 pub use regions::RegionView;

@@ -1,6 +1,7 @@
 //! The desktop itself: state, input handling and frame rendering.
 
 use super::canvas::{BYTES_PER_PIXEL, Canvas};
+use super::clipboard::Clipboard;
 use super::held::Held;
 use super::input::DesktopInput;
 use super::keysym;
@@ -101,6 +102,7 @@ impl Desktop {
                 self.text.paste(text);
                 self.dirty = true;
             }
+            DesktopInput::SetClipboard(clipboard) => self.text.set_clipboard(clipboard.clone()),
             DesktopInput::ReleaseAll => self.held.clear(),
         }
     }
@@ -200,6 +202,11 @@ impl Desktop {
     /// Everything the text box holds.
     pub fn text(&self) -> &str {
         self.text.text()
+    }
+
+    /// What the clipboard holds.
+    pub fn clipboard(&self) -> &Clipboard {
+        self.text.clipboard()
     }
 
     /// The pointer position, always on screen.

@@ -291,3 +291,27 @@ fn render_timing() {
         println!("{w}x{h}: {steady:?} per frame, {typing:?} per frame while typing");
     }
 }
+
+#[test]
+fn set_clipboard_types_nothing_until_ctrl_v() {
+    let mut desktop = Desktop::new(320, 240);
+    let clipboard = Clipboard {
+        text: "from the client".into(),
+        html: "<b>from the client</b>".into(),
+    };
+    desktop.apply(&DesktopInput::SetClipboard(clipboard.clone()));
+    assert_eq!(desktop.text(), "");
+    assert_eq!(desktop.clipboard(), &clipboard);
+
+    desktop.apply(&DesktopInput::KeyDown { keysym: CONTROL_L });
+    press(&mut desktop, 'v' as u32);
+    press(&mut desktop, 'a' as u32);
+    press(&mut desktop, 'c' as u32);
+    desktop.apply(&DesktopInput::KeyUp { keysym: CONTROL_L });
+    assert_eq!(desktop.text(), "from the client");
+    assert_eq!(
+        desktop.clipboard(),
+        &Clipboard::plain("from the client"),
+        "a copy leaves plain text only"
+    );
+}

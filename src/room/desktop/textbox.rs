@@ -6,6 +6,8 @@
 /// The text box holds at most this many characters; further input is dropped.
 pub const MAX_CHARS: usize = 32_768;
 
+use super::clipboard::Clipboard;
+
 /// What Tab inserts.
 const TAB_SPACES: &str = "    ";
 
@@ -15,7 +17,7 @@ pub struct TextBox {
     text: String,
     chars: usize,
     selected_all: bool,
-    clipboard: String,
+    clipboard: Clipboard,
     scroll_back: usize,
 }
 
@@ -87,7 +89,7 @@ impl TextBox {
     /// Copies the selection to the clipboard; without a selection nothing happens.
     pub fn copy(&mut self) {
         if self.selected_all {
-            self.clipboard.clone_from(&self.text);
+            self.clipboard = Clipboard::plain(&self.text);
         }
     }
 
@@ -102,14 +104,24 @@ impl TextBox {
     /// Types the clipboard contents (Ctrl+V).
     pub fn paste_clipboard(&mut self) {
         let clipboard = std::mem::take(&mut self.clipboard);
-        self.insert(&clipboard);
+        self.insert(&clipboard.text);
         self.clipboard = clipboard;
     }
 
     /// Makes `text` the clipboard and types it.
     pub fn paste(&mut self, text: &str) {
-        self.clipboard = text.to_owned();
+        self.clipboard = Clipboard::plain(text);
         self.insert(text);
+    }
+
+    /// What the clipboard holds.
+    pub fn clipboard(&self) -> &Clipboard {
+        &self.clipboard
+    }
+
+    /// Replaces the clipboard without typing anything.
+    pub fn set_clipboard(&mut self, clipboard: Clipboard) {
+        self.clipboard = clipboard;
     }
 
     /// Empties the box and drops the selection.

@@ -73,6 +73,24 @@ impl Caller {
         }
     }
 
+    /// `403 "session cannot access clipboard"` unless `can_access_clipboard`.
+    pub fn require_clipboard_access(&self) -> Result<(), ApiError> {
+        if self.profile.can_access_clipboard {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("session cannot access clipboard"))
+        }
+    }
+
+    /// `403 "session is not host"` unless the caller hosts now.
+    pub fn require_host(&self, room: &RoomShared) -> Result<(), ApiError> {
+        if room.read(|state| state.is_host(&self.id)) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("session is not host"))
+        }
+    }
+
     /// `403 "session cannot host"` unless `can_host`; `422 "private mode is enabled"` in private mode.
     pub fn require_host_rights(&self, room: &RoomShared) -> Result<(), ApiError> {
         if !self.profile.can_host {

@@ -1,9 +1,12 @@
 //! The room's HTTP routes.
 
 mod chat;
+mod clipboard;
 mod control;
 mod error;
 mod extract;
+mod keyboard;
+mod members;
 mod sandbox;
 mod screen;
 mod session;
@@ -51,6 +54,15 @@ pub(super) fn router(room: Arc<RoomShared>) -> Router {
             "/api/room/screen/configurations",
             get(screen::configurations),
         )
+        .route("/api/room/clipboard/image.png", get(clipboard::image))
+        .route(
+            "/api/room/keyboard/map",
+            get(keyboard::get_map).post(keyboard::set_map),
+        )
+        .route(
+            "/api/room/keyboard/modifiers",
+            get(keyboard::get_modifiers).post(keyboard::set_modifiers),
+        )
         .route("/api/room/screen/shot.jpg", get(screen::shot))
         .route("/api/room/screen/cast.jpg", get(screen::cast))
         .route(
@@ -63,6 +75,12 @@ pub(super) fn router(room: Arc<RoomShared>) -> Router {
         );
     let router = both(router, "/api/chat", post(chat::send));
     let router = both(router, "/api/sessions", get(sessions::list));
+    let router = both(router, "/api/members", get(members::list));
+    let router = both(
+        router,
+        "/api/room/clipboard",
+        get(clipboard::get).post(clipboard::set),
+    );
     let router = both(
         router,
         "/api/room/settings",

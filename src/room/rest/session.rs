@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::extract::{Caller, json_body};
 use crate::room::auth;
 use crate::room::lifecycle::LoginError;
+use crate::room::limits;
 use crate::room::patch;
 use crate::room::state::RoomShared;
 
@@ -31,6 +32,8 @@ pub(super) async fn login(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request: LoginRequest = json_body(&body)?;
+    limits::check_name("username", &request.username)
+        .map_err(|error| ApiError::bad_request(error.to_string()))?;
     let (session, token) = room
         .login(&request.username, &request.password)
         .map_err(|error| match error {
@@ -94,6 +97,7 @@ pub(super) async fn profile(
         let requested: MemberProfile = json_body(&body)?;
         profile.name = requested.name;
     }
+    limits::check_profile(&profile).map_err(|error| ApiError::bad_request(error.to_string()))?;
     room.set_profile(&caller.id, profile)
         .map_err(|_| ApiError::bad_request("session does not exist"))?;
     Ok(Json(true))

@@ -62,7 +62,15 @@ async fn first_input_acquires_host_then_others_only_request() {
     );
     assert_eq!(room.host(), None);
 
-    let sandbox = call(&room, "GET", "/api/sandbox/inputs", None, None).await;
+    let admin = super::support::login(&room, "root", "admin").await;
+    let sandbox = call(
+        &room,
+        "GET",
+        "/api/sandbox/inputs",
+        admin.token.as_deref(),
+        None,
+    )
+    .await;
     let events: Vec<_> = sandbox
         .body
         .as_array()

@@ -2,7 +2,10 @@
 
 mod admin;
 mod control;
+mod cursor;
+mod limits;
 mod login;
 mod media;
+mod room_api;
 mod support;
 mod websocket;

@@ -1,0 +1,216 @@
+//! The cost of TLS: the same sandbox room served over plain http/ws and over https/wss (a CA and
+//! certificate generated at start with the `openssl` CLI), measuring REST logins on fresh
+//! connections and WebSocket control events (`move X Y` → recorded by the room), with the
+//! process's CPU time (client and room together) per 1000 events.
+//!
+//! `cargo bench --bench tls`
+
+use std::path::Path;
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+use gstneko::client::{ClientConfig, NekoClient, RestClient, Target};
+use neko_agent::input::{KeyTable, Screen};
+use neko_agent::manual::{Command, ParseContext, parse};
+use neko_agent::room::{Room, RoomConfig, TlsFiles};
+use neko_agent::session::{ControlOptions, Controller};
+use neko_agent::watch::percentile;
+
+const LOGINS: usize = 200;
+const EVENTS: usize = 1000;
+const WARM_UP: usize = 50;
+
+/// Process CPU time (user + system) so far.
+fn cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let status = Process::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the openssl CLI runs");
+    assert!(status.success(), "openssl {args:?} failed");
+}
+
+/// A CA and a certificate for 127.0.0.1 in `dir`: (CA file, server files).
+fn certificates(dir: &Path) -> (std::path::PathBuf, TlsFiles) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=bench CA",
+    ]);
+    ca.extend(["-addext", "basicConstraints=critical,CA:TRUE"]);
+    openssl(dir, &ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout", "room.key", "-out", "room.csr", "-subj", "/CN=room",
+    ]);
+    openssl(dir, &csr);
+    std::fs::write(dir.join("room.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "room.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            "room.pem",
+            "-extfile",
+            "room.ext",
+        ],
+    );
+    (
+        dir.join("ca.pem"),
+        TlsFiles {
+            cert: dir.join("room.pem"),
+            key: dir.join("room.key"),
+        },
+    )
+}
+
+/// p50 and p99 of `samples` in milliseconds.
+fn p50_p99(samples: &mut [f64]) -> (f64, f64) {
+    (
+        percentile(samples, 0.5).unwrap_or_default(),
+        percentile(samples, 0.99).unwrap_or_default(),
+    )
+}
+
+async fn measure(name: &str, tls: Option<TlsFiles>, ca: Option<&Path>) {
+    let room = Room::start(RoomConfig {
+        media: false,
+        tls,
+        ..RoomConfig::default()
+    })
+    .await
+    .expect("the sandbox room starts");
+    let target = |user: &str| {
+        let target = Target::new(&room.base_url(), Some(user), Some("neko"), None).unwrap();
+        match ca {
+            Some(ca) => target.with_ca_file(ca).unwrap(),
+            None => target,
+        }
+    };
+
+    let mut logins = Vec::with_capacity(LOGINS);
+    let cpu_before = cpu_time();
+    for round in 0..LOGINS {
+        // A fresh client per login: a new TCP (and TLS) connection each time, as a new session.
+        let rest = RestClient::new(target(&format!("login{round}")));
+        let started = Instant::now();
+        let login = rest.login().await.expect("login");
+        logins.push(started.elapsed().as_secs_f64() * 1000.0);
+        rest.logout(&login.token).await.expect("logout");
+    }
+    let login_cpu = (cpu_time() - cpu_before).as_secs_f64() * 1000.0 / LOGINS as f64;
+    let (login_p50, login_p99) = p50_p99(&mut logins);
+
+    let (client, notices) = NekoClient::start(ClientConfig::new(target("bench")));
+    let controller = Controller::start(
+        client,
+        notices,
+        ControlOptions {
+            auto_host: true,
+            keep_host: true,
+            host_timeout: Duration::from_secs(10),
+            default_screen: Screen::new(1280, 720),
+        },
+        std::sync::Arc::new(|_: &str| {}),
+    );
+    controller
+        .wait_connected(Duration::from_secs(10))
+        .await
+        .expect("connected");
+    let keys = KeyTable::default();
+    let mut events = Vec::with_capacity(EVENTS);
+    let mut cpu_before = cpu_time();
+    for round in 0..WARM_UP + EVENTS {
+        if round == WARM_UP {
+            cpu_before = cpu_time();
+        }
+        let (x, y) = (1 + (round % 1200) as i32, 1 + (round / 1200) as i32);
+        let line = format!("move {x} {y}");
+        let context = ParseContext {
+            normalized: false,
+            last_point: controller.last_point(),
+            keys: &keys,
+        };
+        let Ok(Command::Input(actions)) = parse(&line, &context) else {
+            panic!("{line} does not parse");
+        };
+        let started = Instant::now();
+        controller.perform(&actions).await.expect("sent");
+        let recorded = room
+            .wait_for_input(
+                |i| {
+                    i.event == "control/move"
+                        && i.at >= started
+                        && i.payload.get("x").and_then(|v| v.as_i64()) == Some(x.into())
+                },
+                Duration::from_secs(5),
+            )
+            .await
+            .expect("the room recorded the event");
+        if round >= WARM_UP {
+            events.push((recorded.at - started).as_secs_f64() * 1000.0);
+        }
+    }
+    let event_cpu = (cpu_time() - cpu_before).as_secs_f64() * 1000.0 * 1000.0 / EVENTS as f64;
+    let (event_p50, event_p99) = p50_p99(&mut events);
+    println!(
+        "{name:<6} {login_p50:>10.2} {login_p99:>10.2} {login_cpu:>10.2} {event_p50:>10.3} {event_p99:>10.3} {event_cpu:>12.1}"
+    );
+    room.shutdown().await;
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (ca, files) = certificates(dir.path());
+    println!(
+        "TLS cost over loopback: {LOGINS} REST logins on fresh connections, {EVENTS} WebSocket control events (CPU: client + room, one process)"
+    );
+    println!(
+        "{:<6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}",
+        "mode", "login p50", "login p99", "CPU/login", "event p50", "event p99", "CPU/1000 ev"
+    );
+    println!(
+        "{:<6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}",
+        "", "ms", "ms", "ms", "ms", "ms", "ms"
+    );
+    measure("plain", None, None).await;
+    measure("tls", Some(files), Some(&ca)).await;
+}

@@ -1,0 +1,323 @@
+//! The ShowUI engine against transformers on a real Qwen2-VL: a small random-weight
+//! `Qwen2VLForConditionalGeneration` (Qwen2-VL's vocabulary and special-token ids) exported with
+//! `scripts/models/export_showui.py`, and the prompt ids, `image_grid_thw`, `pixel_values` and
+//! greedy tokens that transformers' `Qwen2VLProcessor` + `generate` give for it, in float32 and
+//! (against the `--dtype fp16` export) in float16
+//! (`scripts/models/make_parity_model.py`, run here through `.venv-parity/`, which
+//! `scripts/setup-parity.sh` installs; it rebuilds only when its inputs changed).
+//!
+//! Needs ONNX Runtime in `.ort/lib` and the Python environment in `.venv-parity/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use neko_agent::agent::{History, Mode, NavPrompt, parse_action};
+use neko_agent::model::{
+    Dtype, ImageRef, ModelOptions, ProviderChoice, ShowUi, StopReason, find_library,
+};
+use serde::Deserialize;
+
+/// What make_parity_model.py writes in `reference.json`.
+#[derive(Debug, Deserialize)]
+struct Reference {
+    max_new_tokens: usize,
+    min_pixels: u64,
+    max_pixels: u64,
+    cases: Vec<Case>,
+    end_token: EndToken,
+}
+
+/// One frame and prompt, with transformers' answers.
+#[derive(Debug, Deserialize)]
+struct Case {
+    name: String,
+    frame: String,
+    width: u32,
+    height: u32,
+    task: String,
+    history: Vec<serde_json::Value>,
+    prompt_ids: Vec<u32>,
+    image_grid_thw: [usize; 3],
+    pixel_values_shape: [usize; 2],
+    prompt_length: usize,
+    /// transformers with the model in float32 (the engine on the `fp32` graphs).
+    fp32: Greedy,
+    /// transformers with the model in float16 (the engine on the `*_fp16` graphs).
+    fp16: Greedy,
+}
+
+/// transformers' greedy reply in one precision.
+#[derive(Debug, Deserialize)]
+struct Greedy {
+    generated_ids: Vec<u32>,
+    text: String,
+    /// Each step's largest logit.
+    top_logits: Vec<f32>,
+    /// Each step's lead of the largest logit over the second.
+    top2_margins: Vec<f32>,
+}
+
+/// How many float16 rounding steps (at the size of the largest logit) a lead may be and still
+/// count as a tie: float16 runs round differently in ONNX Runtime and PyTorch, so where
+/// transformers' own top two logits are this close, either token is right and the sequences may
+/// part there. float32 has no such allowance.
+const FP16_TIE_ULPS: f32 = 4.0;
+
+/// The float16 spacing at `value`.
+fn fp16_ulp(value: f32) -> f32 {
+    2f32.powi(value.abs().log2().floor() as i32 - 10)
+}
+
+/// transformers' tokens for the first case when `id` is declared an end token.
+#[derive(Debug, Deserialize)]
+struct EndToken {
+    case: String,
+    id: u32,
+    generated_ids: Vec<u32>,
+}
+
+/// The largest difference allowed between the engine's and transformers' pixel values (the
+/// values are normalised to about -1.8..2.1; both resize bicubically in float).
+const PIXEL_TOLERANCE: f32 = 1e-4;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the generator once per test process (it returns at once when nothing changed).
+fn parity_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let python = repo().join(".venv-parity/bin/python3");
+        assert!(
+            python.exists(),
+            "{} is missing: run `bash scripts/setup-parity.sh` (it installs the parity environment)",
+            python.display()
+        );
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("parity-model");
+        let status = Command::new(&python)
+            .arg(repo().join("scripts/models/make_parity_model.py"))
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .expect("run make_parity_model.py");
+        assert!(status.success(), "make_parity_model.py failed: {status}");
+        out
+    })
+}
+
+fn reference() -> &'static Reference {
+    static REFERENCE: OnceLock<Reference> = OnceLock::new();
+    REFERENCE.get_or_init(|| {
+        let text = std::fs::read_to_string(parity_dir().join("reference.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    })
+}
+
+fn options(model_dir: PathBuf) -> ModelOptions {
+    if let Err(e) = find_library(None) {
+        panic!("ONNX Runtime is not installed for the tests: {e}");
+    }
+    let reference = reference();
+    ModelOptions {
+        min_pixels: reference.min_pixels,
+        max_pixels: reference.max_pixels,
+        execution_provider: ProviderChoice::Cpu,
+        dtype: Dtype::Fp32,
+        ..ModelOptions::new(model_dir)
+    }
+}
+
+fn model(dtype: Dtype) -> &'static ShowUi {
+    static FP32: OnceLock<ShowUi> = OnceLock::new();
+    static FP16: OnceLock<ShowUi> = OnceLock::new();
+    let cell = if dtype == Dtype::Fp16 { &FP16 } else { &FP32 };
+    cell.get_or_init(|| {
+        let options = ModelOptions {
+            dtype,
+            ..options(parity_dir().join("export"))
+        };
+        let model = ShowUi::load(&options).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(model.dtype(), dtype);
+        model
+    })
+}
+
+fn frame(case: &Case) -> Vec<u8> {
+    let rgb = std::fs::read(parity_dir().join(format!("{}.rgb", case.frame))).unwrap();
+    assert_eq!(rgb.len(), (case.width * case.height * 3) as usize);
+    rgb
+}
+
+/// The agent's history for the case: each action as the model would have written it, parsed.
+fn history(case: &Case) -> History {
+    let mut history = History::new();
+    for action in &case.history {
+        history.push(parse_action(&action.to_string(), Mode::Web).unwrap());
+    }
+    history
+}
+
+fn pixel_values(case: &Case) -> Vec<f32> {
+    let bytes = std::fs::read(parity_dir().join(format!("{}.pixels", case.frame))).unwrap();
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Equal id lists, or a panic naming the first difference (prompts are ~1600 ids long).
+fn assert_same_ids(case: &str, what: &str, engine: &[u32], transformers: &[u32]) {
+    if let Some(at) =
+        (0..engine.len().max(transformers.len())).find(|&i| engine.get(i) != transformers.get(i))
+    {
+        let window = |ids: &[u32]| ids[at.saturating_sub(3)..(at + 4).min(ids.len())].to_vec();
+        panic!(
+            "{case}: {what} ids differ first at index {at} of {} (engine) / {} (transformers): \
+             engine ...{:?}..., transformers ...{:?}...",
+            engine.len(),
+            transformers.len(),
+            window(engine),
+            window(transformers)
+        );
+    }
+}
+
+#[test]
+fn preprocessing_matches_the_qwen2_vl_image_processor() {
+    for case in reference().cases.iter().filter(|c| c.history.is_empty()) {
+        let rgb = frame(case);
+        let image = ImageRef::new(case.width, case.height, &rgb).unwrap();
+        let pixels = model(Dtype::Fp32)
+            .image_processor()
+            .preprocess(image)
+            .unwrap();
+        assert_eq!(pixels.grid_thw, case.image_grid_thw, "{}", case.name);
+        assert_eq!(
+            [pixels.rows(), pixels.row_len],
+            case.pixel_values_shape,
+            "{}",
+            case.name
+        );
+        let expected = pixel_values(case);
+        assert_eq!(pixels.values.len(), expected.len(), "{}", case.name);
+        let (worst, at) = pixels
+            .values
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .enumerate()
+            .fold(
+                (0f32, 0),
+                |(worst, at), (i, d)| {
+                    if d > worst { (d, i) } else { (worst, at) }
+                },
+            );
+        assert!(
+            worst <= PIXEL_TOLERANCE,
+            "{}: pixel value {at} differs by {worst} (engine {}, transformers {})",
+            case.name,
+            pixels.values[at],
+            expected[at]
+        );
+    }
+}
+
+/// The engine on the `dtype` graphs against transformers in the same precision, every case.
+fn assert_greedy_parity(dtype: Dtype) {
+    let reference = reference();
+    assert!(reference.cases.len() >= 4, "two frame sizes, two prompts");
+    for case in &reference.cases {
+        let expected = if dtype == Dtype::Fp16 {
+            &case.fp16
+        } else {
+            &case.fp32
+        };
+        let rgb = frame(case);
+        let image = ImageRef::new(case.width, case.height, &rgb).unwrap();
+        let messages = NavPrompt::new(Mode::Web).messages(&case.task, &history(case));
+        let reply = model(dtype)
+            .generate(image, &messages, reference.max_new_tokens)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_same_ids(&case.name, "prompt", &reply.prompt_ids, &case.prompt_ids);
+        assert_eq!(reply.prompt_tokens, case.prompt_length, "{}", case.name);
+        assert_eq!(reply.stop, StopReason::MaxTokens, "{}", case.name);
+        let agree = reply
+            .token_ids
+            .iter()
+            .zip(&expected.generated_ids)
+            .take_while(|(a, b)| a == b)
+            .count();
+        if dtype == Dtype::Fp16 && agree < expected.generated_ids.len() {
+            let (top, lead) = (expected.top_logits[agree], expected.top2_margins[agree]);
+            assert!(
+                lead <= FP16_TIE_ULPS * fp16_ulp(top),
+                "{}: fp16 tokens part at step {agree}, where transformers' top logit {top} leads by {lead} (more than {FP16_TIE_ULPS} float16 steps): engine {:?}, transformers {:?}",
+                case.name,
+                reply.token_ids,
+                expected.generated_ids
+            );
+            println!(
+                "{}: fp16 tokens agree up to a near-tie at step {agree}",
+                case.name
+            );
+            continue;
+        }
+        assert_same_ids(
+            &case.name,
+            "generated",
+            &reply.token_ids,
+            &expected.generated_ids,
+        );
+        assert_eq!(reply.text, expected.text, "{}", case.name);
+    }
+}
+
+#[test]
+fn greedy_tokens_match_transformers() {
+    assert_greedy_parity(Dtype::Fp32);
+}
+
+#[test]
+fn greedy_tokens_match_transformers_in_fp16() {
+    assert_greedy_parity(Dtype::Fp16);
+}
+
+#[test]
+fn an_end_token_stops_generation_where_transformers_stops() {
+    let reference = reference();
+    let end = &reference.end_token;
+    let case = reference.cases.iter().find(|c| c.name == end.case).unwrap();
+    assert!(end.generated_ids.len() < reference.max_new_tokens);
+    assert_eq!(end.generated_ids.last(), Some(&end.id));
+
+    // The same export with `id` added to generation_config.json's end tokens.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("parity-model-end-token");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let export = parity_dir().join("export");
+    for entry in std::fs::read_dir(&export).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    let config = dir.join("generation_config.json");
+    let mut generation: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    generation["eos_token_id"]
+        .as_array_mut()
+        .unwrap()
+        .push(end.id.into());
+    std::fs::remove_file(&config).unwrap();
+    std::fs::write(&config, generation.to_string()).unwrap();
+
+    let model = ShowUi::load(&options(dir)).unwrap_or_else(|e| panic!("{e}"));
+    let rgb = frame(case);
+    let image = ImageRef::new(case.width, case.height, &rgb).unwrap();
+    let messages = NavPrompt::new(Mode::Web).messages(&case.task, &history(case));
+    let reply = model
+        .generate(image, &messages, reference.max_new_tokens)
+        .unwrap();
+    assert_eq!(reply.token_ids, end.generated_ids);
+    assert_eq!(reply.stop, StopReason::EndOfTurn);
+}
