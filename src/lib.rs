@@ -11,6 +11,7 @@ pub mod manual;
 pub mod mds;
 pub mod metrics_server;
 pub mod model;
+pub mod model_export;
 pub mod pipeline_file;
 pub mod pyjson;
 pub mod remote;

@@ -42,6 +42,9 @@ fn main() -> ExitCode {
                         Ok(ExitCode::from(neko_agent::capture::dataset::run(&args)))
                     }
                     Command::Healthcheck(args) => Ok(run_healthcheck(&args).await),
+                    Command::Model(args) => {
+                        Ok(ExitCode::from(neko_agent::model_export::run(args).await))
+                    }
                 }
             })
         });

@@ -321,3 +321,57 @@ fn an_end_token_stops_generation_where_transformers_stops() {
     assert_eq!(reply.token_ids, end.generated_ids);
     assert_eq!(reply.stop, StopReason::EndOfTurn);
 }
+
+/// Several images in one vision call, as the multi-room batcher sends them: each image's
+/// features equal what it gives alone, for images of different sizes (the export pads frames
+/// to the longest and masks the padding), in float32 and float16. A smaller pixel budget keeps
+/// the attention matrices small.
+#[test]
+fn images_of_different_sizes_encode_in_one_call_as_one_by_one() {
+    let reference = reference();
+    let wide = &reference.cases[0];
+    let other = reference
+        .cases
+        .iter()
+        .find(|c| (c.width, c.height) != (wide.width, wide.height))
+        .expect("two frame sizes");
+    let wide_rgb = frame(wide);
+    // A 4:3 crop of the other frame, so the two grids differ in shape, not only in scale.
+    let crop_width = other.height * 4 / 3;
+    let other_rgb: Vec<u8> = frame(other)
+        .chunks_exact(other.width as usize * 3)
+        .flat_map(|row| row[..crop_width as usize * 3].to_vec())
+        .collect();
+    let images = [
+        ImageRef::new(wide.width, wide.height, &wide_rgb).unwrap(),
+        ImageRef::new(crop_width, other.height, &other_rgb).unwrap(),
+    ];
+    for (dtype, tolerance) in [(Dtype::Fp32, 1e-4), (Dtype::Fp16, 1e-2)] {
+        let options = ModelOptions {
+            dtype,
+            min_pixels: 64 * 28 * 28,
+            max_pixels: 320 * 28 * 28,
+            ..options(parity_dir().join("export"))
+        };
+        let model = ShowUi::load(&options).unwrap_or_else(|e| panic!("{e}"));
+        let together = model.encode_images(&images).unwrap();
+        assert_eq!(together.len(), 2);
+        assert_ne!(together[0].grid_thw, together[1].grid_thw);
+        for (image, batched) in images.iter().zip(&together) {
+            let alone = model.encode_images(std::slice::from_ref(image)).unwrap();
+            assert_eq!(alone[0].grid_thw, batched.grid_thw);
+            assert_eq!(alone[0].values.len(), batched.values.len());
+            let scale = alone[0].values.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let worst = alone[0]
+                .values
+                .iter()
+                .zip(&batched.values)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                worst <= scale * tolerance,
+                "{dtype:?} {:?}: batched features differ from one-by-one by {worst} (largest value {scale})",
+                batched.grid_thw
+            );
+        }
+    }
+}

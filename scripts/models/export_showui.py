@@ -2,8 +2,10 @@
 """Export showlab/ShowUI-2B to ONNX in the transformers.js / onnx-community Qwen2-VL layout.
 
 This is the real-model counterpart of make_showui_fixture.py: it writes the same directory layout
-(models/README.md) with the real weights, so the agent loads either one the same way. It is NOT run
-by the tests or CI; run it by hand on a machine with network access to huggingface.co.
+(models/README.md) with the real weights, so the agent loads either one the same way. Users run it
+through `neko-agent model export` (which carries a copy of this script, creates the pinned
+environment and checks memory, disk and hub access first) or by hand, on a machine with network
+access to huggingface.co.
 
 Needs: ~32 GB of RAM (the model is exported in float32), ~25 GB of free disk, 15-40 minutes on a
 recent CPU (no GPU needed). The script is written against the versions pinned below (the same as
@@ -27,6 +29,7 @@ onnx-community names them, float16 weights and float inputs/outputs; both can sh
 
     <out>/onnx/vision_encoder.onnx        pixel_values f32 [num_patches, 1176], grid_thw i64 [num_images, 3]
                                           -> image_features f32 [num_patches / 4, 1536]
+                                          (any number of images per call, rows in image order)
     <out>/onnx/embed_tokens.onnx          input_ids i64 [B, S] -> inputs_embeds f32 [B, S, 1536]
     <out>/onnx/decoder_model_merged.onnx  inputs_embeds, attention_mask i64 [B, past + S],
                                           position_ids i64 [3, B, S], num_logits_to_keep i64 [] (K),
@@ -107,6 +110,94 @@ def load(model_id, processor_id, dtype="fp32"):
     return model, processor
 
 
+def batched_vision(visual):
+    """`model.visual` with its per-image Python loops replaced by tensor arithmetic on `grid_thw`,
+    so the traced graph encodes any number of images (rows of `grid_thw`) in one call.
+
+    transformers' eager vision forward loops over the images to build rotary positions and a
+    block-diagonal attention mask; tracing unrolls those loops for the example's one image, and
+    the graph then fails on two. Here every patch finds its image and frame by comparison with
+    the cumulative patch counts, and attention runs on the frames stacked into a padded
+    [frames, longest frame] batch (padded keys masked out), so a batch of equal-size frames
+    costs what the frames cost one by one, not the square of their total. The arithmetic per
+    frame is the eager path's: the same rotary angles, the same softmax in float32.
+    """
+    import math
+
+    import torch
+    from transformers.models.qwen2_vl.modeling_qwen2_vl import apply_rotary_pos_emb_vision
+
+    class BatchedVision(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.visual = visual
+
+        def forward(self, pixel_values, grid_thw):
+            merge = self.visual.spatial_merge_size
+            hidden = self.visual.patch_embed(pixel_values)
+            frames, height, width = grid_thw[:, 0], grid_thw[:, 1], grid_thw[:, 2]
+            area = height * width  # patches per frame, per image
+            image_end = torch.cumsum(frames * area, 0)
+            image_start = image_end - frames * area
+            frame_end = torch.cumsum(frames, 0)
+            frame_first = frame_end - frames  # the index of each image's first frame
+
+            # Each patch: its image, its frame, its place in the frame, its (h, w) position.
+            patch = torch.arange(hidden.shape[0], device=hidden.device)
+            image = (patch.unsqueeze(1) >= image_end.unsqueeze(0)).sum(1)
+            local = patch - image_start[image]
+            in_frame = local % area[image]
+            frame = frame_first[image] + local // area[image]
+            blocks_wide = width[image] // merge
+            block = in_frame // (merge * merge)
+            hpos = (block // blocks_wide) * merge + (in_frame // merge) % merge
+            wpos = (block % blocks_wide) * merge + in_frame % merge
+            inv_freq = self.visual.rotary_pos_emb.inv_freq
+            rotary = torch.cat(
+                [torch.outer(hpos.to(inv_freq.dtype), inv_freq), torch.outer(wpos.to(inv_freq.dtype), inv_freq)],
+                dim=-1,
+            )
+
+            # The padded layout: frame f's patch j sits at slot f * longest + j.
+            longest = area.max()
+            frame_index = torch.arange(frame_end[-1], device=hidden.device)
+            frame_image = (frame_index.unsqueeze(1) >= frame_end.unsqueeze(0)).sum(1)
+            frame_len = area[frame_image]
+            frame_start = image_start[frame_image] + (frame_index - frame_first[frame_image]) * frame_len
+            column = torch.arange(longest, device=hidden.device).unsqueeze(0)
+            valid = column < frame_len.unsqueeze(1)  # [frames, longest]
+            source = torch.where(valid, frame_start.unsqueeze(1) + column, torch.zeros_like(column)).reshape(-1)
+            slot = frame * longest + in_frame
+            key_mask = torch.zeros(valid.shape, dtype=hidden.dtype, device=hidden.device)
+            key_mask = key_mask.masked_fill(~valid, torch.finfo(hidden.dtype).min)[:, None, None, :]
+
+            for blk in self.visual.blocks:
+                hidden = hidden + self.attend(blk.attn, blk.norm1(hidden), rotary, source, slot, key_mask)
+                hidden = hidden + blk.mlp(blk.norm2(hidden))
+            return self.visual.merger(hidden)
+
+        @staticmethod
+        def attend(attn, states, rotary, source, slot, key_mask):
+            """VisionAttention's eager forward on the padded frame batch."""
+            count, heads = states.shape[0], attn.num_heads
+            q, k, v = attn.qkv(states).reshape(count, 3, heads, -1).permute(1, 0, 2, 3).unbind(0)
+            q = apply_rotary_pos_emb_vision(q.unsqueeze(0), rotary).squeeze(0)
+            k = apply_rotary_pos_emb_vision(k.unsqueeze(0), rotary).squeeze(0)
+            frames = key_mask.shape[0]
+
+            def padded(x):  # [patches, heads, dim] -> [frames, heads, longest, dim]
+                return x[source].reshape(frames, -1, heads, x.shape[-1]).transpose(1, 2)
+
+            q, k, v = padded(q), padded(k), padded(v)
+            weights = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(attn.head_dim) + key_mask
+            weights = torch.nn.functional.softmax(weights, dim=-1, dtype=torch.float32).to(q.dtype)
+            out = torch.matmul(weights, v).transpose(1, 2)  # [frames, longest, heads, dim]
+            out = out.reshape(-1, heads * out.shape[-1])[slot]
+            return attn.proj(out)
+
+    return BatchedVision()
+
+
 def export(args):
     import onnx
     import torch
@@ -182,10 +273,11 @@ def export(args):
             },
         )
 
-        grid = torch.tensor([[1, 16, 16]], dtype=torch.int64)
+        # Two images of different sizes: nothing in the trace may depend on their count or shape.
+        grid = torch.tensor([[1, 16, 16], [1, 8, 12]], dtype=torch.int64)
         to_onnx(
-            model.visual,
-            (torch.randn(256, patch_dim, dtype=float_type), grid),
+            batched_vision(model.visual),
+            (torch.randn(256 + 96, patch_dim, dtype=float_type), grid),
             "vision_encoder",
             ["pixel_values", "grid_thw"],
             ["image_features"],
@@ -289,6 +381,7 @@ def verify(args):
             "grid_thw": inputs["image_grid_thw"].numpy(),
         },
     )[0]
+    batching = images_batch(vision, processor, [image, image.resize((672, 378))], float_type)
     rows = np.nonzero(ids[0] == model.config.image_token_id)[0]
     assert len(rows) == len(feats), (len(rows), feats.shape)
     embeds[0, rows] = feats
@@ -318,7 +411,37 @@ def verify(args):
     print("onnx  :", processor.decode(out, skip_special_tokens=True))
     same = out == list(ref[: len(out)])
     print("greedy tokens match" if same else "MISMATCH between PyTorch and ONNX greedy tokens")
-    return 0 if same else 1
+    return 0 if same and batching else 1
+
+
+def images_batch(vision, processor, images, float_type):
+    """Whether the vision encoder gives the same features for images in one call as one by one."""
+    import numpy as np
+
+    ip = processor.image_processor
+    each = [ip(images=[im], return_tensors="np") for im in images]
+    alone = [
+        vision.run(None, {"pixel_values": e["pixel_values"].astype(float_type), "grid_thw": e["image_grid_thw"]})[0]
+        for e in each
+    ]
+    try:
+        together = vision.run(
+            None,
+            {
+                "pixel_values": np.concatenate([e["pixel_values"] for e in each]).astype(float_type),
+                "grid_thw": np.concatenate([e["image_grid_thw"] for e in each]),
+            },
+        )[0]
+    except Exception as exc:  # an export from before batching fails in a Split node
+        print(f"the vision encoder cannot take {len(images)} images in one call: {exc}")
+        return False
+    expected = np.concatenate(alone).astype(np.float32)
+    diff = float(np.abs(together.astype(np.float32) - expected).max())
+    scale = float(np.abs(expected).max()) or 1.0
+    ok = diff <= scale * (1e-2 if np.dtype(float_type) == np.float16 else 1e-4)
+    verdict = "match" if ok else "MISMATCH"
+    print(f"vision encoder, {len(images)} images in one call vs one by one: largest difference {diff:.3g} of {scale:.3g}, {verdict}")
+    return ok
 
 
 def torch_greedy(model, inputs, new_tokens):

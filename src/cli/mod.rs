@@ -48,6 +48,9 @@ pub enum Command {
     /// Ask a running subcommand's readiness probe (`/readyz`); exit 0 when it is ready, 1 when
     /// not (for container healthchecks).
     Healthcheck(crate::healthcheck::HealthcheckArgs),
+    /// Prepare models: `model export` turns ShowUI-2B (or any Qwen2-VL checkpoint) into the
+    /// ONNX graphs the agent loads, after checking this machine can hold the export.
+    Model(crate::model_export::ModelArgs),
 }
 
 /// Sandbox room settings.

@@ -34,5 +34,5 @@ pub use prompt::{Message, Part, PromptError, Role, render_chat};
 pub use resize::resize_rgb8_bicubic;
 pub(crate) use runtime::Runtime;
 pub use runtime::{ExecutionProvider, ProviderChoice, RuntimeError, find_library};
-pub use showui::{Generation, ModelError, ShowUi, StopReason, Timings};
+pub use showui::{Generation, ImageFeatures, ModelError, ShowUi, StopReason, Timings};
 pub use tokens::TokenizerError;

@@ -52,6 +52,35 @@ pub enum ModelError {
         /// Width of a token embedding.
         hidden: usize,
     },
+    /// Several images in one call failed where one at a time works: the export predates
+    /// batched images.
+    #[error(
+        "the vision encoder cannot take {images} images in one call ({source}); it was exported before images could be batched: export it again with `neko-agent model export`, or encode one image per call"
+    )]
+    NoImageBatching {
+        /// Images in the call.
+        images: usize,
+        /// What ONNX Runtime reported.
+        source: GraphError,
+    },
+}
+
+/// One image's vision features, as the encoder returned them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageFeatures {
+    /// The `[t, h, w]` patch grid of the resized image.
+    pub grid_thw: [usize; 3],
+    /// Width of a feature row (the decoder's hidden size).
+    pub width: usize,
+    /// `rows × width` values, row-major: one row per `<|image_pad|>` token of the image.
+    pub values: Vec<f32>,
+}
+
+impl ImageFeatures {
+    /// Feature rows (merged patches).
+    pub fn rows(&self) -> usize {
+        self.values.len().checked_div(self.width).unwrap_or(0)
+    }
 }
 
 /// Why generation stopped.
@@ -204,6 +233,59 @@ impl ShowUi {
     /// The image processor (e.g. to know the size a frame will be resized to).
     pub fn image_processor(&self) -> &ImageProcessor {
         &self.processor
+    }
+
+    /// Runs the vision encoder once on all `images` (each preprocessed like
+    /// [`generate`](Self::generate) does) and returns each image's features, in order.
+    pub fn encode_images(&self, images: &[ImageRef<'_>]) -> Result<Vec<ImageFeatures>, ModelError> {
+        let mut grids = Vec::with_capacity(images.len());
+        let mut values = Vec::new();
+        let mut row_len = 0;
+        for image in images {
+            let pixels = self.processor.preprocess(*image)?;
+            row_len = pixels.row_len;
+            grids.push(pixels.grid_thw);
+            values.extend_from_slice(&pixels.values);
+        }
+        if images.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut graphs = self.graphs.lock().unwrap_or_else(|e| e.into_inner());
+        let (width, features) = graphs
+            .vision
+            .run(values, row_len, &grids)
+            .map_err(|source| match images.len() {
+                1 => ModelError::Graph(source),
+                images => ModelError::NoImageBatching { images, source },
+            })?;
+        drop(graphs);
+        let merge_area = self.processor.merge_area();
+        let expected: usize = grids
+            .iter()
+            .map(|grid| grid.iter().product::<usize>() / merge_area)
+            .sum();
+        if width == 0 || features.len() != expected * width {
+            return Err(ModelError::FeatureMismatch {
+                features: features.len().checked_div(width).unwrap_or(0),
+                width,
+                pads: expected,
+                hidden: width,
+            });
+        }
+        let mut rest = features.as_slice();
+        Ok(grids
+            .into_iter()
+            .map(|grid_thw| {
+                let len = grid_thw.iter().product::<usize>() / merge_area * width;
+                let (mine, others) = rest.split_at(len);
+                rest = others;
+                ImageFeatures {
+                    grid_thw,
+                    width,
+                    values: mine.to_vec(),
+                }
+            })
+            .collect())
     }
 
     /// Answers `messages` about `image` (which fills their single [`Part::Image`](super::Part)),

@@ -301,13 +301,10 @@ impl Peer {
             step: "attaching the outgoing audio",
             reason,
         };
-        if let Some(payload) = media
+        let payload = media
             .caps
             .structure(0)
-            .and_then(|s| s.get::<i32>("payload").ok())
-        {
-            sender.set_property("pt", payload as u32);
-        }
+            .and_then(|s| s.get::<i32>("payload").ok());
         let template = self
             .webrtcbin
             .pad_template("sink_%u")
@@ -330,10 +327,42 @@ impl Peer {
         let src = sender
             .static_pad("src")
             .ok_or_else(|| failed("the payloader has no src pad".into()))?;
-        if let Some(old) = src.peer() {
-            let _ = src.unlink(&old);
+        let switch = {
+            let sender = sender.clone();
+            move || {
+                if let Some(payload) = payload {
+                    sender.set_property("pt", payload as u32);
+                }
+                if let Some(old) = src.peer() {
+                    let _ = src.unlink(&old);
+                }
+                src.link(&sink)
+            }
+        };
+        // The payloader negotiates its caps at the start of handling a buffer and sends them
+        // with the buffer. Linked while it handles one, it would send webrtcbin caps negotiated
+        // without it, then the right caps with the next buffer, and webrtcbin refuses a caps
+        // change (`not-negotiated`, seen under load). So the link is made between two input
+        // buffers, from a blocking probe on the payloader's input: the next buffer then
+        // negotiates against webrtcbin's sink pad first.
+        match sender.static_pad("sink") {
+            Some(input) => {
+                input.add_probe(
+                    gst::PadProbeType::BLOCK
+                        | gst::PadProbeType::BUFFER
+                        | gst::PadProbeType::BUFFER_LIST,
+                    move |_, _| {
+                        if let Err(error) = switch() {
+                            tracing::warn!(%error, "cannot link the outgoing audio to webrtcbin");
+                        }
+                        gst::PadProbeReturn::Remove
+                    },
+                );
+            }
+            None => {
+                switch().map_err(|e| failed(e.to_string()))?;
+            }
         }
-        src.link(&sink).map_err(|e| failed(e.to_string()))?;
         Ok(())
     }
 

@@ -1,0 +1,257 @@
+//! What an export needs (memory, disk) for a checkpoint of a given size, what this machine has,
+//! and the comparison, made before anything long starts.
+
+use std::path::{Path, PathBuf};
+
+use super::ExportError;
+use super::source::Checkpoint;
+
+/// Peak resident memory of the export per parameter, measured (docs/model.md): PyTorch holds
+/// the float32 model, the tracer its graph and constants, onnxslim and the ONNX checker a copy
+/// of the graph each.
+pub const PEAK_BYTES_PER_PARAMETER: u64 = 24;
+/// Peak resident memory that does not grow with the model (PyTorch, the tracer, the tokenizer).
+pub const PEAK_BASE_BYTES: u64 = 1 << 30;
+/// Disk the pinned Python environment takes once installed.
+pub const PYTHON_ENV_BYTES: u64 = 6 << 30;
+/// Disk kept free beyond the estimate.
+const DISK_MARGIN_BYTES: u64 = 1 << 30;
+
+/// The output precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportDtype {
+    /// float32 graphs (`<name>.onnx`).
+    Fp32,
+    /// float16 graphs (`<name>_fp16.onnx`).
+    Fp16,
+}
+
+impl ExportDtype {
+    /// The name the export script takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fp32 => "fp32",
+            Self::Fp16 => "fp16",
+        }
+    }
+
+    fn bytes(self) -> u64 {
+        match self {
+            Self::Fp32 => 4,
+            Self::Fp16 => 2,
+        }
+    }
+}
+
+/// One resource the export needs, where, and how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Need {
+    /// What it is for, e.g. "the ONNX graphs and their temporary copies".
+    pub what: &'static str,
+    /// Memory when `None`, else free disk on the file system holding this path.
+    pub disk: Option<PathBuf>,
+    /// Bytes needed.
+    pub bytes: u64,
+}
+
+/// Everything an export of `checkpoint` in `dtype` into `out` needs.
+pub fn needs(
+    checkpoint: Checkpoint,
+    dtype: ExportDtype,
+    out: &Path,
+    hub_cache: &Path,
+    python_env: Option<&Path>,
+) -> Vec<Need> {
+    let mut needs = vec![
+        Need {
+            what: "memory at the export's peak",
+            disk: None,
+            bytes: checkpoint.parameters * PEAK_BYTES_PER_PARAMETER + PEAK_BASE_BYTES,
+        },
+        Need {
+            what: "the ONNX graphs and their temporary copy",
+            disk: Some(out.to_owned()),
+            bytes: 2 * checkpoint.parameters * dtype.bytes() + DISK_MARGIN_BYTES,
+        },
+    ];
+    if checkpoint.download_bytes > 0 {
+        needs.push(Need {
+            what: "the checkpoint's download into the hub cache",
+            disk: Some(hub_cache.to_owned()),
+            bytes: checkpoint.download_bytes + DISK_MARGIN_BYTES,
+        });
+    }
+    if let Some(env) = python_env {
+        needs.push(Need {
+            what: "the Python environment (installed once)",
+            disk: Some(env.to_owned()),
+            bytes: PYTHON_ENV_BYTES,
+        });
+    }
+    needs
+}
+
+/// What this machine has for a need, in bytes.
+pub trait Host {
+    /// Memory available to a new process.
+    fn available_memory(&self) -> Result<u64, String>;
+    /// Free space on the file system holding `path` (or its nearest existing ancestor).
+    fn free_disk(&self, path: &Path) -> Result<u64, String>;
+}
+
+/// The machine this runs on: `/proc/meminfo` and `statvfs`.
+pub struct ThisMachine;
+
+impl Host for ThisMachine {
+    fn available_memory(&self) -> Result<u64, String> {
+        let meminfo = std::fs::read_to_string("/proc/meminfo")
+            .map_err(|e| format!("cannot read /proc/meminfo: {e}"))?;
+        meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix("MemAvailable:"))
+            .and_then(|rest| rest.trim().strip_suffix("kB"))
+            .and_then(|kb| kb.trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .ok_or_else(|| "/proc/meminfo has no MemAvailable line".to_owned())
+    }
+
+    fn free_disk(&self, path: &Path) -> Result<u64, String> {
+        let existing = path
+            .ancestors()
+            .find(|p| p.exists())
+            .unwrap_or_else(|| Path::new("."));
+        let stats = rustix::fs::statvfs(existing)
+            .map_err(|e| format!("cannot stat {}: {e}", existing.display()))?;
+        Ok(stats.f_bavail * stats.f_frsize)
+    }
+}
+
+/// Compares every need with what `host` has; the first shortfall is the error.
+pub fn check(needs: &[Need], host: &dyn Host) -> Result<(), ExportError> {
+    for need in needs {
+        let has = match &need.disk {
+            None => host.available_memory(),
+            Some(path) => host.free_disk(path),
+        }
+        .map_err(|reason| ExportError::HostUnknown { reason })?;
+        if has < need.bytes {
+            return Err(ExportError::NotEnough {
+                what: need.what,
+                place: need
+                    .disk
+                    .as_ref()
+                    .map(|p| format!("free disk at {}", p.display())),
+                need: need.bytes,
+                has,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Bytes as GB with one decimal.
+pub fn gb(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake {
+        memory: u64,
+        disk: u64,
+    }
+
+    impl Host for Fake {
+        fn available_memory(&self) -> Result<u64, String> {
+            Ok(self.memory)
+        }
+        fn free_disk(&self, _: &Path) -> Result<u64, String> {
+            Ok(self.disk)
+        }
+    }
+
+    const SHOWUI_2B: Checkpoint = Checkpoint {
+        parameters: 2_208_985_600,
+        download_bytes: 4_417_971_200,
+    };
+
+    #[test]
+    fn showui_2b_needs_more_than_a_24_gb_machine_has() {
+        let needs = needs(
+            SHOWUI_2B,
+            ExportDtype::Fp32,
+            Path::new("out"),
+            Path::new("cache"),
+            None,
+        );
+        let memory = needs.iter().find(|n| n.disk.is_none()).unwrap().bytes;
+        assert!(
+            memory > 50_000_000_000 && memory < 60_000_000_000,
+            "{memory}"
+        );
+        let error = check(
+            &needs,
+            &Fake {
+                memory: 24_000_000_000,
+                disk: 1 << 40,
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("memory at the export's peak"), "{error}");
+        assert!(error.contains("has 24.0 GB"), "{error}");
+    }
+
+    #[test]
+    fn disk_is_checked_where_each_thing_is_written() {
+        let needs = needs(
+            SHOWUI_2B,
+            ExportDtype::Fp16,
+            Path::new("/models/out"),
+            Path::new("/cache"),
+            Some(Path::new("/env")),
+        );
+        let places: Vec<_> = needs.iter().filter_map(|n| n.disk.clone()).collect();
+        assert_eq!(
+            places,
+            [
+                PathBuf::from("/models/out"),
+                PathBuf::from("/cache"),
+                PathBuf::from("/env")
+            ]
+        );
+        let error = check(
+            &needs,
+            &Fake {
+                memory: 1 << 40,
+                disk: 5_000_000_000,
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("free disk at /models/out"), "{error}");
+        assert!(
+            check(
+                &needs,
+                &Fake {
+                    memory: 1 << 40,
+                    disk: 1 << 40
+                }
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn this_machine_reports_memory_and_disk() {
+        assert!(ThisMachine.available_memory().unwrap() > 0);
+        assert!(
+            ThisMachine
+                .free_disk(Path::new("/surely/not/here/../x"))
+                .unwrap()
+                > 0
+        );
+    }
+}
