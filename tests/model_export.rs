@@ -188,7 +188,7 @@ fn a_checkpoint_too_big_for_this_machine_is_refused_with_the_numbers() {
     );
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
-    assert!(text.contains("memory at the export's peak"), "{text}");
+    assert!(text.contains("of memory for the export's peak"), "{text}");
     assert!(text.contains("--skip-checks"), "{text}");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("200.00 billion parameters"), "{stdout}");
@@ -243,7 +243,7 @@ fn the_parity_model_is_exported_verified_and_listed() {
     assert!(output.status.success(), "{stdout}\n{}", stderr(&output));
     // What the checks found, before the export.
     assert!(
-        stdout.contains("needs") && stdout.contains("memory at the export's peak"),
+        stdout.contains("of memory for the export's peak"),
         "{stdout}"
     );
     // The script's own verification (PyTorch vs ONNX tokens, and images batched in one call).

@@ -7,7 +7,8 @@ through `neko-agent model export` (which carries a copy of this script, creates 
 environment and checks memory, disk and hub access first) or by hand, on a machine with network
 access to huggingface.co.
 
-Needs: ~32 GB of RAM (the model is exported in float32), ~25 GB of free disk, 15-40 minutes on a
+Needs: ~36 GB of RAM for the export and ~23 GB for the verification (docs/model.md, "What an export
+costs"), ~30 GB of free disk, 15-40 minutes on a
 recent CPU (no GPU needed). The script is written against the versions pinned below (the same as
 scripts/models/requirements-parity.txt). The tests run it on a small random-weight Qwen2-VL
 (scripts/models/make_parity_model.py, tests/model_parity.rs) in both precisions; on the real
@@ -53,6 +54,7 @@ preprocessor_config.json keeps the Qwen2-VL defaults (as the fixture does).
 """
 
 import argparse
+import gc
 import os
 import shutil
 import sys
@@ -288,6 +290,10 @@ def export(args):
             },
         )
 
+    # The traced graphs hold their own copies of the weights: free PyTorch's before slimming,
+    # which loads each graph again (the export's peak memory is what these copies add up to).
+    del model, example
+    gc.collect()
     for name in ("embed_tokens", "decoder_model_merged", "vision_encoder"):
         src = os.path.join(tmp, name, name + ".onnx")
         proto = None
@@ -381,7 +387,9 @@ def verify(args):
             "grid_thw": inputs["image_grid_thw"].numpy(),
         },
     )[0]
-    batching = images_batch(vision, processor, [image, image.resize((672, 378))], float_type)
+    # Two small images of different shapes: the check is the same, the attention matrices
+    # (quadratic in an image's patches) a fraction of the full screenshot's.
+    batching = images_batch(vision, processor, [image.resize((672, 378)), image.resize((560, 420))], float_type)
     rows = np.nonzero(ids[0] == model.config.image_token_id)[0]
     assert len(rows) == len(feats), (len(rows), feats.shape)
     embeds[0, rows] = feats
@@ -467,6 +475,11 @@ def main():
         help=f"processor/tokenizer source (default {PROCESSOR_ID}, as ShowUI's app does)",
     )
     parser.add_argument("--verify", action="store_true", help="only compare an existing export with PyTorch")
+    parser.add_argument(
+        "--export-only",
+        action="store_true",
+        help="export without the comparison (run --verify next, in a fresh process, for a lower peak memory)",
+    )
     parser.add_argument("--no-slim", action="store_true", help="skip onnxslim")
     parser.add_argument(
         "--dtype",
@@ -477,6 +490,8 @@ def main():
     args = parser.parse_args()
     if not args.verify:
         export(args)
+        if args.export_only:
+            return 0
     return verify(args)
 
 

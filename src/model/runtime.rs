@@ -254,7 +254,15 @@ impl Runtime {
         let error = |reason: String| RuntimeError::Session { provider, reason };
         let builder = Session::builder(&self.environment).map_err(|e| error(e.to_string()))?;
         let providers = match provider {
-            ExecutionProvider::Cpu => return Ok(builder),
+            ExecutionProvider::Cpu => {
+                // Memory patterns plan one buffer per set of input shapes, and the decoder's
+                // shapes change at every step and every prompt: on a 1536-wide Qwen2-VL they
+                // made the first two calls of a process twice as slow as the rest and added 4 GB
+                // to the peak (docs/performance.md). Without them the arena alone serves.
+                return builder
+                    .with_memory_pattern(false)
+                    .map_err(|e| error(e.to_string()));
+            }
             ExecutionProvider::TensorRt => {
                 let cache = cache_dir.display().to_string();
                 vec![

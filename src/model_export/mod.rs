@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub use needs::ExportDtype;
 
 use needs::{Host, ThisMachine, gb};
-use python::{ExportJob, PythonEnv};
+use python::{ExportJob, PythonEnv, Step};
 use source::{Hub, Source};
 
 /// `neko-agent model`.
@@ -116,16 +116,15 @@ pub enum ExportError {
     },
     /// This machine lacks memory or disk for the export.
     #[error(
-        "the export needs about {} for {what}{}, this machine has {} (free some, export on a larger machine, or pass --skip-checks if swap makes up the difference)",
+        "the export needs about {} of {place} for {what}, this machine has {} (free some, export on a larger machine, or pass --skip-checks if swap makes up the difference)",
         gb(*need),
-        place.as_ref().map(|p| format!(" ({p})")).unwrap_or_default(),
         gb(*has)
     )]
     NotEnough {
         /// What it is for.
         what: &'static str,
-        /// Where, for disk.
-        place: Option<String>,
+        /// "memory" or "free disk at PATH".
+        place: String,
         /// Bytes needed.
         need: u64,
         /// Bytes available.
@@ -219,19 +218,23 @@ async fn export(args: &ExportArgs) -> Result<bool, ExportError> {
         dtype: args.dtype,
         out: &args.out,
     };
-    let run = tokio::task::block_in_place(|| python::run_export(&env, &job))?;
-    println!(
-        "export {}: {:.1} s, peak memory {}",
-        run.status,
-        run.elapsed.as_secs_f64(),
-        gb(run.peak_rss_bytes)
-    );
-    if !run.success {
-        eprintln!(
-            "error: the export or its verification failed ({}); the output above says why",
-            run.status
+    for step in [Step::Export, Step::Verify] {
+        let run = tokio::task::block_in_place(|| python::run_step(&env, &job, step))?;
+        println!(
+            "{} {}: {:.1} s, peak memory {}",
+            step.name(),
+            run.status,
+            run.elapsed.as_secs_f64(),
+            gb(run.peak_rss_bytes)
         );
-        return Ok(false);
+        if !run.success {
+            eprintln!(
+                "error: the {} failed ({}); the output above says why",
+                step.name(),
+                run.status
+            );
+            return Ok(false);
+        }
     }
     print_written(&args.out);
     let dtype_flag = match args.dtype {
@@ -248,14 +251,15 @@ async fn export(args: &ExportArgs) -> Result<bool, ExportError> {
 /// One line per need: what, where, how much, and what this machine has.
 fn print_needs(needs: &[needs::Need], host: &dyn Host) {
     for need in needs {
-        let (place, has) = match &need.disk {
-            None => ("memory".to_owned(), host.available_memory()),
-            Some(path) => (format!("disk at {}", path.display()), host.free_disk(path)),
+        let has = match &need.disk {
+            None => host.available_memory(),
+            Some(path) => host.free_disk(path),
         };
         let has = has.map_or_else(|e| format!("unknown ({e})"), gb);
         println!(
-            "  needs {:>8} of {place} for {}; has {has}",
+            "  needs {:>8} of {} for {}; has {has}",
             gb(need.bytes),
+            need.place(),
             need.what
         );
     }

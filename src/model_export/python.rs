@@ -107,16 +107,42 @@ fn stamp() -> String {
     format!("{:x}", Sha256::digest(REQUIREMENTS.as_bytes()))
 }
 
-/// What one export run did.
+/// One step of the script, in its own process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Trace, slim and write the graphs (`--export-only`).
+    Export,
+    /// Compare PyTorch and ONNX greedy tokens, and images batched in one call (`--verify`).
+    Verify,
+}
+
+impl Step {
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Export => "export",
+            Self::Verify => "verification",
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            Self::Export => "--export-only",
+            Self::Verify => "--verify",
+        }
+    }
+}
+
+/// What one step did.
 #[derive(Debug)]
-pub struct ScriptRun {
-    /// Whether it exported and the verification passed (exit status 0).
+pub struct StepRun {
+    /// Whether it succeeded (exit status 0).
     pub success: bool,
     /// Its exit status, as text.
     pub status: String,
     /// Wall-clock time.
     pub elapsed: Duration,
-    /// The script's peak resident memory.
+    /// The step's peak resident memory.
     pub peak_rss_bytes: u64,
 }
 
@@ -133,9 +159,10 @@ pub struct ExportJob<'a> {
     pub out: &'a Path,
 }
 
-/// Runs the built-in export script in `env` (its output goes to this process's terminal).
-/// Its temporary graphs go under `<out>/.export-tmp`, on the disk the checks measured.
-pub fn run_export(env: &PythonEnv, job: &ExportJob<'_>) -> Result<ScriptRun, ExportError> {
+/// Runs one step of the built-in export script in `env`, in a process of its own so that the
+/// steps' peaks do not add up (its output goes to this process's terminal). Temporary graphs go
+/// under `<out>/.export-tmp`, on the disk the checks measured, removed afterwards.
+pub fn run_step(env: &PythonEnv, job: &ExportJob<'_>, step: Step) -> Result<StepRun, ExportError> {
     let failed = |reason: String| ExportError::Run { reason };
     std::fs::create_dir_all(job.out)
         .map_err(|e| failed(format!("cannot create {}: {e}", job.out.display())))?;
@@ -147,6 +174,7 @@ pub fn run_export(env: &PythonEnv, job: &ExportJob<'_>) -> Result<ScriptRun, Exp
     let started = Instant::now();
     let child = Command::new(env.python())
         .arg(&script)
+        .arg(step.flag())
         .args(["--model", job.model, "--processor", job.processor])
         .args(["--dtype", job.dtype.as_str()])
         .arg("--out")
@@ -156,10 +184,11 @@ pub fn run_export(env: &PythonEnv, job: &ExportJob<'_>) -> Result<ScriptRun, Exp
         .stdin(Stdio::null())
         .spawn()
         .map_err(|e| failed(format!("cannot start {}: {e}", env.python().display())))?;
-    let (code, peak_rss_bytes) =
-        wait_with_peak_memory(child).map_err(|e| failed(format!("waiting for the export: {e}")))?;
+    let waited = wait_with_peak_memory(child);
     let _ = std::fs::remove_dir_all(&scratch);
-    Ok(ScriptRun {
+    let (code, peak_rss_bytes) =
+        waited.map_err(|e| failed(format!("waiting for the {}: {e}", step.name())))?;
+    Ok(StepRun {
         success: code == Some(0),
         status: code.map_or_else(|| "killed by a signal".to_owned(), |c| format!("exit {c}")),
         elapsed: started.elapsed(),
