@@ -5,9 +5,13 @@
 //! fixture graphs are tiny, so their numbers measure the engine's own overhead (tensor building,
 //! feature merge, cache feeding, full-vocabulary logits), not ShowUI-2B's compute.
 
+#[path = "support/desktop_frame.rs"]
+mod desktop_frame;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use desktop_frame::desktop_frame;
 use neko_agent::model::{
     ImageProcessor, ImageRef, Message, ModelOptions, Part, PreprocessorConfig, ProviderChoice,
     SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS, ShowUi, Timings,
@@ -24,22 +28,6 @@ fn measure(runs: usize, mut f: impl FnMut() -> Duration) -> (Duration, Duration)
     (times[runs / 2], times[0])
 }
 
-/// A desktop-like frame: gradient background, coloured blocks, some texture.
-fn frame(width: u32, height: u32) -> Vec<u8> {
-    let mut rgb = Vec::with_capacity((width * height * 3) as usize);
-    for y in 0..height {
-        for x in 0..width {
-            let block = (x / 160 + y / 90) % 4;
-            rgb.extend_from_slice(&[
-                (x * 255 / width) as u8 ^ (block as u8 * 40),
-                (y * 255 / height) as u8,
-                ((x * 7 + y * 13) % 251) as u8,
-            ]);
-        }
-    }
-    rgb
-}
-
 fn main() {
     println!("| measurement | median ms | min ms |");
     println!("|---|---|---|");
@@ -50,7 +38,7 @@ fn main() {
         SHOWUI_MAX_PIXELS,
     )
     .expect("ShowUI budget");
-    let rgb = frame(1920, 1080);
+    let rgb = desktop_frame(1920, 1080);
     let image = ImageRef::new(1920, 1080, &rgb).expect("frame");
     let size = processor.resized_size(1920, 1080).expect("size");
     let (median, min) = measure(20, || {
@@ -85,7 +73,7 @@ fn main() {
         "| fixture load (3 sessions) | {:.2} | |",
         ms(started.elapsed())
     );
-    let small = frame(448, 252);
+    let small = desktop_frame(448, 252);
     let image = ImageRef::new(448, 252, &small).expect("frame");
     let messages = [Message::user(vec![
         Part::Text("Task: click the red block".into()),

@@ -6,14 +6,14 @@
 //! The whole export needs the Python environment in `.venv-parity/` (scripts/setup-parity.sh);
 //! the command is pointed at it, so nothing is installed here.
 
+#[path = "common/parity.rs"]
+mod parity;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use parity::{parity_dir, repo};
 
 /// `neko-agent model export ARGS` with a hub that is never the real one.
 fn export(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -158,34 +158,21 @@ fn a_checkpoint_too_big_for_this_machine_is_refused_with_the_numbers() {
     std::fs::write(dir.path().join("model.safetensors"), bytes).unwrap();
     let out = tempfile::tempdir().unwrap();
     let model = dir.path().to_str().unwrap();
-    let output = export(
-        &[
-            "--model",
-            model,
-            "--processor",
-            model,
-            "--out",
-            out.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out_dir = out.path().to_str().unwrap();
+    let run = || {
+        export(
+            &["--model", model, "--processor", model, "--out", out_dir],
+            &[],
+        )
+    };
+    let output = run();
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
     // The processor source is checked too: this directory has no tokenizer.
     assert!(text.contains("no tokenizer_config.json"), "{text}");
 
     std::fs::write(dir.path().join("tokenizer_config.json"), "{}").unwrap();
-    let output = export(
-        &[
-            "--model",
-            model,
-            "--processor",
-            model,
-            "--out",
-            out.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    let output = run();
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{text}");
     assert!(text.contains("of memory for the export's peak"), "{text}");
@@ -198,29 +185,9 @@ fn a_checkpoint_too_big_for_this_machine_is_refused_with_the_numbers() {
     );
 }
 
-/// The parity model's source checkpoint, made by make_parity_model.py (shared with
-/// tests/model_parity.rs; it returns at once when nothing changed).
-fn parity_source() -> PathBuf {
-    let python = repo().join(".venv-parity/bin/python3");
-    assert!(
-        python.exists(),
-        "{} is missing: run `bash scripts/setup-parity.sh`",
-        python.display()
-    );
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("parity-model");
-    let status = Command::new(&python)
-        .arg(repo().join("scripts/models/make_parity_model.py"))
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .expect("run make_parity_model.py");
-    assert!(status.success(), "make_parity_model.py failed: {status}");
-    out.join("source")
-}
-
 #[test]
 fn the_parity_model_is_exported_verified_and_listed() {
-    let source = parity_source();
+    let source = parity_dir().join("source");
     let source = source.to_str().unwrap();
     let out = tempfile::tempdir().unwrap();
     let out_dir = out.path().join("export");

@@ -8,14 +8,17 @@
 //!
 //! Needs ONNX Runtime in `.ort/lib` and the Python environment in `.venv-parity/`.
 
+#[path = "common/parity.rs"]
+mod parity;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action};
 use neko_agent::model::{
     Dtype, ImageRef, ModelOptions, ProviderChoice, ShowUi, StopReason, find_library,
 };
+use parity::parity_dir;
 use serde::Deserialize;
 
 /// What make_parity_model.py writes in `reference.json`.
@@ -81,38 +84,22 @@ struct EndToken {
 /// values are normalised to about -1.8..2.1; both resize bicubically in float).
 const PIXEL_TOLERANCE: f32 = 1e-4;
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs the generator once per test process (it returns at once when nothing changed).
-fn parity_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let python = repo().join(".venv-parity/bin/python3");
-        assert!(
-            python.exists(),
-            "{} is missing: run `bash scripts/setup-parity.sh` (it installs the parity environment)",
-            python.display()
-        );
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("parity-model");
-        let status = Command::new(&python)
-            .arg(repo().join("scripts/models/make_parity_model.py"))
-            .arg("--out")
-            .arg(&out)
-            .status()
-            .expect("run make_parity_model.py");
-        assert!(status.success(), "make_parity_model.py failed: {status}");
-        out
-    })
-}
-
 fn reference() -> &'static Reference {
     static REFERENCE: OnceLock<Reference> = OnceLock::new();
     REFERENCE.get_or_init(|| {
         let text = std::fs::read_to_string(parity_dir().join("reference.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     })
+}
+
+/// The provider the engine runs on: the CPU, or `NEKO_PARITY_PROVIDER` (`cuda`, `tensorrt`) on a
+/// GPU machine (scripts/gpu-model-check.sh).
+fn parity_provider() -> ProviderChoice {
+    match std::env::var("NEKO_PARITY_PROVIDER").as_deref() {
+        Ok("cuda") => ProviderChoice::Cuda,
+        Ok("tensorrt") => ProviderChoice::Tensorrt,
+        _ => ProviderChoice::Cpu,
+    }
 }
 
 fn options(model_dir: PathBuf) -> ModelOptions {
@@ -123,7 +110,7 @@ fn options(model_dir: PathBuf) -> ModelOptions {
     ModelOptions {
         min_pixels: reference.min_pixels,
         max_pixels: reference.max_pixels,
-        execution_provider: ProviderChoice::Cpu,
+        execution_provider: parity_provider(),
         dtype: Dtype::Fp32,
         ..ModelOptions::new(model_dir)
     }
@@ -373,5 +360,45 @@ fn images_of_different_sizes_encode_in_one_call_as_one_by_one() {
                 batched.grid_thw
             );
         }
+    }
+}
+
+/// The int8 graphs (`export_showui.py --dtype int8`, dynamically quantised from the float32 ones)
+/// load and answer with the same prompt; their tokens are reported against transformers' float32
+/// ones, not held to them: quantisation changes the numbers, and this random model is built to
+/// turn any change into different tokens.
+#[test]
+fn int8_graphs_answer_the_same_prompt_and_their_agreement_is_reported() {
+    let reference = reference();
+    let options = ModelOptions {
+        dtype: Dtype::Quantized,
+        ..options(parity_dir().join("export"))
+    };
+    let model = ShowUi::load(&options).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(model.dtype(), Dtype::Quantized);
+    for case in &reference.cases {
+        let rgb = frame(case);
+        let image = ImageRef::new(case.width, case.height, &rgb).unwrap();
+        let messages = NavPrompt::new(Mode::Web).messages(&case.task, &history(case));
+        let reply = model
+            .generate(image, &messages, reference.max_new_tokens)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_same_ids(&case.name, "prompt", &reply.prompt_ids, &case.prompt_ids);
+        assert!(
+            reply.tokens == reference.max_new_tokens || reply.stop == StopReason::EndOfTurn,
+            "{}: {} tokens",
+            case.name,
+            reply.tokens
+        );
+        let agree = reply
+            .token_ids
+            .iter()
+            .zip(&case.fp32.generated_ids)
+            .take_while(|(a, b)| a == b)
+            .count();
+        println!(
+            "{}: int8 follows transformers' float32 tokens for {agree} of {}",
+            case.name, reference.max_new_tokens
+        );
     }
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""transformers' side of `cargo bench --bench model_cpu`: eager float32 Qwen2-VL on the CPU, the
+"""transformers' side of `cargo bench --bench model_vs_transformers`: eager float32 Qwen2-VL on the CPU, the
 same frame size, prompt and greedy token count as the engine, timed per phase, several calls in
 one process (the first ones show warm-up), and the process's peak resident memory.
 
     .venv-parity/bin/python scripts/models/bench_transformers.py --model target/random-1536-4x4
 
 Prints one JSON object: {"load_ms", "calls": [{"preprocess_ms", "vision_ms", "prefill_ms",
-"decode_ms", "decode_steps", "total_ms", "prompt_tokens"}...], "peak_rss_bytes"}.
+"decode_ms", "decode_steps", "total_ms", "prompt_tokens"}...], "peak_rss_bytes"} (on cuda: the peak of
+device memory allocated instead).
 
 The phases run as transformers' generate runs them (eager attention, DynamicCache, greedy), split
 so each can be timed: the processor; model.visual; the embedding, feature merge, get_rope_index
@@ -46,12 +47,16 @@ def frame(width, height):
     return Image.fromarray(rgb, "RGB")
 
 
-def one_call(model, processor, image, text, tokens):
+def one_call(model, processor, image, text, tokens, device):
     import torch
 
-    ms = lambda start: (time.perf_counter() - start) * 1e3  # noqa: E731
+    def ms(start):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return (time.perf_counter() - start) * 1e3
+
     t = time.perf_counter()
-    inputs = processor(text=[text], images=[image], return_tensors="pt")
+    inputs = processor(text=[text], images=[image], return_tensors="pt").to(device)
     preprocess = ms(t)
     with torch.no_grad():
         t = time.perf_counter()
@@ -80,10 +85,10 @@ def one_call(model, processor, image, text, tokens):
         steps = 0
         while steps + 1 < tokens:
             length = attention.shape[1]
-            attention = torch.ones(1, length + 1, dtype=attention.dtype)
-            position = torch.full((3, 1, 1), length, dtype=torch.long) + delta.reshape(1, 1, 1)
+            attention = torch.ones(1, length + 1, dtype=attention.dtype, device=device)
+            position = torch.full((3, 1, 1), length, dtype=torch.long, device=device) + delta.reshape(1, 1, 1).to(device)
             out = model(
-                input_ids=torch.tensor([[token]]),
+                input_ids=torch.tensor([[token]], device=device),
                 attention_mask=attention,
                 position_ids=position,
                 past_key_values=past,
@@ -113,6 +118,7 @@ def main():
     parser.add_argument("--calls", type=int, default=4)
     parser.add_argument("--tokens", type=int, default=24)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = parser.parse_args()
 
     import torch
@@ -123,7 +129,7 @@ def main():
     t = time.perf_counter()
     model = Qwen2VLForConditionalGeneration.from_pretrained(
         args.model, torch_dtype=torch.float32, attn_implementation="eager"
-    ).eval()
+    ).eval().to(args.device)
     processor = AutoProcessor.from_pretrained(args.model)
     ip = processor.image_processor  # ShowUI's pixel budget, as the agent runs it
     ip.min_pixels, ip.max_pixels = parity.fixture_min_max()
@@ -133,8 +139,10 @@ def main():
         parity.nav_messages(parity.TASK, []), tokenize=False, add_generation_prompt=True
     )
     image = frame(args.width, args.height)
-    calls = [one_call(model, processor, image, text, args.tokens) for _ in range(args.calls)]
+    calls = [one_call(model, processor, image, text, args.tokens, args.device) for _ in range(args.calls)]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if args.device == "cuda":  # device memory is what matters there
+        peak = torch.cuda.max_memory_allocated()
     print(json.dumps({"load_ms": load, "calls": calls, "peak_rss_bytes": peak}))
     return 0
 

@@ -68,7 +68,9 @@ SHOWUI_MIN_PIXELS = 256 * 28 * 28
 SHOWUI_MAX_PIXELS = 1344 * 28 * 28
 
 
-DTYPES = {"fp32": ("", "float32"), "fp16": ("_fp16", "float16")}  # file suffix, torch dtype
+# file suffix, torch dtype (int8 is quantised from the float32 graphs; its inputs stay float32)
+DTYPES = {"fp32": ("", "float32"), "fp16": ("_fp16", "float16"), "int8": ("_quantized", "float32")}
+GRAPHS = ("embed_tokens", "decoder_model_merged", "vision_encoder")
 
 
 def load(model_id, processor_id, dtype="fp32"):
@@ -200,10 +202,59 @@ def batched_vision(visual):
     return BatchedVision()
 
 
+def save_graph(proto, out, name, suffix):
+    """Writes one graph into <out>/onnx as <name><suffix>.onnx with its weights next to it."""
+    import onnx
+
+    proto.ir_version = min(proto.ir_version, IR_VERSION)
+    dst = os.path.join(out, "onnx", name + suffix + ".onnx")
+    for stale in (dst, dst + "_data"):
+        if os.path.exists(stale):
+            os.remove(stale)
+    onnx.save_model(
+        proto,
+        dst,
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=name + suffix + ".onnx_data",
+        size_threshold=1024,
+    )
+    onnx.checker.check_model(dst)
+    print(f"wrote {dst}")
+
+
+def quantize(args):
+    """int8 for CPUs: ONNX Runtime's dynamic quantisation of the float32 graphs (exported first
+    when they are not in --out yet). MatMul and Gather weights are stored as int8 with one scale
+    per tensor, activations are quantised at run time; the vision tower's Conv3d patch embedding
+    stays float32. Written as <name>_quantized.onnx, onnx-community's name for this variant."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    onnx_dir = os.path.join(args.out, "onnx")
+    if not all(os.path.exists(os.path.join(onnx_dir, name + ".onnx")) for name in GRAPHS):
+        print("int8 is quantised from the float32 graphs: exporting those first")
+        export(argparse.Namespace(**{**vars(args), "dtype": "fp32"}))
+    tmp = tempfile.mkdtemp(prefix="showui-quantize-")
+    for name in GRAPHS:
+        quantized = os.path.join(tmp, name + ".onnx")
+        quantize_dynamic(
+            os.path.join(onnx_dir, name + ".onnx"),
+            quantized,
+            op_types_to_quantize=["MatMul", "Gather"],
+            weight_type=QuantType.QInt8,
+            use_external_data_format=True,
+        )
+        save_graph(onnx.load(quantized, load_external_data=True), args.out, name, DTYPES["int8"][0])
+    shutil.rmtree(tmp)
+
+
 def export(args):
     import onnx
     import torch
 
+    if args.dtype == "int8":
+        return quantize(args)
     model, processor = load(args.model, args.processor, args.dtype)
     suffix, float_type = DTYPES[args.dtype]
     float_type = getattr(torch, float_type)
@@ -294,7 +345,7 @@ def export(args):
     # which loads each graph again (the export's peak memory is what these copies add up to).
     del model, example
     gc.collect()
-    for name in ("embed_tokens", "decoder_model_merged", "vision_encoder"):
+    for name in GRAPHS:
         src = os.path.join(tmp, name, name + ".onnx")
         proto = None
         if not args.no_slim:
@@ -306,21 +357,7 @@ def export(args):
                 print(f"onnxslim failed on {name} ({exc}); saving it unslimmed", file=sys.stderr)
         if proto is None:
             proto = onnx.load(src, load_external_data=True)
-        proto.ir_version = min(proto.ir_version, IR_VERSION)
-        dst = os.path.join(args.out, "onnx", name + suffix + ".onnx")
-        for stale in (dst, dst + "_data"):
-            if os.path.exists(stale):
-                os.remove(stale)
-        onnx.save_model(
-            proto,
-            dst,
-            save_as_external_data=True,
-            all_tensors_to_one_file=True,
-            location=name + suffix + ".onnx_data",
-            size_threshold=1024,
-        )
-        onnx.checker.check_model(dst)
-        print(f"wrote {dst}")
+        save_graph(proto, args.out, name, suffix)
     shutil.rmtree(tmp)
 
 
@@ -389,7 +426,11 @@ def verify(args):
     )[0]
     # Two small images of different shapes: the check is the same, the attention matrices
     # (quadratic in an image's patches) a fraction of the full screenshot's.
-    batching = images_batch(vision, processor, [image.resize((672, 378)), image.resize((560, 420))], float_type)
+    # int8 quantises activations with one scale per call, so a batch's features differ more.
+    tolerance = {"fp32": 1e-4, "fp16": 1e-2, "int8": 5e-2}[args.dtype]
+    batching = images_batch(
+        vision, processor, [image.resize((672, 378)), image.resize((560, 420))], float_type, tolerance
+    )
     rows = np.nonzero(ids[0] == model.config.image_token_id)[0]
     assert len(rows) == len(feats), (len(rows), feats.shape)
     embeds[0, rows] = feats
@@ -418,12 +459,19 @@ def verify(args):
         position_ids = np.full((3, 1, 1), total + delta, np.int64)
     print("onnx  :", processor.decode(out, skip_special_tokens=True))
     same = out == list(ref[: len(out)])
+    if args.dtype == "int8":
+        # Quantisation changes the numbers on purpose: report how far the tokens follow PyTorch's
+        # float32 ones; the graphs loading, running and batching is what must hold.
+        agree = next((i for i, (a, b) in enumerate(zip(out, ref)) if a != b), min(len(out), len(ref)))
+        print(f"int8: the first {agree} of {len(out)} greedy tokens agree with PyTorch float32")
+        return 0 if batching else 1
     print("greedy tokens match" if same else "MISMATCH between PyTorch and ONNX greedy tokens")
     return 0 if same and batching else 1
 
 
-def images_batch(vision, processor, images, float_type):
-    """Whether the vision encoder gives the same features for images in one call as one by one."""
+def images_batch(vision, processor, images, float_type, tolerance):
+    """Whether the vision encoder gives the same features for images in one call as one by one
+    (within `tolerance` of the largest feature)."""
     import numpy as np
 
     ip = processor.image_processor
@@ -446,7 +494,7 @@ def images_batch(vision, processor, images, float_type):
     expected = np.concatenate(alone).astype(np.float32)
     diff = float(np.abs(together.astype(np.float32) - expected).max())
     scale = float(np.abs(expected).max()) or 1.0
-    ok = diff <= scale * (1e-2 if np.dtype(float_type) == np.float16 else 1e-4)
+    ok = diff <= scale * tolerance
     verdict = "match" if ok else "MISMATCH"
     print(f"vision encoder, {len(images)} images in one call vs one by one: largest difference {diff:.3g} of {scale:.3g}, {verdict}")
     return ok
@@ -485,7 +533,8 @@ def main():
         "--dtype",
         choices=sorted(DTYPES),
         default="fp32",
-        help="fp32 (default) or fp16: trace the model in float16 and write *_fp16.onnx",
+        help="fp32 (default); fp16: trace the model in float16 and write *_fp16.onnx; int8: quantise the"
+        " float32 graphs (exported first if missing) and write *_quantized.onnx",
     )
     args = parser.parse_args()
     if not args.verify:

@@ -9,8 +9,9 @@ Writes, under --out:
     source/        Qwen2VLForConditionalGeneration saved by transformers (small config, fixed seed,
                    Qwen2-VL's real vocabulary size and special-token ids) with its processor files
     export/        what scripts/models/export_showui.py --model source --processor source writes
-                   with --dtype fp32 and with --dtype fp16 (three ONNX graphs each in the
-                   onnx-community layout, `*_fp16.onnx` for float16; configs, tokenizer)
+                   with --dtype fp32, fp16 and int8 (three ONNX graphs each in the
+                   onnx-community layout, `*_fp16.onnx` for float16, `*_quantized.onnx` for
+                   int8; configs, tokenizer)
     reference.json for each case: frame size, task, action history, and what transformers'
                    Qwen2VLProcessor + greedy generate give: prompt ids, image_grid_thw, prompt
                    length, and in float32 and float16 the generated ids, reply text, and each
@@ -288,6 +289,7 @@ def main():
     src = make_source(args.out)
     for dtype in DTYPES:
         export(src, args.out, dtype)
+    export(src, args.out, "int8")  # quantised from the float32 graphs: run, not compared
     reference = references(src, args.out)
     with open(os.path.join(args.out, "reference.json"), "w") as fh:
         json.dump(reference, fh, indent=1)

@@ -44,7 +44,8 @@ pub struct ExportArgs {
     /// Processor and tokenizer source (ShowUI uses Qwen2-VL-2B-Instruct's, as its app does).
     #[arg(long, default_value = "Qwen/Qwen2-VL-2B-Instruct")]
     pub processor: String,
-    /// Output precision: fp32 (`<graph>.onnx`) or fp16 (`<graph>_fp16.onnx`, half the size).
+    /// Output precision: fp32 (`<graph>.onnx`), fp16 (`<graph>_fp16.onnx`, half the size) or
+    /// int8 for CPUs (`<graph>_quantized.onnx`, dynamically quantised from the fp32 graphs).
     #[arg(long, value_enum, default_value_t = ExportDtype::Fp32)]
     pub dtype: ExportDtype,
     /// Output directory: what `neko-agent run --model-dir` loads.
@@ -238,11 +239,12 @@ async fn export(args: &ExportArgs) -> Result<bool, ExportError> {
     }
     print_written(&args.out);
     let dtype_flag = match args.dtype {
-        ExportDtype::Fp32 => String::new(),
-        ExportDtype::Fp16 => " --model-dtype fp16".to_owned(),
+        ExportDtype::Fp32 => "",
+        ExportDtype::Fp16 => " --model-dtype fp16",
+        ExportDtype::Int8 => " --model-dtype quantized",
     };
     println!(
-        "verified against PyTorch; run it with: neko-agent run --model-dir {}{dtype_flag}",
+        "checked against PyTorch; run it with: neko-agent run --model-dir {}{dtype_flag}",
         args.out.display()
     );
     Ok(true)

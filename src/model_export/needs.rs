@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use super::ExportError;
 use super::source::Checkpoint;
 
-/// Peak resident memory of the export step per float32 parameter, measured on a 402M-parameter
-/// Qwen2-VL (docs/model.md): the tracer's and the serialiser's copies of the weights, then
+/// Peak resident memory of the export step per float32 parameter, measured on 402M- and
+/// 535M-parameter Qwen2-VLs at ShowUI-2B's width (docs/model.md): the tracer's and the serialiser's copies of the weights, then
 /// onnxslim's while it rewrites each graph. Halved for float16.
 pub const EXPORT_BYTES_PER_PARAMETER: u64 = 16;
 /// Peak resident memory of the export step that does not grow with the model.
-pub const EXPORT_BASE_BYTES: u64 = 512 << 20;
+pub const EXPORT_BASE_BYTES: u64 = 700 << 20;
 /// Peak resident memory of the verification step (its own process) per float32 parameter:
 /// PyTorch's weights and ONNX Runtime's. Halved for float16.
 pub const VERIFY_BYTES_PER_PARAMETER: u64 = 8;
@@ -31,6 +31,9 @@ pub enum ExportDtype {
     Fp32,
     /// float16 graphs (`<name>_fp16.onnx`).
     Fp16,
+    /// int8 dynamically quantised graphs for CPUs (`<name>_quantized.onnx`), made from the
+    /// float32 graphs, which are exported first when missing.
+    Int8,
 }
 
 impl ExportDtype {
@@ -39,13 +42,24 @@ impl ExportDtype {
         match self {
             Self::Fp32 => "fp32",
             Self::Fp16 => "fp16",
+            Self::Int8 => "int8",
         }
     }
 
+    /// Bytes per parameter of the model the steps hold (int8 is quantised from float32).
     fn bytes(self) -> u64 {
+        match self {
+            Self::Fp32 | Self::Int8 => 4,
+            Self::Fp16 => 2,
+        }
+    }
+
+    /// Bytes per parameter of what is written: int8 writes the float32 graphs too.
+    fn written_bytes(self) -> u64 {
         match self {
             Self::Fp32 => 4,
             Self::Fp16 => 2,
+            Self::Int8 => 4 + 1,
         }
     }
 }
@@ -88,7 +102,7 @@ pub fn needs(
         Need {
             what: "the ONNX graphs and their temporary copy",
             disk: Some(out.to_owned()),
-            bytes: 2 * checkpoint.parameters * dtype.bytes() + DISK_MARGIN_BYTES,
+            bytes: 2 * checkpoint.parameters * dtype.written_bytes() + DISK_MARGIN_BYTES,
         },
     ];
     if checkpoint.download_bytes > 0 {

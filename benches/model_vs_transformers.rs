@@ -1,14 +1,19 @@
 //! The engine against transformers (eager, float32) on a real-width random-weight Qwen2-VL, per
 //! phase, first calls and steady, with each side's peak memory: the numbers docs/performance.md
-//! quotes for the CPU.
+//! quotes. On the CPU by default; `NEKO_BENCH_DEVICE=cuda` runs the engine on ONNX Runtime's
+//! CUDA provider and transformers on the GPU (scripts/gpu-model-check.sh does that).
 //!
 //! ```sh
 //! .venv-parity/bin/python scripts/models/make_random_qwen2vl.py --out target/random-1536-4x4 \
 //!     --layers 4 --vision-depth 4
 //! cargo run --release -- model export --model target/random-1536-4x4 \
 //!     --processor target/random-1536-4x4 --out target/random-1536-4x4-onnx --python-env .venv-parity
-//! cargo bench --bench model_cpu -- target/random-1536-4x4-onnx target/random-1536-4x4
+//! cargo bench --bench model_vs_transformers -- target/random-1536-4x4-onnx target/random-1536-4x4
+//! cargo bench --bench model_vs_transformers -- target/random-1536-4x4-onnx target/random-1536-4x4 quantized
 //! ```
+//!
+//! The optional third argument is the engine's `--model-dtype` (default `fp32`; `quantized` after
+//! `model export --dtype int8`); transformers always runs in float32.
 //!
 //! Each side runs in a process of its own (so each peak RSS is its own), the two alternating
 //! for `ROUNDS` rounds; every round makes `CALLS` calls on one 1280×720 frame with the agent's
@@ -17,10 +22,14 @@
 //! over the rounds. transformers runs from `scripts/models/bench_transformers.py` in
 //! `.venv-parity`.
 
+#[path = "support/desktop_frame.rs"]
+mod desktop_frame;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use desktop_frame::desktop_frame;
 use neko_agent::agent::{History, Mode, NavPrompt};
 use neko_agent::model::{Dtype, ImageRef, ModelOptions, ProviderChoice, ShowUi};
 use serde::{Deserialize, Serialize};
@@ -53,22 +62,6 @@ struct Run {
     peak_rss_bytes: u64,
 }
 
-/// The synthetic desktop bench_transformers.py draws too.
-fn frame(width: u32, height: u32) -> Vec<u8> {
-    let mut rgb = Vec::with_capacity((width * height * 3) as usize);
-    for y in 0..height {
-        for x in 0..width {
-            let block = (x / 160 + y / 90) % 4;
-            rgb.extend_from_slice(&[
-                ((x * 255 / width) ^ (block * 40)) as u8,
-                (y * 255 / height) as u8,
-                ((x * 7 + y * 13) % 251) as u8,
-            ]);
-        }
-    }
-    rgb
-}
-
 /// This process's peak resident memory (`VmHWM`).
 fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -84,16 +77,19 @@ fn peak_rss_bytes() -> u64 {
 }
 
 /// The engine's side, in this process: load, then `CALLS` calls; prints the run as JSON.
-fn engine_run(model_dir: &Path) {
+fn engine_run(model_dir: &Path, dtype: Dtype) {
     let options = ModelOptions {
-        execution_provider: ProviderChoice::Cpu,
-        dtype: Dtype::Fp32,
+        execution_provider: match device().as_str() {
+            "cuda" => ProviderChoice::Cuda,
+            _ => ProviderChoice::Cpu,
+        },
+        dtype,
         ..ModelOptions::new(model_dir)
     };
     let started = Instant::now();
     let model = ShowUi::load(&options).unwrap_or_else(|e| panic!("{e}"));
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
-    let rgb = frame(WIDTH, HEIGHT);
+    let rgb = desktop_frame(WIDTH, HEIGHT);
     let image = ImageRef::new(WIDTH, HEIGHT, &rgb).expect("frame");
     let messages = NavPrompt::new(Mode::Web).messages(TASK, &History::new());
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
@@ -120,6 +116,19 @@ fn engine_run(model_dir: &Path) {
         peak_rss_bytes: peak_rss_bytes(),
     };
     println!("{}", serde_json::to_string(&run).expect("json"));
+}
+
+/// `NEKO_BENCH_DEVICE`: `cpu` (default) or `cuda`.
+fn device() -> String {
+    std::env::var("NEKO_BENCH_DEVICE").unwrap_or_else(|_| "cpu".to_owned())
+}
+
+/// A `--model-dtype` value, or exit with the choices.
+fn parse_dtype(text: &str) -> Dtype {
+    <Dtype as clap::ValueEnum>::from_str(text, true).unwrap_or_else(|_| {
+        eprintln!("unknown dtype {text:?}: fp32, fp16 or quantized");
+        std::process::exit(2);
+    })
 }
 
 fn parse_run(output: std::process::Output, who: &str) -> Run {
@@ -178,19 +187,24 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    if let [flag, dir] = args.as_slice()
+    if let [flag, dir, dtype] = args.as_slice()
         && flag == "--engine-run"
     {
-        engine_run(Path::new(dir));
+        engine_run(Path::new(dir), parse_dtype(dtype));
         return;
     }
-    let [onnx_dir, source_dir] = args.as_slice() else {
-        eprintln!(
-            "usage: cargo bench --bench model_cpu -- <exported model dir> <transformers checkpoint dir>"
-        );
-        eprintln!("(see the top of benches/model_cpu.rs for making both)");
-        std::process::exit(2);
+    let (onnx_dir, source_dir, dtype) = match args.as_slice() {
+        [onnx, source] => (onnx, source, "fp32"),
+        [onnx, source, dtype] => (onnx, source, dtype.as_str()),
+        _ => {
+            eprintln!(
+                "usage: cargo bench --bench model_vs_transformers -- <exported model dir> <transformers checkpoint dir> [fp32|fp16|quantized]"
+            );
+            eprintln!("(see the top of benches/model_vs_transformers.rs for making both)");
+            std::process::exit(2);
+        }
     };
+    parse_dtype(dtype);
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let python = repo.join(".venv-parity/bin/python");
     let exe = std::env::current_exe().expect("this bench");
@@ -200,7 +214,7 @@ fn main() {
         eprintln!("round {} of {ROUNDS}", round + 1);
         engine.push(parse_run(
             Command::new(&exe)
-                .args(["--engine-run", onnx_dir])
+                .args(["--engine-run", onnx_dir, dtype])
                 .output()
                 .expect("run the engine"),
             "the engine",
@@ -208,7 +222,7 @@ fn main() {
         transformers.push(parse_run(
             Command::new(&python)
                 .arg(repo.join("scripts/models/bench_transformers.py"))
-                .args(["--model", source_dir])
+                .args(["--model", source_dir, "--device", &device()])
                 .args([
                     "--calls",
                     &CALLS.to_string(),
@@ -222,8 +236,10 @@ fn main() {
     }
     let (e, t) = (summarise(&engine), summarise(&transformers));
     println!(
-        "{WIDTH}x{HEIGHT}, {} prompt tokens (transformers {}), {TOKENS} tokens, {ROUNDS} rounds of {CALLS} calls",
-        e.steady.prompt_tokens, t.steady.prompt_tokens
+        "{WIDTH}x{HEIGHT}, {} prompt tokens (transformers {}), {TOKENS} tokens, {ROUNDS} rounds of {CALLS} calls; engine graphs {dtype}, transformers float32, on {}",
+        e.steady.prompt_tokens,
+        t.steady.prompt_tokens,
+        device()
     );
     println!("| measurement | engine | transformers | engine / transformers |");
     println!("|---|---|---|---|");
@@ -266,6 +282,9 @@ fn main() {
         t.peak_rss_bytes / 1e9,
         "GB",
     );
+    if device() == "cuda" {
+        println!("peak: the engine's process RSS, transformers' peak of allocated GPU memory");
+    }
     println!(
         "first call / steady call: engine {:.2}x, transformers {:.2}x",
         e.first.total_ms / e.steady.total_ms,

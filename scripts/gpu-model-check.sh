@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The model's GPU path, on a machine with an NVIDIA GPU (not part of CI; there is no GPU there):
+#   1. ONNX Runtime's GPU build (scripts/setup.sh with NEKO_ORT_GPU=1) and the parity environment;
+#   2. the parity test (tests/model_parity.rs) with the engine on the CUDA provider, then TensorRT;
+#   3. a full-size random-weight Qwen2-VL with ShowUI-2B's shapes (28 LM layers, 32 vision blocks,
+#      2.2 B parameters), exported by `neko-agent model export` in fp32 and fp16;
+#   4. `cargo bench --bench model_vs_transformers` on it with NEKO_BENCH_DEVICE=cuda: the engine
+#      on the CUDA provider against transformers on the same GPU, per phase.
+# Idempotent: the model and its exports are kept under target/ and reused. Needs ~40 GB of RAM
+# (the export) and ~40 GB of disk. Prints each step's result; exits non-zero at the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+NEKO_ORT_GPU=1 bash scripts/setup.sh
+bash scripts/setup-parity.sh
+
+echo "== parity on CUDA, then TensorRT"
+NEKO_PARITY_PROVIDER=cuda cargo test --release --test model_parity -- --nocapture
+NEKO_PARITY_PROVIDER=tensorrt cargo test --release --test model_parity -- --nocapture
+
+source=target/random-full
+if [ ! -f "$source/config.json" ]; then
+    .venv-parity/bin/python scripts/models/make_random_qwen2vl.py --out "$source"
+fi
+cargo build --release
+for dtype in fp32 fp16; do
+    if [ ! -f "$source-onnx/onnx/decoder_model_merged$([ $dtype = fp16 ] && echo _fp16).onnx" ]; then
+        echo "== export $dtype"
+        target/release/neko-agent model export --model "$source" --processor "$source" \
+            --dtype "$dtype" --out "$source-onnx" --python-env .venv-parity
+    fi
+done
+
+echo "== engine (CUDA) against transformers (GPU), fp32 and fp16 graphs"
+NEKO_BENCH_DEVICE=cuda cargo bench --bench model_vs_transformers -- "$source-onnx" "$source" fp32
+NEKO_BENCH_DEVICE=cuda cargo bench --bench model_vs_transformers -- "$source-onnx" "$source" fp16
