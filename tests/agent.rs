@@ -5,66 +5,27 @@
 
 mod common;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use common::agent_run::{finish, loopback_room, run_command, text};
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
 use neko_agent::room::{Room, RoomConfig};
 
 fn room_config() -> RoomConfig {
-    RoomConfig {
-        width: 640,
-        height: 360,
-        rate: 15,
-        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-        ..RoomConfig::default()
-    }
+    loopback_room(640, 360)
 }
 
 /// `neko-agent run` against `url` with the fixture `model`, and extra arguments.
 fn agent(url: &str, model: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_neko-agent"));
-    command
-        .arg("run")
-        .args([
-            "--model-dir",
-            model,
-            "--no-metrics",
-            "--refinement-steps",
-            "1",
-        ])
-        .args(args)
-        .env("NEKO_URL", url)
-        .env("NEKO_USER", "agent")
-        .env("NEKO_PASS", "neko")
-        .env("NEKO_ICE_ADDRESSES", "127.0.0.1")
-        .env("NEKO_LOGLEVEL", "warn")
-        .env("NEKO_SKIP_INITIAL_FRAMES", "1")
-        .env_remove("NEKO_WS")
-        .env_remove("NEKO_MODEL_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = run_command(url);
+    command.args(["--model-dir", model]).args(args);
     command
 }
 
 fn fixture(name: &str) -> String {
     format!("{}/models/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-async fn finish(child: Child) -> Output {
-    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

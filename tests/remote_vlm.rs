@@ -6,7 +6,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use common::agent_run::{finish, loopback_room, run_command, text};
 use common::tls::{Nginx, TestCa};
 use gstneko::client::Trust;
 use neko_agent::agent::{History, Mode, NavPrompt};
@@ -22,7 +23,7 @@ use neko_agent::model::ImageRef;
 use neko_agent::remote::{
     ImageFormat, RemoteError, RemoteSettings, RemoteVlm, ResponseError, chat_completions_url,
 };
-use neko_agent::room::{Room, RoomConfig};
+use neko_agent::room::Room;
 use serde_json::{Value, json};
 
 /// One request as the server saw it.
@@ -178,29 +179,11 @@ fn decode_jpeg(url: &str) -> (u32, u32, Vec<u8>) {
 
 // ---- `neko-agent run` through the remote backend -------------------------------------------
 
-fn room_config() -> RoomConfig {
-    RoomConfig {
-        width: 640,
-        height: 360,
-        rate: 15,
-        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-        ..RoomConfig::default()
-    }
-}
-
 /// `neko-agent run` on `room` with the remote backend at `endpoint`.
 fn agent(room: &str, endpoint: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_neko-agent"));
+    let mut command = run_command(room);
     command
-        .arg("run")
-        .args(["--no-metrics", "--refinement-steps", "1"])
         .args(args)
-        .env("NEKO_URL", room)
-        .env("NEKO_USER", "agent")
-        .env("NEKO_PASS", "neko")
-        .env("NEKO_ICE_ADDRESSES", "127.0.0.1")
-        .env("NEKO_LOGLEVEL", "warn")
-        .env("NEKO_SKIP_INITIAL_FRAMES", "1")
         .env("NEKO_AGENT_TYPE", "qwen3vl")
         .env("OPENROUTER_BASE_URL", endpoint)
         .env("OPENROUTER_API_KEY", "test-key")
@@ -211,28 +194,8 @@ fn agent(room: &str, endpoint: &str, args: &[&str]) -> Command {
         .env("OPENROUTER_MAX_RETRIES", "1")
         .env("NEKO_REMOTE_BACKOFF", "0.05")
         .env("NEKO_REMOTE_IMAGE_EDGE", "320")
-        .env_remove("NEKO_WS")
-        .env_remove("NEKO_MODEL_DIR")
-        .env_remove("CLAUDE_MODEL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove("CLAUDE_MODEL");
     command
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-async fn finish(command: &mut Command) -> Output {
-    let child = command.spawn().unwrap();
-    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,7 +218,7 @@ async fn run_through_a_remote_model_clicks_the_red_region_then_answers() {
         }
     })
     .await;
-    let room = Room::start(room_config()).await.unwrap();
+    let room = Room::start(loopback_room(640, 360)).await.unwrap();
     let output = finish(
         agent(
             &room.base_url(),
@@ -263,7 +226,9 @@ async fn run_through_a_remote_model_clicks_the_red_region_then_answers() {
             &["--task", "Open the red box"],
         )
         .env("OPENROUTER_API_KEY", SECRET_KEY)
-        .env("NEKO_LOGLEVEL", "trace"),
+        .env("NEKO_LOGLEVEL", "trace")
+        .spawn()
+        .unwrap(),
     )
     .await;
     let report = text(&output);
@@ -354,12 +319,16 @@ async fn a_refused_key_ends_the_run_with_status_2_and_says_why() {
         )
     })
     .await;
-    let room = Room::start(room_config()).await.unwrap();
-    let output = finish(&mut agent(
-        &room.base_url(),
-        &format!("http://{address}/v1/chat/completions"),
-        &["--task", "Open the red box"],
-    ))
+    let room = Room::start(loopback_room(640, 360)).await.unwrap();
+    let output = finish(
+        agent(
+            &room.base_url(),
+            &format!("http://{address}/v1/chat/completions"),
+            &["--task", "Open the red box"],
+        )
+        .spawn()
+        .unwrap(),
+    )
     .await;
     let report = text(&output);
     assert_eq!(output.status.code(), Some(2), "{report}");
@@ -382,12 +351,16 @@ async fn an_unparseable_remote_answer_costs_the_step_as_with_the_local_model() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
     let (address, server) = serve(|_, _| completion("I cannot do that.")).await;
-    let room = Room::start(room_config()).await.unwrap();
-    let output = finish(&mut agent(
-        &room.base_url(),
-        &format!("http://{address}/v1"),
-        &["--task", "anything", "--max-steps", "2"],
-    ))
+    let room = Room::start(loopback_room(640, 360)).await.unwrap();
+    let output = finish(
+        agent(
+            &room.base_url(),
+            &format!("http://{address}/v1"),
+            &["--task", "anything", "--max-steps", "2"],
+        )
+        .spawn()
+        .unwrap(),
+    )
     .await;
     let report = text(&output);
     assert_eq!(output.status.code(), Some(4), "{report}");
@@ -413,12 +386,16 @@ async fn a_server_down_for_good_ends_the_run_with_status_1_after_its_retries() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
     let (address, server) = serve(|_, _| status(503, "maintenance")).await;
-    let room = Room::start(room_config()).await.unwrap();
-    let output = finish(&mut agent(
-        &room.base_url(),
-        &format!("http://{address}/v1"),
-        &["--task", "anything"],
-    ))
+    let room = Room::start(loopback_room(640, 360)).await.unwrap();
+    let output = finish(
+        agent(
+            &room.base_url(),
+            &format!("http://{address}/v1"),
+            &["--task", "anything"],
+        )
+        .spawn()
+        .unwrap(),
+    )
     .await;
     let report = text(&output);
     assert_eq!(output.status.code(), Some(1), "{report}");

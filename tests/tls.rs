@@ -16,13 +16,7 @@ use gstneko::client::{
 use neko_agent::room::{Room, RoomConfig, TlsFiles};
 
 fn room_config() -> RoomConfig {
-    RoomConfig {
-        width: 320,
-        height: 240,
-        rate: 15,
-        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-        ..RoomConfig::default()
-    }
+    common::agent_run::loopback_room(320, 240)
 }
 
 /// A room serving https with a certificate for `alt_names`, signed by a fresh CA.

@@ -11,9 +11,7 @@ use neko_agent::room::Room;
 use serde_json::json;
 
 use crate::common;
-use crate::support::{
-    Person, Proc, capture, episode_id, episodes, neko_agent, room_config, scratch, text,
-};
+use crate::support::{Person, Proc, capture, episodes, neko_agent, room_config, scratch, text};
 
 /// Capture without WebRTC (REST screenshots, as an admin): cheap enough to start twice.
 fn screenshot_capture(url: &str, out: &Path) -> Command {
@@ -37,12 +35,7 @@ async fn sigterm_mid_episode_finishes_it_with_reason_shutdown() {
         .wait_line("in the room at", Duration::from_secs(30))
         .await;
     let mut person = Person::join(&room.base_url(), "olga").await;
-    person.say("/start fill the form").await;
-    let id = episode_id(
-        &person
-            .heard("Recording episode", Duration::from_secs(10))
-            .await,
-    );
+    let id = person.start_episode("fill the form").await;
     person
         .say(r#"Action: {"type": "click", "coordinate": [1, 2]}"#)
         .await;
@@ -85,12 +78,7 @@ async fn sigkill_mid_episode_is_recovered_by_the_next_start() {
         .wait_line("in the room at", Duration::from_secs(30))
         .await;
     let mut person = Person::join(&room.base_url(), "olga").await;
-    person.say("/start survive a crash").await;
-    let id = episode_id(
-        &person
-            .heard("Recording episode", Duration::from_secs(10))
-            .await,
-    );
+    let id = person.start_episode("survive a crash").await;
     person
         .say(r#"Action: {"type": "click", "coordinate": [10, 20]}"#)
         .await;
@@ -165,12 +153,7 @@ async fn sigkill_right_after_start_leaves_nothing_to_recover_below_the_minimum()
         .wait_line("in the room at", Duration::from_secs(30))
         .await;
     let mut person = Person::join(&room.base_url(), "olga").await;
-    person.say("/start killed at once").await;
-    let id = episode_id(
-        &person
-            .heard("Recording episode", Duration::from_secs(10))
-            .await,
-    );
+    let id = person.start_episode("killed at once").await;
     recorder.signal(libc::SIGKILL);
     let (code, _) = recorder.finish(Duration::from_secs(10)).await;
     assert_eq!(code, -1, "killed");
@@ -355,12 +338,7 @@ async fn a_full_disk_keeps_what_was_recorded_and_saves_it_once_there_is_room() {
         .wait_line("in the room at", Duration::from_secs(30))
         .await;
     let mut person = Person::join(&room.base_url(), "olga").await;
-    person.say("/start fill the disk").await;
-    let id = episode_id(
-        &person
-            .heard("Recording episode", Duration::from_secs(10))
-            .await,
-    );
+    let id = person.start_episode("fill the disk").await;
     person
         .say(r#"Action: {"type": "scroll", "amount": 3}"#)
         .await;

@@ -183,6 +183,16 @@ impl Person {
             .unwrap();
     }
 
+    /// Says `/start <task>` and returns the id of the episode the recorder announces.
+    pub async fn start_episode(&mut self, task: &str) -> String {
+        self.say(&format!("/start {task}")).await;
+        episode_id(
+            &self
+                .heard("Recording episode", Duration::from_secs(10))
+                .await,
+        )
+    }
+
     /// Waits for a chat message containing `what` (from anyone) and returns its text.
     pub async fn heard(&mut self, what: &str, timeout: Duration) -> String {
         wait_for_notice(&mut self.notices, timeout, |n| match n {

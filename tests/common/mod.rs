@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: a nekosrc receive pipeline with an RGB appsink.
 #![allow(dead_code)]
 
+pub mod agent_run;
 pub mod audio;
 pub mod sandbox;
 pub mod tls;
