@@ -4,30 +4,16 @@
 //!
 //! `cargo bench --bench agent_step` (model compute itself: `cargo bench --bench model`)
 
-use std::time::{Duration, Instant};
+#[path = "support/median_time.rs"]
+mod median_time;
 
+use median_time::time;
 use neko_agent::agent::frames::RawFrame;
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action, to_input};
 use neko_agent::input::{Screen, plan};
 use neko_agent::model::{
     ImageProcessor, ImageRef, PreprocessorConfig, SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS,
 };
-
-fn median(mut samples: Vec<Duration>) -> f64 {
-    samples.sort();
-    samples[samples.len() / 2].as_secs_f64() * 1000.0
-}
-
-fn time<T>(rounds: usize, mut work: impl FnMut() -> T) -> f64 {
-    let samples = (0..rounds)
-        .map(|_| {
-            let started = Instant::now();
-            std::hint::black_box(work());
-            started.elapsed()
-        })
-        .collect();
-    median(samples)
-}
 
 fn frame_1080p() -> RawFrame {
     gst::init().expect("GStreamer initialises");

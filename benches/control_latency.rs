@@ -3,13 +3,16 @@
 //!
 //! `cargo bench --bench control_latency`
 
+#[path = "support/host_controller.rs"]
+mod host_controller;
+
 use std::time::{Duration, Instant};
 
-use gstneko::client::{ClientConfig, NekoClient, Target};
-use neko_agent::input::{KeyTable, Screen};
+use gstneko::client::Target;
+use host_controller::connected_controller;
+use neko_agent::input::KeyTable;
 use neko_agent::manual::{Command, ParseContext, parse};
 use neko_agent::room::{Room, RoomConfig};
-use neko_agent::session::{ControlOptions, Controller};
 use neko_agent::watch::percentile;
 
 const ROUNDS: usize = 1000;
@@ -24,22 +27,7 @@ async fn main() {
     .await
     .expect("the sandbox room starts");
     let target = Target::new(&room.base_url(), Some("bench"), Some("neko"), None).unwrap();
-    let (client, notices) = NekoClient::start(ClientConfig::new(target));
-    let controller = Controller::start(
-        client,
-        notices,
-        ControlOptions {
-            auto_host: true,
-            keep_host: true,
-            host_timeout: Duration::from_secs(10),
-            default_screen: Screen::new(1280, 720),
-        },
-        std::sync::Arc::new(|_: &str| {}),
-    );
-    controller
-        .wait_connected(Duration::from_secs(10))
-        .await
-        .expect("connected");
+    let controller = connected_controller(target).await;
     let keys = KeyTable::default();
 
     println!("control latency, REPL line → event recorded by the room (loopback WebSocket)");

@@ -6,8 +6,12 @@
 //!
 //! `cargo bench --bench remote_vlm`
 
-use std::time::{Duration, Instant};
+#[path = "support/median_time.rs"]
+mod median_time;
 
+use std::time::Duration;
+
+use median_time::time;
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action};
 use neko_agent::model::ImageRef;
 use neko_agent::remote::{
@@ -17,22 +21,6 @@ use neko_agent::room::desktop::Desktop;
 
 const ROUNDS: usize = 15;
 const ANSWER: &str = r#"{"id":"gen-1","object":"chat.completion","model":"qwen/qwen2.5-vl-72b-instruct","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"{'action': 'CLICK', 'value': None, 'position': [0.13, 0.24]}","reasoning":"The red box is in the top left corner; clicking it opens it."}}],"usage":{"prompt_tokens":1432,"completion_tokens":27,"total_tokens":1459}}"#;
-
-fn median(mut samples: Vec<Duration>) -> f64 {
-    samples.sort();
-    samples[samples.len() / 2].as_secs_f64() * 1000.0
-}
-
-fn time<T>(mut work: impl FnMut() -> T) -> f64 {
-    let samples = (0..ROUNDS)
-        .map(|_| {
-            let started = Instant::now();
-            std::hint::black_box(work());
-            started.elapsed()
-        })
-        .collect();
-    median(samples)
-}
 
 /// Makes an RGB frame of a size.
 type FrameMaker = fn(u32, u32) -> Vec<u8>;
@@ -117,9 +105,13 @@ fn main() {
         for format in [ImageFormat::Jpeg, ImageFormat::Png] {
             let settings = settings(format);
             let encoded = encode_image(image, settings.image_edge, format).unwrap();
-            let encode = time(|| encode_image(image, settings.image_edge, format).unwrap());
-            let build = time(|| request_body(&settings, &messages, &encoded.data_url));
-            let parse = time(|| parse_response(ANSWER.as_bytes()).unwrap());
+            let encode = time(ROUNDS, || {
+                encode_image(image, settings.image_edge, format).unwrap()
+            });
+            let build = time(ROUNDS, || {
+                request_body(&settings, &messages, &encoded.data_url)
+            });
+            let parse = time(ROUNDS, || parse_response(ANSWER.as_bytes()).unwrap());
             let body = request_body(&settings, &messages, &encoded.data_url);
             println!(
                 "| {width}×{height} | {content} | {format:?} | {}×{} | {encode:.2} | {build:.2} | {parse:.3} | {:.2} | {:.0} KiB |",

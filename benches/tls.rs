@@ -5,15 +5,18 @@
 //!
 //! `cargo bench --bench tls`
 
+#[path = "support/host_controller.rs"]
+mod host_controller;
+
 use std::path::Path;
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
-use gstneko::client::{ClientConfig, NekoClient, RestClient, Target};
-use neko_agent::input::{KeyTable, Screen};
+use gstneko::client::{RestClient, Target};
+use host_controller::connected_controller;
+use neko_agent::input::KeyTable;
 use neko_agent::manual::{Command, ParseContext, parse};
 use neko_agent::room::{Room, RoomConfig, TlsFiles};
-use neko_agent::session::{ControlOptions, Controller};
 use neko_agent::watch::percentile;
 
 const LOGINS: usize = 200;
@@ -138,22 +141,7 @@ async fn measure(name: &str, tls: Option<TlsFiles>, ca: Option<&Path>) {
     let login_cpu = (cpu_time() - cpu_before).as_secs_f64() * 1000.0 / LOGINS as f64;
     let (login_p50, login_p99) = p50_p99(&mut logins);
 
-    let (client, notices) = NekoClient::start(ClientConfig::new(target("bench")));
-    let controller = Controller::start(
-        client,
-        notices,
-        ControlOptions {
-            auto_host: true,
-            keep_host: true,
-            host_timeout: Duration::from_secs(10),
-            default_screen: Screen::new(1280, 720),
-        },
-        std::sync::Arc::new(|_: &str| {}),
-    );
-    controller
-        .wait_connected(Duration::from_secs(10))
-        .await
-        .expect("connected");
+    let controller = connected_controller(target("bench")).await;
     let keys = KeyTable::default();
     let mut events = Vec::with_capacity(EVENTS);
     let mut cpu_before = cpu_time();
