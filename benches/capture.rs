@@ -30,7 +30,7 @@ use neko_agent::capture::package::package;
 use neko_agent::capture::store::EpisodeStore;
 use neko_agent::capture::workspace::Workspace;
 use neko_agent::mds::{Compression, WriterOptions, parse_hash_list};
-use neko_agent::room::desktop::Desktop;
+use neko_sandbox::desktop::Desktop;
 
 const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;

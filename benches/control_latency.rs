@@ -12,8 +12,8 @@ use gstneko::client::Target;
 use host_controller::connected_controller;
 use neko_agent::input::KeyTable;
 use neko_agent::manual::{Command, ParseContext, parse};
-use neko_agent::room::{Room, RoomConfig};
 use neko_agent::watch::percentile;
+use neko_sandbox::{Room, RoomConfig};
 
 const ROUNDS: usize = 1000;
 const WARM_UP: usize = 50;

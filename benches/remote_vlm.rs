@@ -17,7 +17,7 @@ use neko_agent::model::ImageRef;
 use neko_agent::remote::{
     ImageFormat, RemoteSettings, chat_completions_url, encode_image, parse_response, request_body,
 };
-use neko_agent::room::desktop::Desktop;
+use neko_sandbox::desktop::Desktop;
 
 const ROUNDS: usize = 15;
 const ANSWER: &str = r#"{"id":"gen-1","object":"chat.completion","model":"qwen/qwen2.5-vl-72b-instruct","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"{'action': 'CLICK', 'value': None, 'position': [0.13, 0.24]}","reasoning":"The red box is in the top left corner; clicking it opens it."}}],"usage":{"prompt_tokens":1432,"completion_tokens":27,"total_tokens":1459}}"#;

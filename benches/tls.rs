@@ -16,8 +16,8 @@ use gstneko::client::{RestClient, Target};
 use host_controller::connected_controller;
 use neko_agent::input::KeyTable;
 use neko_agent::manual::{Command, ParseContext, parse};
-use neko_agent::room::{Room, RoomConfig, TlsFiles};
 use neko_agent::watch::percentile;
+use neko_sandbox::{Room, RoomConfig, TlsFiles};
 
 const LOGINS: usize = 200;
 const EVENTS: usize = 1000;

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use neko_agent::room::{Room, RoomConfig};
+use neko_sandbox::{Room, RoomConfig};
 
 /// One client run: seconds from PLAYING to the first frame (None: no frame within 30 s).
 fn first_frame(url: &str, user: &str, relay: Option<&str>) -> Option<f64> {

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gstneko::protocol::{ChatContent, ClientEvent};
-use neko_agent::room::MICROPHONE_RATE;
+use neko_sandbox::MICROPHONE_RATE;
 
 #[allow(dead_code, reason = "shared with the tests, which use more of it")]
 #[path = "../tests/common/audio.rs"]

@@ -15,7 +15,6 @@ pub mod model_export;
 pub mod pipeline_file;
 pub mod pyjson;
 pub mod remote;
-pub mod room;
 pub mod session;
 pub mod shutdown;
 pub mod voice;

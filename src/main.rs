@@ -10,8 +10,8 @@ use anyhow::Context;
 use clap::Parser;
 use neko_agent::cli::{Cli, Command, ManualArgs, RoomArgs, WatchArgs};
 use neko_agent::manual;
-use neko_agent::room::Room;
 use neko_agent::watch::{self, WatchOptions};
+use neko_sandbox::Room;
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -103,24 +103,7 @@ fn init_gstreamer() -> anyhow::Result<()> {
 
 async fn run_room(args: RoomArgs) -> anyhow::Result<()> {
     init_gstreamer()?;
-    let mut config = args.room.room_config();
-    config.bind = args.bind;
-    config.tls = args.tls_files();
-    if args.bind.ip().is_loopback() {
-        config.ice_addresses = vec![args.bind.ip()];
-    }
-    let room = Room::start(config)
-        .await
-        .context("the sandbox room could not start")?;
-    println!(
-        "sandbox room on {} (passwords from --user-password and --admin-password); Ctrl-C stops it",
-        room.base_url()
-    );
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
-    room.shutdown().await;
-    Ok(())
+    Ok(neko_sandbox::cli::run(&args).await?)
 }
 
 async fn run_watch(args: WatchArgs) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::agent_run::{finish, loopback_room, run_command, text};
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
-use neko_agent::room::{Room, RoomConfig};
+use neko_sandbox::{Room, RoomConfig};
 
 fn room_config() -> RoomConfig {
     loopback_room(640, 360)
@@ -385,7 +385,7 @@ async fn restart_mid_task(crash_on: &str) -> (Room, std::time::Instant, String) 
 }
 
 /// The agent's input events a room recorded (not its requests for host control).
-fn actions(room: &Room) -> Vec<neko_agent::room::RecordedInput> {
+fn actions(room: &Room) -> Vec<neko_sandbox::RecordedInput> {
     room.inputs()
         .into_iter()
         .filter(|i| i.event.starts_with("control/") && i.event != "control/request")

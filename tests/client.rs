@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
-use neko_agent::room::CookieConfig;
-use neko_agent::room::{Room, RoomConfig};
+use neko_sandbox::CookieConfig;
+use neko_sandbox::{Room, RoomConfig};
 
 fn room_config() -> RoomConfig {
     RoomConfig {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use gstneko::client::{ClientConfig, NekoClient, Target, wait_for_notice};
 use gstneko::protocol::ClientEvent;
-use neko_agent::room::{RecordedInput, Room, RoomConfig};
+use neko_sandbox::{RecordedInput, Room, RoomConfig};
 use serde_json::{Value, json};
 
 /// What a finished `neko-agent manual` run printed and returned.

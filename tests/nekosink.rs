@@ -12,7 +12,7 @@ use common::audio;
 use common::sandbox::Sandbox;
 use gst::prelude::*;
 use gstneko::protocol::MemberProfile;
-use neko_agent::room::{OfferStyle, Room, RoomConfig};
+use neko_sandbox::{OfferStyle, Room, RoomConfig};
 
 fn config() -> RoomConfig {
     RoomConfig {

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use common::sandbox::Sandbox;
 use common::{MEDIA, Receiver, close_to};
-use neko_agent::room::desktop::Desktop;
-use neko_agent::room::media::VideoCodec;
-use neko_agent::room::{OfferStyle, RoomConfig};
+use neko_sandbox::desktop::Desktop;
+use neko_sandbox::media::VideoCodec;
+use neko_sandbox::{OfferStyle, RoomConfig};
 
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 720;

@@ -23,7 +23,7 @@ use neko_agent::model::ImageRef;
 use neko_agent::remote::{
     ImageFormat, RemoteError, RemoteSettings, RemoteVlm, ResponseError, chat_completions_url,
 };
-use neko_agent::room::Room;
+use neko_sandbox::Room;
 use serde_json::{Value, json};
 
 /// One request as the server saw it.

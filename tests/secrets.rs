@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use neko_agent::room::{Room, RoomConfig};
+use neko_sandbox::{Room, RoomConfig};
 
 const USER_PASSWORD: &str = "pw-7Qx3-never-logged";
 const ADMIN_PASSWORD: &str = "adm-9Kz1-never-logged";

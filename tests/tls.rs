@@ -13,7 +13,7 @@ use gst::prelude::*;
 use gstneko::client::{
     ClientConfig, ClientError, ClientNotice, NekoClient, Target, wait_for_notice,
 };
-use neko_agent::room::{Room, RoomConfig, TlsFiles};
+use neko_sandbox::{Room, RoomConfig, TlsFiles};
 
 fn room_config() -> RoomConfig {
     common::agent_run::loopback_room(320, 240)

@@ -10,7 +10,7 @@ use common::sandbox::Sandbox;
 use common::turn::{PASSWORD, TurnServer};
 use common::{MEDIA, Receiver, audio};
 use gst::prelude::*;
-use neko_agent::room::RoomConfig;
+use neko_sandbox::RoomConfig;
 
 fn config() -> RoomConfig {
     RoomConfig {

@@ -10,7 +10,7 @@ use common::MEDIA;
 use common::{audio, voice};
 use gstneko::client::NekoClient;
 use gstneko::protocol::{ChatContent, ClientEvent};
-use neko_agent::room::Room;
+use neko_sandbox::Room;
 
 /// RMS above which a microphone buffer counts as speech.
 const SPEECH: f64 = 0.01;

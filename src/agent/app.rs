@@ -22,11 +22,11 @@ use crate::cli::{RoomSettings, RunArgs};
 use crate::connection::{ConnectionArgs, SessionSettings};
 use crate::model::{DEFAULT_MODEL_DIR, ModelOptions, ShowUi};
 use crate::remote::RemoteVlm;
-use crate::room::{Room, RoomConfig};
 use crate::session::{ControlOptions, Controller, Failures, Link, Printer};
 use crate::yap::speaker::SpeakerEvent;
 use crate::yap::voice::Voice;
 use gstneko::client::Trust;
+use neko_sandbox::{Room, RoomConfig};
 
 /// The task was answered (offline), or online mode ended cleanly.
 pub const EXIT_ANSWERED: u8 = 0;

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
-use crate::room::desktop::stamp;
+use neko_sandbox::stamp;
 
 /// An RGB frame copied out of a sample.
 #[derive(Debug, Clone)]

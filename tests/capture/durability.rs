@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use neko_agent::room::Room;
+use neko_sandbox::Room;
 use serde_json::json;
 
 use crate::common;
@@ -230,7 +230,7 @@ async fn an_unreachable_server_or_a_wrong_password_ends_with_status_3() {
     assert!(report.contains(&format!("127.0.0.1:{port}")), "{report}");
 
     common::init();
-    let room = Room::start(neko_agent::room::RoomConfig {
+    let room = Room::start(neko_sandbox::RoomConfig {
         media: false,
         ..room_config()
     })

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use neko_agent::room::Room;
+use neko_sandbox::Room;
 use serde_json::json;
 
 use crate::common;

@@ -12,7 +12,7 @@ use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_n
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
 use neko_agent::capture::EpisodeZip;
 use neko_agent::mds::{MdsReader, Sample, Value};
-use neko_agent::room::RoomConfig;
+use neko_sandbox::RoomConfig;
 use tokio::sync::broadcast;
 
 /// The sandbox room the capture tests use: small, so that two cores keep up.

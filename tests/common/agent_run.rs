@@ -3,7 +3,7 @@
 
 use std::process::{Child, Command, Output, Stdio};
 
-use neko_agent::room::RoomConfig;
+use neko_sandbox::RoomConfig;
 
 /// A sandbox room of `width × height` at 15 fps whose ICE stays on loopback.
 pub fn loopback_room(width: u32, height: u32) -> RoomConfig {

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use neko_agent::room::{HeardAudio, MICROPHONE_RATE};
+use neko_sandbox::{HeardAudio, MICROPHONE_RATE};
 
 /// Root mean square of samples scaled to [-1, 1].
 pub fn rms(samples: &[i16]) -> f64 {

@@ -1,6 +1,6 @@
 //! A sandbox room for one test, on its own runtime, shut down when the guard drops.
 
-use neko_agent::room::{Room, RoomConfig};
+use neko_sandbox::{Room, RoomConfig};
 
 /// A running sandbox room; dropping it shuts the room down.
 pub struct Sandbox {

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
-use neko_agent::room::{Room, RoomConfig};
+use neko_sandbox::{Room, RoomConfig};
 
 /// A small room on loopback sending `rate` frames per second (the voice needs no big video).
 pub fn start_room(runtime: &tokio::runtime::Runtime, rate: u32) -> Room {

@@ -15,7 +15,7 @@ use gst::prelude::*;
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
 use gstneko::log_limit::DEFAULT_BURST;
 use gstneko::protocol::ClientEvent;
-use neko_agent::room::{Room, RoomConfig};
+use neko_sandbox::{Room, RoomConfig};
 use server::{HostileServer, Script};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
