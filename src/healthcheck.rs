@@ -49,6 +49,22 @@ pub enum HealthcheckError {
     },
 }
 
+/// `neko-agent healthcheck`: probes once and prints the verdict; 0 when healthy, 1 when not.
+pub async fn run(args: &HealthcheckArgs) -> u8 {
+    let url = probe_url(args);
+    let timeout = Duration::from_secs_f64(args.timeout.clamp(0.1, 60.0));
+    match probe(&url, timeout).await {
+        Ok(status) => {
+            println!("healthy: {url} answered {status:?}");
+            0
+        }
+        Err(error) => {
+            eprintln!("unhealthy: {error}");
+            1
+        }
+    }
+}
+
 /// The probe URL: `--url`, else `/readyz` on the local metrics port.
 pub fn probe_url(args: &HealthcheckArgs) -> String {
     args.url.clone().unwrap_or_else(|| {

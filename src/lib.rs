@@ -1,8 +1,10 @@
 //! The neko-agent application: sandbox room, watcher and the pieces they share.
 pub mod agent;
 pub mod capture;
+pub mod chat_prefix;
 pub mod cli;
 pub mod connection;
+pub mod embedded_room;
 pub mod healthcheck;
 pub mod ice;
 pub mod input;
@@ -14,6 +16,7 @@ pub mod model;
 pub mod model_export;
 pub mod pipeline_file;
 pub mod pyjson;
+pub(crate) mod pyliteral;
 pub mod remote;
 pub mod session;
 pub mod shutdown;

@@ -1,17 +1,13 @@
 //! `neko-agent`: parses the command line and dispatches to a capability.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use neko_agent::cli::{Cli, Command, ManualArgs, RoomArgs, WatchArgs};
-use neko_agent::manual;
-use neko_agent::watch::{self, WatchOptions};
-use neko_sandbox::Room;
+use neko_agent::cli::{Cli, Command};
+use neko_agent::manual::{self, ManualArgs};
+use neko_agent::watch::{self, WatchArgs};
+use neko_sandbox::cli::RoomArgs;
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -33,7 +29,7 @@ fn main() -> ExitCode {
             runtime.block_on(async {
                 match cli.command {
                     Command::Room(args) => run_room(args).await.map(|()| ExitCode::SUCCESS),
-                    Command::Watch(args) => run_watch(args).await.map(|()| ExitCode::SUCCESS),
+                    Command::Watch(args) => run_watch(args).await,
                     Command::Manual(args) => run_manual(args).await,
                     Command::Run(args) => run_agent(*args).await,
                     Command::Yap(args) => run_yap(*args).await,
@@ -41,7 +37,9 @@ fn main() -> ExitCode {
                     Command::Dataset(args) => {
                         Ok(ExitCode::from(neko_agent::capture::dataset::run(&args)))
                     }
-                    Command::Healthcheck(args) => Ok(run_healthcheck(&args).await),
+                    Command::Healthcheck(args) => {
+                        Ok(ExitCode::from(neko_agent::healthcheck::run(&args).await))
+                    }
                     Command::Model(args) => {
                         Ok(ExitCode::from(neko_agent::model_export::run(args).await))
                     }
@@ -52,15 +50,12 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            match error.downcast_ref::<neko_agent::watch::WatchError>() {
-                Some(neko_agent::watch::WatchError::Connection(_)) => ExitCode::from(3),
-                _ => ExitCode::FAILURE,
-            }
+            ExitCode::FAILURE
         }
     }
 }
 
-async fn run_agent(args: neko_agent::cli::RunArgs) -> anyhow::Result<ExitCode> {
+async fn run_agent(args: neko_agent::agent::RunArgs) -> anyhow::Result<ExitCode> {
     init_gstreamer()?;
     Ok(ExitCode::from(neko_agent::agent::app::run(args).await))
 }
@@ -81,21 +76,6 @@ async fn run_manual(args: ManualArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(manual::run(args, source).await))
 }
 
-async fn run_healthcheck(args: &neko_agent::healthcheck::HealthcheckArgs) -> ExitCode {
-    let url = neko_agent::healthcheck::probe_url(args);
-    let timeout = Duration::from_secs_f64(args.timeout.clamp(0.1, 60.0));
-    match neko_agent::healthcheck::probe(&url, timeout).await {
-        Ok(status) => {
-            println!("healthy: {url} answered {status:?}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("unhealthy: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
 fn init_gstreamer() -> anyhow::Result<()> {
     gst::init().context("GStreamer could not be initialised")?;
     gstneko::plugin_register_static().context("the neko GStreamer plugin could not be registered")
@@ -106,58 +86,14 @@ async fn run_room(args: RoomArgs) -> anyhow::Result<()> {
     Ok(neko_sandbox::cli::run(&args).await?)
 }
 
-async fn run_watch(args: WatchArgs) -> anyhow::Result<()> {
+async fn run_watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     init_gstreamer()?;
-    let mut embedded = None;
-    let session = if args.connection.is_configured() {
-        args.connection.session()?
-    } else {
-        let mut config = args.room.room_config();
-        config.ice_addresses = vec![config.bind.ip()];
-        let room = Room::start(config)
-            .await
-            .context("the embedded sandbox room could not start")?;
-        println!(
-            "no NEKO_URL/NEKO_WS given: watching the embedded sandbox room at {}",
-            room.base_url()
-        );
-        let connection = neko_agent::connection::ConnectionArgs {
-            neko_url: Some(room.base_url()),
-            username: Some("watcher".into()),
-            password: Some(args.room.user_password.clone()),
-            ice_addresses: "127.0.0.1".into(),
-            ..Default::default()
-        };
-        embedded = Some(room);
-        connection.session()?
-    };
-    let options = WatchOptions {
-        session,
-        variables: BTreeMap::from([("decoder".to_owned(), args.decoder.clone())]),
-        pipeline: args.pipeline.clone(),
-        duration: (args.duration > 0.0).then(|| Duration::from_secs_f64(args.duration)),
-        png: args.png.clone(),
-        interval: Duration::from_secs_f64(args.interval.max(0.1)),
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    let ctrl_c = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            ctrl_c.store(true, Ordering::Relaxed);
+    match watch::app::run(args).await {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(error) => {
+            let code = error.exit_code();
+            eprintln!("error: {:#}", anyhow::Error::from(error));
+            Ok(ExitCode::from(code))
         }
-    });
-    let summary = tokio::task::spawn_blocking(move || watch::run(&options, &stop))
-        .await
-        .context("the watch task failed")??;
-    println!(
-        "received {} frames, last {}x{}",
-        summary.frames, summary.size.0, summary.size.1
-    );
-    if let Some(room) = embedded {
-        room.shutdown().await;
     }
-    if summary.frames == 0 {
-        anyhow::bail!("no video frame arrived");
-    }
-    Ok(())
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::RunArgs;
 use super::action::Mode;
 use super::annotate::debug_path;
 use super::backend::Backend;
@@ -18,7 +19,6 @@ use super::runner::{Agent, AgentConfig, AgentError, TaskOutcome};
 use super::settle::SettleOptions;
 use super::sight::{Sight, SightLimits};
 use crate::capture::{AgentCapture, CaptureSettings};
-use crate::cli::{RoomSettings, RunArgs};
 use crate::connection::{ConnectionArgs, SessionSettings};
 use crate::model::{DEFAULT_MODEL_DIR, ModelOptions, ShowUi};
 use crate::remote::RemoteVlm;
@@ -26,7 +26,6 @@ use crate::session::{ControlOptions, Controller, Failures, Link, Printer};
 use crate::yap::speaker::SpeakerEvent;
 use crate::yap::voice::Voice;
 use gstneko::client::Trust;
-use neko_sandbox::{Room, RoomConfig};
 
 /// The task was answered (offline), or online mode ended cleanly.
 pub const EXIT_ANSWERED: u8 = 0;
@@ -95,7 +94,7 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     }
     let (room, connection) = if embedded {
-        match start_embedded_room(&args.room).await {
+        match crate::embedded_room::start(&args.room, "agent").await {
             Ok((room, connection)) => {
                 print(&format!(
                     "no NEKO_URL/NEKO_WS given: running on the embedded sandbox room at {}",
@@ -103,8 +102,8 @@ pub async fn run(args: RunArgs) -> u8 {
                 ));
                 (Some(room), connection)
             }
-            Err(message) => {
-                eprintln!("error: {message}");
+            Err(error) => {
+                eprintln!("error: the embedded sandbox room could not start: {error}");
                 return EXIT_FAILED;
             }
         }
@@ -363,7 +362,7 @@ async fn drive_session(
             agent
                 .say(&format!(
                     "{} Task completed: {}",
-                    online::CHAT_PREFIX,
+                    crate::chat_prefix::AGENT,
                     args.task
                 ))
                 .await;
@@ -374,7 +373,7 @@ async fn drive_session(
             agent
                 .say(&format!(
                     "{} Task incomplete after {steps} steps: {}",
-                    online::CHAT_PREFIX,
+                    crate::chat_prefix::AGENT,
                     args.task
                 ))
                 .await;
@@ -610,25 +609,6 @@ fn metrics_address(args: &RunArgs) -> Option<SocketAddr> {
         .or_else(|| from_env("NEKO_METRICS_PORT"))
         .unwrap_or(9000);
     Some(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))
-}
-
-/// Starts the sandbox room on loopback and returns it with credentials for the agent.
-async fn start_embedded_room(settings: &RoomSettings) -> Result<(Room, ConnectionArgs), String> {
-    let config = RoomConfig {
-        ice_addresses: vec![Ipv4Addr::LOCALHOST.into()],
-        ..settings.room_config()
-    };
-    let room = Room::start(config)
-        .await
-        .map_err(|e| format!("the embedded sandbox room could not start: {e}"))?;
-    let connection = ConnectionArgs {
-        neko_url: Some(room.base_url()),
-        username: Some("agent".into()),
-        password: Some(settings.user_password.clone()),
-        ice_addresses: Ipv4Addr::LOCALHOST.to_string(),
-        ..ConnectionArgs::default()
-    };
-    Ok((room, connection))
 }
 
 /// `--healthcheck`: settings, the backend (model files and ONNX Runtime, or the remote

@@ -9,11 +9,11 @@
 pub mod action;
 pub mod annotate;
 pub mod app;
+mod args;
 pub mod backend;
 pub mod execute;
 pub mod frames;
 pub mod history;
-pub(crate) mod literal;
 pub mod metrics;
 pub mod online;
 pub mod parse;
@@ -24,6 +24,7 @@ pub mod settle;
 pub mod sight;
 
 pub use action::{ActionKind, Coord, Mode, ModelAction, Position, UnknownMode};
+pub use args::RunArgs;
 pub use execute::{ExecuteError, Execution, SWIPE_SPAN, to_input};
 pub use history::{History, action_json};
 pub use parse::{ParseError, parse_action, parse_point};

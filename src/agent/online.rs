@@ -9,9 +9,7 @@ use gstneko::protocol::ServerEvent;
 use tokio::sync::broadcast;
 
 use super::runner::{Agent, AgentError, TaskOutcome};
-
-/// Prefix of the agent's own status lines in chat.
-pub const CHAT_PREFIX: &str = "[agent]";
+use crate::chat_prefix::AGENT as CHAT_PREFIX;
 
 /// What a chat line asks of the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,8 +40,8 @@ use thiserror::Error;
 
 use super::action::{ActionKind, Coord, Mode, ModelAction, Position};
 use super::execute::{ExecuteError, to_input};
-use super::literal::{LiteralError, Value, read_value};
 use crate::pyjson::float_repr;
+use crate::pyliteral::{LiteralError, Value, read_value};
 
 /// Characters of model output quoted in an error message.
 pub const QUOTE_LIMIT: usize = 160;

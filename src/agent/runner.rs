@@ -25,15 +25,13 @@ use super::refine::{FrameSize, Refinement};
 use super::settle::{SettleOptions, wait_until_settled};
 use super::sight::{BlindError, Sight, View};
 use crate::capture::TaskRecorder;
+use crate::chat_prefix::AGENT_THINKING as THINKING_PREFIX;
 use crate::model::ModelError;
 use crate::remote::RemoteError;
 use crate::session::{ControlError, Controller, Printer};
 
 /// How long to wait for the first video frame of a session.
 const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How reasoning is posted to chat (as the Python agent does).
-const THINKING_PREFIX: &str = "[agent] [thinking]";
 
 /// How long each skipped initial frame may take to arrive.
 const SKIP_FRAME_TIMEOUT: Duration = Duration::from_secs(2);

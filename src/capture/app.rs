@@ -16,6 +16,7 @@ use super::frames::{StreamHealth, attach_stream, spawn_screenshots};
 use super::recorder::{Notice, RecorderHandle};
 use super::service::{CaptureService, CloseReport};
 use super::settings::{CaptureOptions, CaptureSettings};
+use crate::chat_prefix::CAPTURE as CHAT_PREFIX;
 use crate::connection::{ConnectionArgs, SessionSettings};
 use crate::input::Screen;
 use crate::session::{ControlOptions, Controller, Link};
@@ -28,9 +29,6 @@ pub const EXIT_NOT_SAVED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// The room could not be joined, or the session ended for good.
 pub const EXIT_CONNECTION: u8 = 3;
-
-/// Prefix of capture's own chat messages.
-pub const CHAT_PREFIX: &str = "[capture]";
 
 /// `neko-agent capture`.
 #[derive(Debug, Clone, clap::Args)]

@@ -4,8 +4,8 @@
 use gstneko::protocol::ServerEvent;
 use serde_json::{Map, Number, Value};
 
-use crate::agent::literal::{self, Value as Literal};
-use crate::agent::online::CHAT_PREFIX;
+use crate::chat_prefix::AGENT as AGENT_PREFIX;
+use crate::pyliteral::{self, Value as Literal};
 
 /// What a chat line asks of capture.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +52,7 @@ pub fn parse_line(text: &str) -> Option<ChatCommand> {
         _ => {}
     }
     let unprefixed = text
-        .strip_prefix(CHAT_PREFIX)
+        .strip_prefix(AGENT_PREFIX)
         .map(str::trim_start)
         .unwrap_or(text);
     let head = unprefixed.get(..7)?;
@@ -82,7 +82,7 @@ fn parse_action(raw: &str) -> Result<Map<String, Value>, String> {
         Ok(_) => unreachable!("the text starts with '{{'"),
         Err(error) => error,
     };
-    if let Ok((value, used)) = literal::read_value(raw)
+    if let Ok((value, used)) = pyliteral::read_value(raw)
         && raw[used..].trim().is_empty()
         && let Value::Object(map) = to_json(value)
     {

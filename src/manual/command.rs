@@ -341,7 +341,7 @@ impl Arguments<'_> {
             [w, h] => format!("{w}x{h}"),
             _ => return Err("expected WxH or W H".into()),
         };
-        crate::cli::parse_size(&text)
+        neko_sandbox::cli::parse_size(&text)
             .map(|size| Command::Size(Some(size)))
             .map_err(|error| error.to_string())
     }

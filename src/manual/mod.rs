@@ -6,6 +6,7 @@
 //! [`EXIT_CONNECTION`].
 
 mod admin;
+mod args;
 mod command;
 mod help;
 mod lines;
@@ -14,10 +15,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use args::ManualArgs;
 pub use command::{Command, ParseContext, parse};
 pub use lines::Source;
 
-use crate::cli::ManualArgs;
 use crate::connection::SessionSettings;
 use crate::input::Screen;
 use crate::session::{ControlError, ControlOptions, Controller, Failures, Link, Printer};

@@ -1,7 +1,11 @@
 //! `neko-agent watch`: receives a room through the `watch` pipeline file and prints live stats.
 
+pub mod app;
+mod args;
 mod frame;
 mod stats;
+
+pub use args::WatchArgs;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
