@@ -8,8 +8,8 @@
 mod median_time;
 
 use median_time::time;
-use neko_agent::agent::frames::RawFrame;
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action, to_input};
+use neko_agent::frame::RawFrame;
 use neko_agent::input::{Screen, plan};
 use neko_agent::model::{
     ImageProcessor, ImageRef, PreprocessorConfig, SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS,

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use neko_agent::watch::{RgbFrame, percentile};
+use neko_agent::frame::stamp;
+use neko_agent::watch::percentile;
 
 const CASES: [(u32, u32); 2] = [(1280, 720), (1920, 1080)];
 
@@ -105,10 +106,7 @@ fn client_case(port: u16, width: u32, height: u32, seconds: f64) -> String {
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                 sink_frames.fetch_add(1, Ordering::Relaxed);
-                if let Some(latency) = RgbFrame::from_sample(&sample)
-                    .ok()
-                    .and_then(|f| f.latency_ms())
-                {
+                if let Some(latency) = stamp::latency_ms(&sample) {
                     sink_latencies.lock().unwrap().push(latency);
                 }
                 Ok(gst::FlowSuccess::Ok)

@@ -5,6 +5,7 @@ pub mod chat_prefix;
 pub mod cli;
 pub mod connection;
 pub mod embedded_room;
+pub mod frame;
 pub mod healthcheck;
 pub mod ice;
 pub mod input;

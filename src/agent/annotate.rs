@@ -1,29 +1,17 @@
 //! Debug pictures: the frame a step looked at (`FRAME_SAVE_PATH`) and the same frame with the
-//! chosen action drawn on it (`CLICK_SAVE_PATH`), written atomically as PNG.
+//! chosen action drawn on it (`CLICK_SAVE_PATH`); [`crate::frame::write_png`] saves them.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use font8x8::legacy::BASIC_LEGACY;
 
-use super::frames::RgbImage;
+use crate::frame::RgbImage;
 
 /// Where relative debug paths are put, as the Python agent does.
 const DEBUG_ROOT: &str = "/tmp/neko-agent";
 
 const RED: [u8; 3] = [230, 20, 20];
 const WHITE: [u8; 3] = [255, 255, 255];
-
-/// A failed debug write (logged, never fatal).
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write the debug picture {path}: {reason}")]
-pub struct AnnotateError {
-    /// Target file.
-    pub path: String,
-    /// Why.
-    pub reason: String,
-}
 
 /// `path` as given when absolute, else under `/tmp/neko-agent/`.
 pub fn debug_path(path: &str) -> PathBuf {
@@ -33,30 +21,6 @@ pub fn debug_path(path: &str) -> PathBuf {
     } else {
         Path::new(DEBUG_ROOT).join(path)
     }
-}
-
-/// Writes `image` as an RGB PNG: to a temporary file beside `path`, then renamed over it.
-pub fn save_png(image: &RgbImage, path: &Path) -> Result<(), AnnotateError> {
-    let fail = |reason: String| AnnotateError {
-        path: path.display().to_string(),
-        reason,
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
-    }
-    let temporary = path.with_extension("png.partial");
-    {
-        let file = File::create(&temporary).map_err(|e| fail(e.to_string()))?;
-        let mut encoder = png::Encoder::new(BufWriter::new(file), image.width, image.height);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
-        writer
-            .write_image_data(&image.data)
-            .map_err(|e| fail(e.to_string()))?;
-        writer.finish().map_err(|e| fail(e.to_string()))?;
-    }
-    std::fs::rename(&temporary, path).map_err(|e| fail(e.to_string()))
 }
 
 /// A copy of `image` with the action marked: a red crosshair (±10 px) and circle (r = 5) at
@@ -175,17 +139,5 @@ mod tests {
         assert!((26..38).any(|y| marked.pixel(100, y) == Some(WHITE)));
         let swipe = draw_action(&image, &[(0.1, 0.1), (0.9, 0.9)], "SWIPE");
         assert_eq!(swipe.pixel(100, 50), Some(RED));
-    }
-
-    #[test]
-    fn pngs_are_written_whole() {
-        let dir = std::env::temp_dir().join(format!("neko-annotate-{}", std::process::id()));
-        let path = dir.join("frame.png");
-        save_png(&grey(8, 4), &path).unwrap();
-        let decoder = png::Decoder::new(std::io::BufReader::new(File::open(&path).unwrap()));
-        let reader = decoder.read_info().unwrap();
-        assert_eq!((reader.info().width, reader.info().height), (8, 4));
-        assert!(!path.with_extension("png.partial").exists());
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

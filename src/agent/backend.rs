@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::frames::RgbImage;
 use super::runner::AgentError;
+use crate::frame::RgbImage;
 use crate::model::{ImageRef, Message, ModelError, ShowUi, Timings};
 use crate::remote::{RemoteError, RemoteTimings, RemoteVlm};
 

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use gstneko::protocol::{ChatContent, ClientEvent};
 
 use super::action::{ActionKind, ModelAction, Position};
-use super::annotate::{draw_action, save_png};
+use super::annotate::draw_action;
 use super::backend::{Backend, Cost, Reply};
 use super::execute::to_input;
-use super::frames::{FrameError, FrameSource, RgbImage};
+use super::frames::FrameSource;
 use super::history::{History, action_json};
 use super::metrics::Metrics;
 use super::parse::parse_action;
@@ -26,6 +26,7 @@ use super::settle::{SettleOptions, wait_until_settled};
 use super::sight::{BlindError, Sight, View};
 use crate::capture::TaskRecorder;
 use crate::chat_prefix::AGENT_THINKING as THINKING_PREFIX;
+use crate::frame::{FrameError, RgbImage, write_png};
 use crate::model::ModelError;
 use crate::remote::RemoteError;
 use crate::session::{ControlError, Controller, Printer};
@@ -271,7 +272,7 @@ impl Agent {
             .map_err(|e| AgentError::Worker(e.to_string()))??;
         Metrics::observe(&self.metrics.resize, started.elapsed());
         if let Some(path) = &self.config.frame_save_path
-            && let Err(error) = save_png(&image, path)
+            && let Err(error) = write_png(&image, path)
         {
             tracing::warn!(%error, "FRAME_SAVE_PATH");
         }
@@ -306,7 +307,7 @@ impl Agent {
         if let Some(dir) = &self.config.click_save_dir {
             let picture = draw_action(&image, &points(&action), &label(step, &action));
             let path = dir.join(format!("step_{step:03}_{}_final.png", action.kind.name()));
-            if let Err(error) = save_png(&picture, &path) {
+            if let Err(error) = write_png(&picture, &path) {
                 tracing::warn!(%error, "CLICK_SAVE_PATH");
             }
         }
@@ -335,7 +336,7 @@ impl Agent {
             };
             if pass > 0
                 && let Some(dir) = &self.config.click_save_dir
-                && let Err(error) = save_png(
+                && let Err(error) = write_png(
                     &view,
                     &dir.join(format!("step_{step:03}_refine_{pass}.png")),
                 )

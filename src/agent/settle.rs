@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::frames::{FrameError, FrameSource};
+use super::frames::FrameSource;
+use crate::frame::FrameError;
 
 /// How settling is judged.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,8 @@ use gstneko::client::{ClientNotice, NekoClient};
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
-use super::frames::{FrameSource, RawFrame};
+use super::frames::FrameSource;
+use crate::frame::RawFrame;
 
 /// How long the agent waits before it calls itself blind.
 #[derive(Debug, Clone, Copy)]

@@ -2,7 +2,6 @@
 
 pub mod app;
 mod args;
-mod frame;
 mod stats;
 
 pub use args::WatchArgs;
@@ -16,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
-pub use frame::{FrameError, RgbFrame};
 pub use stats::{Report, StreamStats, percentile};
 
 use crate::connection::SessionSettings;
+use crate::frame::{FrameError, PngError, RawFrame, write_png};
 use crate::pipeline_file::{PipelineFile, PipelineFileError, find_pipeline};
 
 /// What to watch and for how long.
@@ -52,9 +51,12 @@ pub enum WatchError {
     /// certificate refused, connection lost with reconnection off).
     #[error("{0}")]
     Connection(String),
-    /// A frame could not be saved.
+    /// A frame could not be converted to a picture.
     #[error(transparent)]
     Frame(#[from] FrameError),
+    /// A picture could not be saved.
+    #[error(transparent)]
+    Png(#[from] PngError),
 }
 
 /// What a finished watch saw.
@@ -105,9 +107,7 @@ pub fn run(options: &WatchOptions, stop: &AtomicBool) -> Result<WatchSummary, Wa
                     .and_then(|c| gst_video::VideoInfo::from_caps(c).ok())
                     .map(|i| (i.width(), i.height()))
                     .unwrap_or_default();
-                let latency = RgbFrame::from_sample(&sample)
-                    .ok()
-                    .and_then(|f| f.latency_ms());
+                let latency = crate::frame::stamp::latency_ms(&sample);
                 if let Ok(mut shared) = sink_shared.lock() {
                     if let Some(stats) = shared.stats.as_mut() {
                         stats.frame(size, latency);
@@ -145,11 +145,17 @@ pub fn run(options: &WatchOptions, stop: &AtomicBool) -> Result<WatchSummary, Wa
     let mut summary = result?;
     let latest = shared.lock().ok().and_then(|s| s.latest.clone());
     if let (Some(path), Some(sample)) = (&options.png, latest) {
-        RgbFrame::from_sample(&sample)?.write_png(path)?;
+        save_sample(&sample, path)?;
         println!("saved the last frame to {}", path.display());
         summary.pngs.push(path.clone());
     }
     Ok(summary)
+}
+
+/// Saves a frame of the pipeline as an RGB PNG, at its own size.
+fn save_sample(sample: &gst::Sample, path: &std::path::Path) -> Result<(), WatchError> {
+    let image = RawFrame::from_sample(0, sample.clone()).to_rgb(u32::MAX)?;
+    Ok(write_png(&image, path)?)
 }
 
 fn stats_of(source: Option<&gst::Element>) -> Option<gst::Structure> {
@@ -220,7 +226,7 @@ fn watch_loop(
             if let Some(sample) = latest {
                 saved += 1;
                 let path = PathBuf::from(format!("neko-frame-{saved:03}.png"));
-                RgbFrame::from_sample(&sample)?.write_png(&path)?;
+                save_sample(&sample, &path)?;
                 println!("saved {}", path.display());
                 summary.pngs.push(path);
             }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use neko_agent::watch::RgbFrame;
+use neko_agent::frame::{RawFrame, RgbImage as RgbFrame};
 
 /// Serialises tests that run media (two cores cannot encode several rooms at 30 fps at once).
 pub static MEDIA: Mutex<()> = Mutex::new(());
@@ -77,7 +77,7 @@ impl Receiver {
                 .new_sample(move |sink| {
                     let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                     *sink_count.lock().unwrap() += 1;
-                    if let Ok(frame) = RgbFrame::from_sample(&sample) {
+                    if let Ok(frame) = RawFrame::from_sample(0, sample).to_rgb(u32::MAX) {
                         let mut frames = sink_frames.lock().unwrap();
                         frames.push((Instant::now(), frame));
                         let excess = frames.len().saturating_sub(3);

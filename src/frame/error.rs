@@ -1,0 +1,23 @@
+//! Why a frame could not be had or used.
+
+/// Why frames could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The pipeline has no appsink named `frames`.
+    #[error("the agent pipeline needs an appsink named \"frames\"")]
+    NoAppsink,
+    /// The appsink delivered something that is not raw video in system memory.
+    #[error("the frames appsink must receive video/x-raw in system memory; got {0}")]
+    Format(String),
+    /// Converting failed.
+    #[error("cannot convert a {from} frame to RGB: {reason}")]
+    Convert {
+        /// Source format.
+        from: String,
+        /// What GStreamer said.
+        reason: String,
+    },
+    /// No frame arrived in time.
+    #[error("no video frame arrived within {0:.0} s; is the room sending video?")]
+    Timeout(f64),
+}
