@@ -2,7 +2,7 @@
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 
 use tracing_subscriber::EnvFilter;
 
@@ -34,6 +34,9 @@ pub enum LogError {
     /// The log file cannot be opened.
     #[error("cannot open the log file {0}: {1}")]
     File(PathBuf, std::io::Error),
+    /// GStreamer could not be initialised to forward the elements' log.
+    #[error("cannot initialise GStreamer: {0}")]
+    GStreamer(#[source] gst::glib::Error),
 }
 
 /// Libraries that may put a session token or password into a log line at debug or trace (the
@@ -100,7 +103,74 @@ pub fn init(config: &LogConfig) -> Result<(), LogError> {
     };
     // A second initialisation (tests) keeps the first subscriber.
     let _ = result;
+    forward_element_logs().map_err(LogError::GStreamer)
+}
+
+/// The GStreamer debug categories of the Neko elements (`nekosrc`, `nekosink`, `nekoclient`,
+/// `nekowebrtc`), as a `GST_DEBUG` pattern.
+const ELEMENT_CATEGORIES: &str = "neko*";
+
+/// The `tracing` target of the forwarded messages, so filters such as `gstneko=debug` apply.
+const ELEMENT_TARGET: &str = "gstneko";
+
+/// Forwards what the Neko elements log on their GStreamer debug categories to `tracing`, at the
+/// matching level, so it appears in the application's log. Call it after installing the
+/// subscriber: the categories log from the subscriber's most verbose level on. When `GST_DEBUG`
+/// is set, GStreamer's own thresholds and its printing to standard error stay as it says, and
+/// the messages that pass them are forwarded too. Only the first call installs the forwarding.
+pub fn forward_element_logs() -> Result<(), gst::glib::Error> {
+    static FORWARDING: Once = Once::new();
+    gst::init()?;
+    FORWARDING.call_once(install_forwarding);
     Ok(())
+}
+
+fn install_forwarding() {
+    if std::env::var_os("GST_DEBUG").is_none() {
+        // GStreamer prints nothing by default; without this, its handler would print the
+        // categories' messages a second time.
+        gst::log::remove_default_log_function();
+        gst::log::set_threshold_for_name(ELEMENT_CATEGORIES, gst_threshold());
+    }
+    gst::log::add_log_function(
+        |category, level, _file, _function, _line, object, message| {
+            if !category.name().starts_with("neko") {
+                return;
+            }
+            let Some(text) = message.get() else {
+                return;
+            };
+            let category = category.name();
+            let object = object.map(|o| o.to_string()).unwrap_or_default();
+            match level {
+                gst::DebugLevel::Error => {
+                    tracing::error!(target: ELEMENT_TARGET, category, object, "{text}")
+                }
+                gst::DebugLevel::Warning | gst::DebugLevel::Fixme => {
+                    tracing::warn!(target: ELEMENT_TARGET, category, object, "{text}")
+                }
+                gst::DebugLevel::Info => {
+                    tracing::info!(target: ELEMENT_TARGET, category, object, "{text}")
+                }
+                gst::DebugLevel::Debug => {
+                    tracing::debug!(target: ELEMENT_TARGET, category, object, "{text}")
+                }
+                _ => tracing::trace!(target: ELEMENT_TARGET, category, object, "{text}"),
+            }
+        },
+    );
+}
+
+/// The GStreamer threshold matching the subscriber's most verbose level.
+fn gst_threshold() -> gst::DebugLevel {
+    match tracing::level_filters::LevelFilter::current().into_level() {
+        None => gst::DebugLevel::None,
+        Some(tracing::Level::ERROR) => gst::DebugLevel::Error,
+        Some(tracing::Level::WARN) => gst::DebugLevel::Warning,
+        Some(tracing::Level::INFO) => gst::DebugLevel::Info,
+        Some(tracing::Level::DEBUG) => gst::DebugLevel::Debug,
+        Some(tracing::Level::TRACE) => gst::DebugLevel::Trace,
+    }
 }
 
 #[cfg(test)]

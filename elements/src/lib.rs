@@ -4,14 +4,14 @@
 //! instead of loading it from `GST_PLUGIN_PATH`.
 
 pub mod client;
-pub mod codecs;
+pub(crate) mod codecs;
 pub mod log_limit;
 pub mod nekosink;
 pub mod nekosrc;
 pub mod protocol;
-pub mod runtime;
-pub mod session_settings;
-pub mod signalling;
+pub(crate) mod runtime;
+pub(crate) mod session_settings;
+pub(crate) mod signalling;
 pub mod webrtc;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {

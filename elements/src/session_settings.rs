@@ -2,18 +2,46 @@
 //! reconnection), their validation into client and peer settings, and the `send-event` /
 //! `event-received` signals.
 
-use std::net::IpAddr;
+use std::net::{AddrParseError, IpAddr};
 
 use gst::glib;
 use gst::prelude::*;
 use gst_webrtc::WebRTCICETransportPolicy;
 
-use crate::client::{ClientConfig, DEFAULT_MAX_FAILED_OFFERS, NekoClient, Target};
+use crate::client::{
+    ClientConfig, DEFAULT_MAX_FAILED_OFFERS, NekoClient, Target, TargetError, TrustError,
+};
 use crate::runtime::RUNTIME;
 use crate::webrtc::PeerConfig;
 
 /// Default jitterbuffer latency in milliseconds.
 pub const DEFAULT_LATENCY_MS: u32 = 100;
+
+/// Session properties that cannot be used; the text is what the element posts on the bus.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SettingsError {
+    /// The URL or the credentials do not make a server to log in to.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The `ca-file` could not be read.
+    #[error("ca-file: {0}")]
+    CaFile(#[source] TrustError),
+    /// An entry of `ice-local-addresses` is not an IP address.
+    #[error("ice-local-addresses: {address:?} is not an IP address")]
+    LocalAddress {
+        /// The entry as written.
+        address: String,
+        /// Why it does not parse.
+        #[source]
+        source: AddrParseError,
+    },
+    /// `stun-server` is not a STUN URI.
+    #[error("stun-server: {0:?} is not a stun://host:port URI")]
+    StunServer(String),
+    /// An entry of `turn-servers` is not a TURN URI with credentials (its userinfo redacted).
+    #[error("turn-servers: {0} is not a turn(s)://user:pass@host:port URI")]
+    TurnServer(String),
+}
 
 /// The session properties shared by `nekosrc` and `nekosink`.
 #[derive(Debug, Clone)]
@@ -175,18 +203,17 @@ impl SessionSettings {
 
     /// Validates the settings into client settings and the peer's network settings (media
     /// directions left off: the element fills them in).
-    pub fn resolve(&self) -> Result<(ClientConfig, PeerConfig), String> {
+    pub(crate) fn resolve(&self) -> Result<(ClientConfig, PeerConfig), SettingsError> {
         let target = Target::new(
             self.url.as_deref().unwrap_or_default(),
             self.username.as_deref(),
             self.password.as_deref(),
             self.token.as_deref(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let target = match self.ca_file.as_deref().filter(|path| !path.is_empty()) {
             Some(path) => target
                 .with_ca_file(std::path::Path::new(path))
-                .map_err(|e| format!("ca-file: {e}"))?,
+                .map_err(SettingsError::CaFile)?,
             None => target,
         };
         let local_addresses = self
@@ -198,16 +225,17 @@ impl SessionSettings {
             .filter(|a| !a.is_empty())
             .map(|a| {
                 a.parse::<IpAddr>()
-                    .map_err(|_| format!("ice-local-addresses: {a:?} is not an IP address"))
+                    .map_err(|source| SettingsError::LocalAddress {
+                        address: a.to_owned(),
+                        source,
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let stun_server = self.stun_server.clone().filter(|s| !s.is_empty());
         if let Some(stun) = &stun_server
             && !(stun.starts_with("stun://") || stun.starts_with("stuns://"))
         {
-            return Err(format!(
-                "stun-server: {stun:?} is not a stun://host:port URI"
-            ));
+            return Err(SettingsError::StunServer(stun.clone()));
         }
         for turn in &self.turn_servers {
             let userinfo = turn
@@ -215,10 +243,9 @@ impl SessionSettings {
                 .or_else(|| turn.strip_prefix("turns://"))
                 .and_then(|rest| rest.rsplit_once('@'));
             if !userinfo.is_some_and(|(user, host)| user.contains(':') && !host.is_empty()) {
-                return Err(format!(
-                    "turn-servers: {} is not a turn(s)://user:pass@host:port URI",
-                    crate::webrtc::redact_userinfo(turn)
-                ));
+                return Err(SettingsError::TurnServer(crate::webrtc::redact_userinfo(
+                    turn,
+                )));
             }
         }
         let mut client = ClientConfig::new(target);

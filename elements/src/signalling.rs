@@ -2,7 +2,7 @@
 //! offers (with our outgoing audio when the element sends), trickles ICE, and asks for media
 //! again after a `signal/close`, an ICE failure or a reconnect.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use gst::glib;
@@ -20,14 +20,20 @@ use crate::webrtc::{Peer, PeerConfig, PeerError, PeerEvent};
 /// What an element running a Neko session does for the signalling task.
 ///
 /// The element must have the `event-received` signal (name, JSON), like `nekosrc`.
-pub trait SessionElement:
+pub(crate) trait SessionElement:
     IsA<gst::Bin> + IsA<gst::Element> + IsA<gst::Object> + Send + Sync + 'static
 {
+    /// The element's debug category, which the session's log lines use too.
+    fn debug_category() -> gst::DebugCategory;
+
     /// The element's running session.
     fn session(&self) -> &Mutex<SessionHandle>;
 
+    /// Why an RTP pad could not be linked.
+    type LinkError: std::error::Error;
+
     /// Links an RTP pad webrtcbin exposed (runs on a streaming thread).
-    fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), String>;
+    fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), Self::LinkError>;
 
     /// The peer's ICE connection came up (`true`) or went away (`false`).
     fn media_connected(&self, _connected: bool) {}
@@ -38,15 +44,32 @@ pub trait SessionElement:
     }
 
     /// Checks that the session may do what the element needs; an error ends the session.
-    fn check_permissions(&self, _state: &RoomState) -> Result<(), String> {
+    fn check_permissions(&self, _state: &RoomState) -> Result<(), MissingPermission> {
         Ok(())
     }
 }
 
+/// What the session's profile does not allow although the element needs it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MissingPermission {
+    /// The member may not share media, so the room would not take our audio.
+    #[error(
+        "the room does not let {member:?} share media (its profile has can_share_media=false), so it would not hear this audio: log in as a member allowed to share media, or ask an admin to allow it"
+    )]
+    ShareMedia {
+        /// The member's name.
+        member: String,
+    },
+}
+
 /// An element's running session: the client, the task's command line, the current peer's
 /// webrtcbin, and what `stats` reports about them.
+///
+/// The handle lives in a mutex of the element. Its critical sections only read or swap fields:
+/// starting, stopping and reading the statistics take what they need out of the lock and talk
+/// to GStreamer and the client after releasing it.
 #[derive(Default)]
-pub struct SessionHandle {
+pub(crate) struct SessionHandle {
     client: Option<NekoClient>,
     commands: Option<mpsc::UnboundedSender<Command>>,
     webrtcbin: Option<gst::Element>,
@@ -56,8 +79,8 @@ pub struct SessionHandle {
 }
 
 impl SessionHandle {
-    /// Starts the session of `element` (the client, and the task that follows it) in this handle.
-    pub fn start<E: SessionElement>(&mut self, element: &E, params: SessionParams) {
+    /// Starts the session of `element`: the client, and the task that follows it.
+    pub(crate) fn start<E: SessionElement>(element: &E, params: SessionParams) {
         let (client, notices) = NekoClient::start(params.client.clone());
         let (commands, command_rx) = mpsc::unbounded_channel();
         let running = crate::runtime::RUNTIME.spawn(run(
@@ -81,22 +104,31 @@ impl SessionHandle {
                 );
             }
         });
-        self.client = Some(client);
-        self.commands = Some(commands);
+        let mut session = element.session().lock().unwrap();
+        session.client = Some(client);
+        session.commands = Some(commands);
     }
 
-    /// Stops the task, the client and the current webrtcbin (removed from `bin`). The task closes
-    /// its peer too, but asynchronously: webrtcbin is stopped here so the element reaches NULL
-    /// with no child left running.
-    pub fn stop(&mut self, bin: &gst::Bin) {
-        if let Some(webrtcbin) = self.webrtcbin.take() {
+    /// Stops the task, the client and the current webrtcbin (removed from the element). The
+    /// task closes its peer too, but asynchronously: webrtcbin is stopped here so the element
+    /// reaches NULL with no child left running.
+    pub(crate) fn stop<E: SessionElement>(element: &E) {
+        let (webrtcbin, commands, client) = {
+            let mut session = element.session().lock().unwrap();
+            (
+                session.webrtcbin.take(),
+                session.commands.take(),
+                session.client.take(),
+            )
+        };
+        if let Some(webrtcbin) = webrtcbin {
             let _ = webrtcbin.set_state(gst::State::Null);
-            let _ = bin.remove(&webrtcbin);
+            let _ = element.upcast_ref::<gst::Bin>().remove(&webrtcbin);
         }
-        if let Some(commands) = self.commands.take() {
+        if let Some(commands) = commands {
             let _ = commands.send(Command::Stop);
         }
-        if let Some(client) = self.client.take() {
+        if let Some(client) = client {
             // Waits for the close frame, so a process exiting right after still leaves the room
             // with a normal closure.
             client.stop_and_wait(STOP_WAIT);
@@ -104,34 +136,38 @@ impl SessionHandle {
     }
 
     /// The running session's client.
-    pub fn client(&self) -> Option<NekoClient> {
+    pub(crate) fn client(&self) -> Option<NekoClient> {
         self.client.clone()
     }
 
-    fn connected(&self) -> bool {
-        self.client.as_ref().is_some_and(|c| c.state().connected)
-    }
-
-    /// A `stats` structure named `name`, started with the session's fields: `session-id`,
-    /// `connected`, `peer-connections` and `reconnects`.
-    pub fn stats(&self, name: &str) -> gst::structure::Builder {
-        let (local_candidate, remote_candidate) = self.candidate_types();
+    /// A `stats` structure named `name`, started with the session's fields of `element`:
+    /// `session-id`, `connected`, `peer-connections`, `reconnects` and the candidate types of the
+    /// selected ICE pair.
+    pub(crate) fn stats<E: SessionElement>(element: &E, name: &str) -> gst::structure::Builder {
+        let (client, webrtcbin, session_id, peers, reconnects) = {
+            let session = element.session().lock().unwrap();
+            (
+                session.client.clone(),
+                session.webrtcbin.clone(),
+                session.session_id.clone(),
+                session.peers,
+                session.reconnects,
+            )
+        };
+        let connected = client.is_some_and(|c| c.state().connected);
+        // The candidate types of the selected ICE pair while connected (empty strings otherwise).
+        let (local_candidate, remote_candidate) = webrtcbin
+            .as_ref()
+            .filter(|_| connected)
+            .and_then(crate::webrtc::selected_candidate_types)
+            .unwrap_or_default();
         gst::Structure::builder(name)
-            .field("session-id", self.session_id.as_deref().unwrap_or_default())
-            .field("connected", self.connected())
-            .field("peer-connections", self.peers)
-            .field("reconnects", self.reconnects)
+            .field("session-id", session_id.unwrap_or_default())
+            .field("connected", connected)
+            .field("peer-connections", peers)
+            .field("reconnects", reconnects)
             .field("ice-local-candidate-type", local_candidate)
             .field("ice-remote-candidate-type", remote_candidate)
-    }
-
-    /// The candidate types of the selected ICE pair while connected (empty strings otherwise).
-    fn candidate_types(&self) -> (String, String) {
-        self.webrtcbin
-            .as_ref()
-            .filter(|_| self.connected())
-            .and_then(crate::webrtc::selected_candidate_types)
-            .unwrap_or_default()
     }
 
     fn joined(&mut self, session_id: &str, reconnect: bool) {
@@ -149,10 +185,7 @@ impl SessionHandle {
 
 /// The session of `element`, locked.
 fn session_of<E: SessionElement>(element: &E) -> MutexGuard<'_, SessionHandle> {
-    element
-        .session()
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+    element.session().lock().unwrap()
 }
 
 /// Whether ICE carries media in `state`.
@@ -177,18 +210,18 @@ const STOP_WAIT: Duration = Duration::from_secs(2);
 
 /// Everything the task needs, validated from the element's properties.
 #[derive(Debug, Clone)]
-pub struct SessionParams {
+pub(crate) struct SessionParams {
     /// Client settings.
-    pub client: ClientConfig,
+    pub(crate) client: ClientConfig,
     /// WebRTC settings.
-    pub peer: PeerConfig,
+    pub(crate) peer: PeerConfig,
     /// The `signal/request` to send.
-    pub request: SignalRequest,
+    pub(crate) request: SignalRequest,
 }
 
 /// Commands from the element.
 #[derive(Debug)]
-pub enum Command {
+enum Command {
     /// Tear everything down.
     Stop,
 }
@@ -214,7 +247,7 @@ struct Session<E: SessionElement> {
 }
 
 /// Runs until the element stops or the client fails for good.
-pub async fn run<E: SessionElement>(
+async fn run<E: SessionElement>(
     element: glib::WeakRef<E>,
     client: NekoClient,
     mut notices: broadcast::Receiver<ClientNotice>,
@@ -255,13 +288,13 @@ pub async fn run<E: SessionElement>(
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "nekosrc fell behind the event stream");
+                    gst::warning!(E::debug_category(), "fell behind the event stream: {missed} events missed");
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             Some(event) = peer_rx.recv() => session.on_peer_event(event).await,
             _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
-                tracing::warn!("no signal/provide within {} s; asking again", PROVIDE_TIMEOUT.as_secs());
+                gst::warning!(E::debug_category(), "no signal/provide within {} s; asking again", PROVIDE_TIMEOUT.as_secs());
                 session.request_media().await;
             }
             _ = async { tokio::time::sleep_until(retry_at.unwrap_or_else(Instant::now)).await }, if retry_at.is_some() => {
@@ -300,7 +333,10 @@ impl<E: SessionElement> Session<E> {
         self.provide_deadline = Some(Instant::now() + PROVIDE_TIMEOUT);
         let request = ClientEvent::SignalRequest(self.params.request.clone());
         if let Err(error) = self.client.send(request).await {
-            tracing::debug!(%error, "signal/request not sent; will retry after reconnect");
+            gst::debug!(
+                E::debug_category(),
+                "signal/request not sent ({error}); will retry after reconnect"
+            );
         }
     }
 
@@ -333,11 +369,17 @@ impl<E: SessionElement> Session<E> {
                 self.session_id = Some(session_id);
                 let media_alive = ice_is_up(self.ice_state);
                 if reconnect && !same_session {
-                    tracing::info!("reconnected as a new session; replacing the WebRTC peer");
+                    gst::info!(
+                        E::debug_category(),
+                        "reconnected as a new session; replacing the WebRTC peer"
+                    );
                     self.close_peer();
                     self.request_media().await;
                 } else if media_alive {
-                    tracing::info!("reconnected; the WebRTC peer survived, keeping it");
+                    gst::info!(
+                        E::debug_category(),
+                        "reconnected; the WebRTC peer survived, keeping it"
+                    );
                 } else {
                     self.request_media().await;
                 }
@@ -368,7 +410,10 @@ impl<E: SessionElement> Session<E> {
                 }
             }
             ClientNotice::Disconnected { reason, will_retry } => {
-                tracing::info!(%reason, will_retry, "WebSocket lost");
+                gst::info!(
+                    E::debug_category(),
+                    "WebSocket lost: {reason} (will retry: {will_retry})"
+                );
             }
             ClientNotice::Fatal(error) => {
                 if let Some(element) = self.element() {
@@ -414,7 +459,10 @@ impl<E: SessionElement> Session<E> {
                 None => self.early_remote.push(candidate.clone()),
             },
             ServerEvent::SignalClose if self.provide_deadline.is_none() => {
-                tracing::info!("the room closed the WebRTC peer; asking for a new one");
+                gst::info!(
+                    E::debug_category(),
+                    "the room closed the WebRTC peer; asking for a new one"
+                );
                 self.close_peer();
                 self.request_media().await;
             }
@@ -511,12 +559,11 @@ impl<E: SessionElement> Session<E> {
             return false;
         }
         let delay = self.offer_backoff.next_delay();
-        tracing::warn!(
-            failed = self.failed_offers,
-            limit,
-            delay_ms = delay.as_millis() as u64,
-            %reason,
-            "could not answer the room's offer; asking again after a delay"
+        gst::warning!(
+            E::debug_category(),
+            "could not answer the room's offer ({} of {limit} in a row: {reason}); asking again in {} ms",
+            self.failed_offers,
+            delay.as_millis()
         );
         self.retry_at = Some(Instant::now() + delay);
         true
@@ -525,14 +572,20 @@ impl<E: SessionElement> Session<E> {
     /// Returns false when the session is over.
     async fn on_renegotiation(&mut self, offer: &SignalDescription) -> bool {
         let Some(peer) = &self.peer else {
-            tracing::warn!("renegotiation offer without a peer; ignored");
+            gst::warning!(
+                E::debug_category(),
+                "renegotiation offer without a peer; ignored"
+            );
             return true;
         };
         let sender = self.element().and_then(|e| e.sender());
         match peer.reanswer(&offer.sdp, sender.as_ref()).await {
             Ok(sdp) => self.send_answer(sdp).await,
             Err(error) if !self.negotiation_failed(&error) => return false,
-            Err(error) => tracing::warn!(%error, "could not answer the renegotiation"),
+            Err(error) => gst::warning!(
+                E::debug_category(),
+                "could not answer the renegotiation: {error}"
+            ),
         }
         true
     }
@@ -543,7 +596,7 @@ impl<E: SessionElement> Session<E> {
             ..Default::default()
         });
         if let Err(error) = self.client.send(answer).await {
-            tracing::warn!(%error, "signal/answer not sent");
+            gst::warning!(E::debug_category(), "signal/answer not sent: {error}");
             return;
         }
         self.answer_sent = true;
@@ -583,7 +636,7 @@ impl<E: SessionElement> Session<E> {
                 }
             }
             PeerEvent::IceState(state) => {
-                tracing::debug!(?state, "ICE connection state");
+                gst::debug!(E::debug_category(), "ICE connection state {state:?}");
                 self.ice_state = state;
                 let connected = ice_is_up(state);
                 if connected {
@@ -601,12 +654,17 @@ impl<E: SessionElement> Session<E> {
                     self.relay_failed("ICE failed");
                     self.close_peer();
                 } else if state == WebRTCICEConnectionState::Failed && self.peer.is_some() {
-                    tracing::warn!("ICE failed; asking the room for a new peer");
+                    gst::warning!(
+                        E::debug_category(),
+                        "ICE failed; asking the room for a new peer"
+                    );
                     self.close_peer();
                     self.request_media().await;
                 }
             }
-            PeerEvent::Datagram(datagram) => tracing::trace!(?datagram, "data channel"),
+            PeerEvent::Datagram(datagram) => {
+                gst::trace!(E::debug_category(), "data channel: {datagram:?}")
+            }
         }
     }
 }

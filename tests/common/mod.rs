@@ -27,6 +27,7 @@ pub fn init() {
             .with_env_filter("warn,neko_agent=info,gstneko=info")
             .with_test_writer()
             .try_init();
+        neko_agent::logging::forward_element_logs().expect("the elements' log is forwarded");
     });
 }
 

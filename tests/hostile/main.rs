@@ -47,6 +47,7 @@ fn init() {
             .with_ansi(false)
             .with_writer(|| Capture)
             .init();
+        neko_agent::logging::forward_element_logs().expect("the elements' log is forwarded");
     });
 }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -26,7 +27,7 @@ pub enum OpenError {
     Tls(TlsFailure),
     /// The handshake failed otherwise (refused, HTTP error, protocol error).
     #[error(transparent)]
-    Handshake(tokio_tungstenite::tungstenite::Error),
+    Handshake(WsError),
     /// No answer in time.
     #[error("no answer within {} s", .0.as_secs())]
     Timeout(Duration),
@@ -79,19 +80,13 @@ impl Connection {
     }
 
     /// Sends one event as a text frame.
-    pub async fn send(&mut self, event: &ClientEvent) -> Result<(), String> {
-        self.socket
-            .send(Message::text(event.to_json()))
-            .await
-            .map_err(|e| e.to_string())
+    pub async fn send(&mut self, event: &ClientEvent) -> Result<(), WsError> {
+        self.socket.send(Message::text(event.to_json())).await
     }
 
     /// Sends a raw text frame (used for arbitrary JSON events from applications).
-    pub async fn send_text(&mut self, text: String) -> Result<(), String> {
-        self.socket
-            .send(Message::text(text))
-            .await
-            .map_err(|e| e.to_string())
+    pub async fn send_text(&mut self, text: String) -> Result<(), WsError> {
+        self.socket.send(Message::text(text)).await
     }
 
     /// Reads the next frame.

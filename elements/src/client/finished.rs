@@ -1,6 +1,6 @@
 //! A flag that a task has ended, which threads outside the runtime can wait for with a timeout.
 
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 /// Set once when the task ends; [`Finished::wait`] blocks until then.
@@ -13,17 +13,17 @@ pub struct Finished {
 impl Finished {
     /// Marks the task ended and wakes every waiter.
     pub fn set(&self) {
-        *self.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        *self.done.lock().unwrap() = true;
         self.changed.notify_all();
     }
 
     /// Blocks until the task ended or `timeout` passed; true when it ended.
     pub fn wait(&self, timeout: Duration) -> bool {
-        let done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
+        let done = self.done.lock().unwrap();
         let (done, _) = self
             .changed
             .wait_timeout_while(done, timeout, |done| !*done)
-            .unwrap_or_else(PoisonError::into_inner);
+            .unwrap();
         *done
     }
 }

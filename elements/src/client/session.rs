@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::{Instant, sleep};
 
+use super::CAT;
 use super::backoff::Backoff;
 use super::connection::{Connection, Incoming, OpenError};
 use super::finished::Finished;
@@ -205,7 +206,7 @@ impl NekoClient {
 
     /// A snapshot of the room state.
     pub fn state(&self) -> RoomState {
-        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+        self.state.lock().unwrap().clone()
     }
 
     /// REST client for the same server.
@@ -215,7 +216,7 @@ impl NekoClient {
 
     /// The current session token, once logged in.
     pub fn token(&self) -> Option<String> {
-        self.token.lock().ok().and_then(|t| t.clone())
+        self.token.lock().unwrap().clone()
     }
 
     /// Sends an event; resolves once it was written to the socket.
@@ -276,10 +277,8 @@ async fn supervise(
         && let Some(reason) = panic_message(error)
     {
         let error = ClientError::Crashed { server, reason };
-        tracing::error!(%error, "Neko client stopped");
-        if let Ok(mut state) = state.lock() {
-            state.connected = false;
-        }
+        gst::error!(CAT, "Neko client stopped: {error}");
+        state.lock().unwrap().connected = false;
         let _ = notices.send(ClientNotice::Fatal(error));
     }
     finished.set();
@@ -312,15 +311,13 @@ impl Task {
     }
 
     fn fatal(&self, error: ClientError) {
-        tracing::error!(%error, "Neko client stopped");
+        gst::error!(CAT, "Neko client stopped: {error}");
         self.set_connected(false);
         self.notify(ClientNotice::Fatal(error));
     }
 
     fn set_connected(&self, connected: bool) {
-        if let Ok(mut state) = self.state.lock() {
-            state.connected = connected;
-        }
+        self.state.lock().unwrap().connected = connected;
     }
 
     /// Waits `delay` while still answering commands; returns false when stopped.
@@ -341,7 +338,13 @@ impl Task {
 
     async fn retry_after(&mut self, backoff: &mut Backoff, error: String) -> bool {
         let delay = backoff.next_delay();
-        tracing::warn!(server = %self.server(), attempt = backoff.attempt(), delay_ms = delay.as_millis() as u64, %error, "Neko connection failed; retrying");
+        gst::warning!(
+            CAT,
+            "Neko connection failed; retrying: {error} (server {}, attempt {}, next try in {} ms)",
+            self.server(),
+            backoff.attempt(),
+            delay.as_millis()
+        );
         self.notify(ClientNotice::Retrying {
             attempt: backoff.attempt(),
             delay,
@@ -359,10 +362,13 @@ impl Task {
                 Some(current) => current.clone(),
                 None => match self.rest.login().await {
                     Ok(fresh) => {
-                        tracing::info!(server = %self.server(), session = %fresh.session_id, "logged in");
-                        if let Ok(mut token) = self.token.lock() {
-                            *token = Some(fresh.token.clone());
-                        }
+                        gst::info!(
+                            CAT,
+                            "logged in to {} as session {}",
+                            self.server(),
+                            fresh.session_id
+                        );
+                        *self.token.lock().unwrap() = Some(fresh.token.clone());
                         login = Some(fresh.clone());
                         fresh
                     }
@@ -414,7 +420,11 @@ impl Task {
                     let password_login =
                         matches!(self.config.target.credentials, Credentials::Password { .. });
                     if TOKEN_GONE.contains(&message.as_str()) && password_login && !relogged {
-                        tracing::info!(server = %self.server(), %message, "session token is no longer valid; logging in again");
+                        gst::info!(
+                            CAT,
+                            "session token is no longer valid ({message}); logging in again to {}",
+                            self.server()
+                        );
                         relogged = true;
                         login = None;
                         continue;
@@ -427,7 +437,11 @@ impl Task {
                 Outcome::Lost(reason) => {
                     self.set_connected(false);
                     relogged = false;
-                    tracing::warn!(server = %self.server(), %reason, "WebSocket to the Neko server lost");
+                    gst::warning!(
+                        CAT,
+                        "WebSocket to the Neko server {} lost: {reason}",
+                        self.server()
+                    );
                     self.notify(ClientNotice::Disconnected {
                         reason: reason.clone(),
                         will_retry: self.config.reconnect,
@@ -451,8 +465,8 @@ impl Task {
         let outcome = self.pump(connection, backoff, &mut malformed).await;
         let suppressed = malformed.take_suppressed();
         if suppressed > 0 {
-            tracing::warn!(
-                suppressed,
+            gst::warning!(
+                CAT,
                 "… {suppressed} more malformed events from the server were skipped without a log line"
             );
         }
@@ -481,10 +495,10 @@ impl Task {
                         }
                         Incoming::Malformed { reason, excerpt } => match malformed.check() {
                             Verdict::Log { suppressed: 0 } => {
-                                tracing::warn!(%reason, frame = %excerpt, "skipped a malformed event from the server");
+                                gst::warning!(CAT, "skipped a malformed event from the server: {reason} (frame {excerpt})");
                             }
                             Verdict::Log { suppressed } => {
-                                tracing::warn!(%reason, frame = %excerpt, "skipped a malformed event from the server (and {suppressed} more in the last {} s without a log line)", malformed.window().as_secs());
+                                gst::warning!(CAT, "skipped a malformed event from the server (and {suppressed} more in the last {} s without a log line): {reason} (frame {excerpt})", malformed.window().as_secs());
                             }
                             Verdict::Suppress => {}
                         },
@@ -531,19 +545,17 @@ impl Task {
         backoff: &mut Backoff,
         heartbeat_every: &mut Duration,
     ) -> Option<Outcome> {
-        tracing::trace!(event = event.name(), "event from the server");
+        gst::trace!(CAT, "event from the server: {}", event.name());
         if let ServerEvent::SystemDisconnect(disconnect) = &event {
             return Some(Outcome::ServerDisconnect(disconnect.message.clone()));
         }
         if let ServerEvent::Unknown { event: name, .. } = &event {
-            tracing::debug!(event = %name, "unknown event passed through");
+            gst::debug!(CAT, "unknown event passed through: {name}");
         }
-        let (is_host, session_id) = match self.state.lock() {
-            Ok(mut state) => {
-                state.apply(&event);
-                (state.is_host(), state.session_id.clone())
-            }
-            Err(_) => (false, None),
+        let (is_host, session_id) = {
+            let mut state = self.state.lock().unwrap();
+            state.apply(&event);
+            (state.is_host(), state.session_id.clone())
         };
         let init = matches!(event, ServerEvent::SystemInit(_));
         if let ServerEvent::SystemInit(init) = &event {
@@ -558,7 +570,12 @@ impl Task {
         self.notify(ClientNotice::Event(Arc::new(event)));
         if init {
             let session_id = session_id.unwrap_or_default();
-            tracing::info!(server = %self.server(), session = %session_id, reconnect = self.ever_connected, "connected to the room");
+            gst::info!(
+                CAT,
+                "connected to the room at {} as session {session_id} (reconnect: {})",
+                self.server(),
+                self.ever_connected
+            );
             self.notify(ClientNotice::Connected {
                 session_id,
                 reconnect: self.ever_connected,

@@ -14,7 +14,16 @@ pub enum TargetError {
         "no Neko server configured: set a base URL (http[s]://host:port) or a ws[s]://…/api/ws?token=… URL"
     )]
     MissingUrl,
-    /// The URL did not parse or has an unsupported scheme.
+    /// The URL did not parse.
+    #[error("invalid Neko URL {url:?}: {source}")]
+    UnparsableUrl {
+        /// The URL as given (its token redacted).
+        url: String,
+        /// The parser's reason.
+        #[source]
+        source: url::ParseError,
+    },
+    /// The URL has no host or an unsupported scheme.
     #[error("invalid Neko URL {url:?}: {reason}")]
     InvalidUrl {
         /// The URL as given.
@@ -82,7 +91,10 @@ impl Target {
             url: redact_token(url),
             reason: reason.to_owned(),
         };
-        let parsed = Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
+        let parsed = Url::parse(url).map_err(|source| TargetError::UnparsableUrl {
+            url: redact_token(url),
+            source,
+        })?;
         if parsed.host_str().is_none() {
             return Err(invalid("it has no host"));
         }

@@ -5,12 +5,14 @@
 
 use gst::prelude::*;
 
+use super::error::ChainError;
+
 /// Opus frame durations (ms) that opusenc can produce and the 10–60 ms range allows.
-pub const FRAME_SIZES_MS: [u32; 4] = [10, 20, 40, 60];
+pub(crate) const FRAME_SIZES_MS: [u32; 4] = [10, 20, 40, 60];
 
 /// What the sink pad receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
     /// `audio/x-raw`: encoded here.
     Raw,
     /// `audio/x-opus`: sent as it is.
@@ -19,20 +21,18 @@ pub enum Input {
 
 impl Input {
     /// The input kind for caps, or an error naming what is accepted.
-    pub fn of(caps: &gst::CapsRef) -> Result<Self, String> {
+    pub(crate) fn of(caps: &gst::CapsRef) -> Result<Self, ChainError> {
         match caps.structure(0).map(|s| s.name().as_str()) {
             Some("audio/x-raw") => Ok(Self::Raw),
             Some("audio/x-opus") => Ok(Self::Opus),
-            _ => Err(format!(
-                "nekosink takes audio/x-raw or audio/x-opus, not {caps}"
-            )),
+            _ => Err(ChainError::UnsupportedCaps(caps.to_owned())),
         }
     }
 }
 
 /// Encoder settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Encoding {
+pub(crate) struct Encoding {
     /// Opus frame duration in milliseconds (one of [`FRAME_SIZES_MS`]).
     pub frame_ms: u32,
     /// Opus bitrate in bits per second.
@@ -41,7 +41,7 @@ pub struct Encoding {
 
 /// The input-specific head of the chain, built when caps arrive.
 #[derive(Debug)]
-pub struct Head {
+pub(crate) struct Head {
     /// What it was built for.
     pub input: Input,
     /// Its first element's sink pad (the ghost pad's target).
@@ -52,40 +52,41 @@ pub struct Head {
 
 /// The permanent tail: the pacer and the payloader that webrtcbin is linked to.
 #[derive(Debug, Clone)]
-pub struct Tail {
+pub(crate) struct Tail {
     /// `clocksync`: releases each buffer at its running time.
     pub pacer: gst::Element,
     /// `rtpopuspay`: its src pad links to the current webrtcbin.
     pub payloader: gst::Element,
 }
 
-fn make(factory: &str) -> Result<gst::Element, String> {
-    gst::ElementFactory::make(factory).build().map_err(|_| {
-        format!("GStreamer element {factory:?} is missing; install gstreamer1.0-plugins-base, -good and -bad")
-    })
+fn make(factory: &str) -> Result<gst::Element, ChainError> {
+    gst::ElementFactory::make(factory)
+        .build()
+        .map_err(|source| ChainError::MissingElement {
+            factory: factory.to_owned(),
+            source,
+        })
 }
 
 /// Builds the tail inside `bin`.
-pub fn build_tail(bin: &gst::Bin) -> Result<Tail, String> {
+pub(crate) fn build_tail(bin: &gst::Bin) -> Result<Tail, ChainError> {
     let pacer = make("clocksync")?;
     pacer.set_property("sync", true);
     let payloader = make("rtpopuspay")?;
     payloader.set_property("pt", 111u32);
     bin.add_many([&pacer, &payloader])
-        .map_err(|e| e.to_string())?;
-    pacer
-        .link(&payloader)
-        .map_err(|e| format!("linking the send chain: {e}"))?;
+        .map_err(ChainError::Add)?;
+    pacer.link(&payloader).map_err(ChainError::Link)?;
     Ok(Tail { pacer, payloader })
 }
 
 /// Builds the head for `input` inside `bin`, links it to the tail and starts it.
-pub fn build_head(
+pub(crate) fn build_head(
     bin: &gst::Bin,
     tail: &Tail,
     input: Input,
     encoding: Encoding,
-) -> Result<Head, String> {
+) -> Result<Head, ChainError> {
     let mut elements = Vec::new();
     match input {
         Input::Raw => {
@@ -107,18 +108,18 @@ pub fn build_head(
         }
         Input::Opus => elements.push(make("opusparse")?),
     }
-    bin.add_many(&elements).map_err(|e| e.to_string())?;
+    bin.add_many(&elements).map_err(ChainError::Add)?;
     let mut chain = elements.clone();
     chain.push(tail.pacer.clone());
-    gst::Element::link_many(&chain).map_err(|e| format!("linking the send chain: {e}"))?;
+    gst::Element::link_many(&chain).map_err(ChainError::Link)?;
     for element in &elements {
         element
             .sync_state_with_parent()
-            .map_err(|e| format!("starting the send chain: {e}"))?;
+            .map_err(ChainError::Start)?;
     }
     let sink = elements[0]
         .static_pad("sink")
-        .ok_or("the send chain has no sink pad")?;
+        .ok_or(ChainError::NoSinkPad)?;
     Ok(Head {
         input,
         sink,
@@ -127,7 +128,7 @@ pub fn build_head(
 }
 
 /// Stops and removes a head (the tail stays).
-pub fn dismantle(bin: &gst::Bin, head: &Head) {
+pub(crate) fn dismantle(bin: &gst::Bin, head: &Head) {
     for element in head.elements.iter().rev() {
         let _ = element.set_state(gst::State::Null);
         let _ = bin.remove(element);

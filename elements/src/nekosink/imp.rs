@@ -1,20 +1,26 @@
 //! nekosink implementation: settings, the sink pad and its send chain, and the bridge to the
 //! signalling task.
+//!
+//! Locks: `settings`, `state` and `session` are mutexes, each taken alone (never two at once)
+//! and never held across a call into GStreamer that can re-enter the element (adding, removing
+//! or starting children, state changes, signal emission, posting messages). A poisoned lock is a
+//! bug elsewhere and propagates as a panic (`lock().unwrap()`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use super::chain::{self, Encoding, FRAME_SIZES_MS, Head, Input, Tail};
+use super::error::{ChainError, SinkSettingsError};
 use crate::client::NekoClient;
 use crate::protocol::{PeerAudioRequest, PeerVideoRequest, SignalRequest};
 use crate::session_settings::{self, SessionSettings};
 use crate::signalling::{SessionHandle, SessionParams};
 
-pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
         "nekosink",
         gst::DebugColorFlags::empty(),
@@ -104,16 +110,10 @@ impl ObjectSubclass for NekoSink {
 }
 
 impl NekoSink {
-    fn encoding(&self) -> Result<Encoding, String> {
-        let settings = self
-            .settings
-            .lock()
-            .map_err(|_| "settings lock poisoned".to_owned())?;
+    fn encoding(&self) -> Result<Encoding, SinkSettingsError> {
+        let settings = self.settings.lock().unwrap();
         if !FRAME_SIZES_MS.contains(&settings.frame_ms) {
-            return Err(format!(
-                "frame-size {} ms is not an Opus frame size; use one of {:?}",
-                settings.frame_ms, FRAME_SIZES_MS
-            ));
+            return Err(SinkSettingsError::FrameSize(settings.frame_ms));
         }
         Ok(Encoding {
             frame_ms: settings.frame_ms,
@@ -121,13 +121,9 @@ impl NekoSink {
         })
     }
 
-    fn parse_settings(&self) -> Result<SessionParams, String> {
+    fn parse_settings(&self) -> Result<SessionParams, SinkSettingsError> {
         self.encoding()?;
-        let settings = self
-            .settings
-            .lock()
-            .map_err(|_| "settings lock poisoned".to_owned())?
-            .clone();
+        let settings = self.settings.lock().unwrap().clone();
         let (client, peer) = settings.session.resolve()?;
         // The room's own audio and video are not wanted: only the audio section is used, to send.
         let request = SignalRequest {
@@ -158,7 +154,7 @@ impl NekoSink {
             "connecting to {}",
             params.client.target.display_server()
         );
-        self.session().start(&*self.obj(), params);
+        SessionHandle::start(&*self.obj(), params);
         Ok(())
     }
 
@@ -166,21 +162,18 @@ impl NekoSink {
         self.counters
             .media_connected
             .store(false, Ordering::Relaxed);
-        self.session().stop(self.obj().upcast_ref());
+        SessionHandle::stop(&*self.obj());
     }
 
     /// The running session's client, if started.
     pub(super) fn client(&self) -> Option<NekoClient> {
-        self.session().client()
-    }
-
-    fn session(&self) -> MutexGuard<'_, SessionHandle> {
-        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+        self.session.lock().unwrap().client()
     }
 
     /// The payloader every answer carries.
     pub(super) fn payloader(&self) -> Option<gst::Element> {
-        Some(self.state.lock().ok()?.tail.as_ref()?.payloader.clone())
+        let state = self.state.lock().unwrap();
+        Some(state.tail.as_ref()?.payloader.clone())
     }
 
     /// Follows the peer's ICE state: posts a `neko-sink-sending` element message when the room
@@ -200,25 +193,30 @@ impl NekoSink {
         }
     }
 
-    /// Builds (or rebuilds, when the input kind changes) the head for new caps.
-    fn on_caps(&self, caps: &gst::CapsRef) -> Result<(), String> {
+    /// Builds (or rebuilds, when the input kind changes) the head for new caps. Caps events are
+    /// serialized on the sink pad, so the head is taken out of the state, replaced without the
+    /// lock (adding and starting children re-enters the bin), and put back.
+    fn on_caps(&self, caps: &gst::CapsRef) -> Result<(), ChainError> {
         let input = Input::of(caps)?;
-        let mut state = self.state.lock().map_err(|_| "state lock poisoned")?;
-        if state.head.as_ref().is_some_and(|h| h.input == input) {
-            return Ok(());
-        }
+        let (old, tail) = {
+            let mut state = self.state.lock().unwrap();
+            if state.head.as_ref().is_some_and(|h| h.input == input) {
+                return Ok(());
+            }
+            (state.head.take(), state.tail.clone())
+        };
         let bin = self.obj();
-        if let Some(old) = state.head.take() {
+        if let Some(old) = old {
             let _ = self.sinkpad.set_target(None::<&gst::Pad>);
             chain::dismantle(bin.upcast_ref(), &old);
         }
-        let tail = state.tail.clone().ok_or("the send chain was not built")?;
+        let tail = tail.ok_or(ChainError::NoTail)?;
         let head = chain::build_head(bin.upcast_ref(), &tail, input, self.encoding()?)?;
         self.sinkpad
             .set_target(Some(&head.sink))
-            .map_err(|e| format!("could not target the send chain: {e}"))?;
+            .map_err(ChainError::Target)?;
         gst::info!(CAT, imp = self, "sending {input:?} input from {caps}");
-        state.head = Some(head);
+        self.state.lock().unwrap().head = Some(head);
         Ok(())
     }
 
@@ -320,21 +318,22 @@ impl NekoSink {
     }
 
     fn stats(&self) -> gst::Structure {
-        let state = self.state.lock().ok();
+        let (payloader, input) = {
+            let state = self.state.lock().unwrap();
+            (
+                state.tail.as_ref().map(|t| t.payloader.clone()),
+                state.head.as_ref().map(|h| h.input),
+            )
+        };
         let sending = self.counters.media_connected.load(Ordering::Relaxed)
-            && state
-                .as_ref()
-                .and_then(|s| s.tail.as_ref())
-                .and_then(|t| t.payloader.static_pad("src"))
+            && payloader
+                .and_then(|p| p.static_pad("src"))
                 .is_some_and(|p| p.is_linked());
-        let input = state
-            .as_ref()
-            .and_then(|s| s.head.as_ref())
-            .map(|h| format!("{:?}", h.input).to_lowercase())
+        let input = input
+            .map(|input| format!("{input:?}").to_lowercase())
             .unwrap_or_default();
         let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        self.session()
-            .stats("neko-sink-stats")
+        SessionHandle::stats(&*self.obj(), "neko-sink-stats")
             .field("sending", sending)
             .field("input", input)
             .field("bytes-sent", count(&self.counters.bytes_sent))
@@ -353,9 +352,7 @@ impl ObjectImpl for NekoSink {
         match chain::build_tail(bin.upcast_ref()) {
             Ok(tail) => {
                 self.watch_payloader(&tail.payloader);
-                if let Ok(mut state) = self.state.lock() {
-                    state.tail = Some(tail);
-                }
+                self.state.lock().unwrap().tail = Some(tail);
             }
             Err(error) => gst::error!(CAT, imp = self, "{error}"),
         }
@@ -395,9 +392,7 @@ impl ObjectImpl for NekoSink {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let Ok(mut settings) = self.settings.lock() else {
-            return;
-        };
+        let mut settings = self.settings.lock().unwrap();
         if settings.session.set(pspec.name(), value) {
             return;
         }
@@ -409,7 +404,7 @@ impl ObjectImpl for NekoSink {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let settings = self.settings.lock().map(|s| s.clone()).unwrap_or_default();
+        let settings = self.settings.lock().unwrap().clone();
         if let Some(value) = settings.session.get(pspec.name()) {
             return value;
         }

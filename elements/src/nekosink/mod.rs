@@ -17,12 +17,13 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use crate::client::RoomState;
-use crate::signalling::{SessionElement, SessionHandle};
+use crate::signalling::{MissingPermission, SessionElement, SessionHandle};
 
 mod chain;
+mod error;
 mod imp;
 
-pub use chain::FRAME_SIZES_MS;
+use error::DiscardError;
 
 glib::wrapper! {
     /// The `nekosink` element.
@@ -42,17 +43,23 @@ impl SessionElement for NekoSink {
         &self.imp().session
     }
 
+    type LinkError = DiscardError;
+
+    fn debug_category() -> gst::DebugCategory {
+        *imp::CAT
+    }
+
     /// The room's own media is not wanted: whatever arrives is dropped inside the element.
-    fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), String> {
+    fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), DiscardError> {
         let sink = gst::ElementFactory::make("fakesink")
             .property("sync", false)
             .property("async", false)
             .build()
-            .map_err(|_| "GStreamer element \"fakesink\" is missing".to_owned())?;
-        self.add(&sink).map_err(|e| e.to_string())?;
-        sink.sync_state_with_parent().map_err(|e| e.to_string())?;
-        let sink_pad = sink.static_pad("sink").ok_or("fakesink without a sink")?;
-        pad.link(&sink_pad).map_err(|e| e.to_string())?;
+            .map_err(DiscardError::MissingFakesink)?;
+        self.add(&sink).map_err(DiscardError::Add)?;
+        sink.sync_state_with_parent().map_err(DiscardError::Start)?;
+        let sink_pad = sink.static_pad("sink").ok_or(DiscardError::NoSinkPad)?;
+        pad.link(&sink_pad)?;
         Ok(())
     }
 
@@ -64,12 +71,11 @@ impl SessionElement for NekoSink {
         self.imp().payloader()
     }
 
-    fn check_permissions(&self, state: &RoomState) -> Result<(), String> {
+    fn check_permissions(&self, state: &RoomState) -> Result<(), MissingPermission> {
         match &state.profile {
-            Some(profile) if !profile.can_share_media => Err(format!(
-                "the room does not let {:?} share media (its profile has can_share_media=false), so it would not hear this audio: log in as a member allowed to share media, or ask an admin to allow it",
-                profile.name
-            )),
+            Some(profile) if !profile.can_share_media => Err(MissingPermission::ShareMedia {
+                member: profile.name.clone(),
+            }),
             _ => Ok(()),
         }
     }

@@ -1,14 +1,21 @@
 //! nekosrc implementation: settings, pads, and the bridge to the signalling task.
+//!
+//! Locks: `settings`, `state` and `session` are mutexes, each taken alone (never two at once)
+//! and never held across a call into GStreamer that can re-enter the element (adding or removing
+//! pads and children, state changes, linking, signal emission, posting messages). A poisoned
+//! lock is a bug elsewhere and propagates as a panic (`lock().unwrap()`).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use super::NekoDecoder;
+use super::error::{RtpLinkError, SrcSettingsError};
 use super::output::{self, Output, OutputMode};
 use crate::client::NekoClient;
 use crate::codecs::{Codec, DecoderPreference};
@@ -16,7 +23,7 @@ use crate::protocol::{PeerAudioRequest, PeerVideoRequest, SignalRequest, StreamS
 use crate::session_settings::{self, SessionSettings};
 use crate::signalling::{SessionHandle, SessionParams};
 
-pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
         "nekosrc",
         gst::DebugColorFlags::empty(),
@@ -57,6 +64,34 @@ struct State {
     outputs: HashMap<&'static str, Output>,
 }
 
+/// What the state holds for a media kind when webrtcbin exposes a pad of that kind.
+enum Existing {
+    /// A chain for the same codec: the new pad links to its head.
+    Same(gst::Pad),
+    /// A chain for another codec, taken out of the state to be rebuilt.
+    OtherCodec(Output),
+    /// No chain yet.
+    None,
+}
+
+/// What `stats` reports about one output chain.
+#[derive(Clone, Copy)]
+struct OutputSummary {
+    codec: &'static str,
+    decoder: Option<&'static str>,
+    mode: OutputMode,
+}
+
+impl OutputSummary {
+    fn of(output: &Output) -> Self {
+        Self {
+            codec: output.codec.encoding_name,
+            decoder: output.decoder,
+            mode: output.mode,
+        }
+    }
+}
+
 /// nekosrc's private data.
 #[derive(Default)]
 pub struct NekoSrc {
@@ -74,15 +109,11 @@ impl ObjectSubclass for NekoSrc {
 }
 
 impl NekoSrc {
-    fn parse_settings(&self) -> Result<SessionParams, String> {
-        let settings = self
-            .settings
-            .lock()
-            .map_err(|_| "settings lock poisoned".to_owned())?
-            .clone();
+    fn parse_settings(&self) -> Result<SessionParams, SrcSettingsError> {
+        let settings = self.settings.lock().unwrap().clone();
         let (client, mut peer) = settings.session.resolve()?;
         if !settings.video && !settings.audio {
-            return Err("both video and audio are off: nothing to receive".into());
+            return Err(SrcSettingsError::NothingToReceive);
         }
         peer.receive_video = settings.video;
         peer.receive_audio = settings.audio;
@@ -122,17 +153,14 @@ impl NekoSrc {
             "connecting to {}",
             params.client.target.display_server()
         );
-        self.session().start(&*self.obj(), params);
+        SessionHandle::start(&*self.obj(), params);
         Ok(())
     }
 
     fn stop(&self) {
         let bin = self.obj();
-        self.session().stop(bin.upcast_ref());
-        let outputs = match self.state.lock() {
-            Ok(mut state) => std::mem::take(&mut state.outputs),
-            Err(_) => return,
-        };
+        SessionHandle::stop(&*bin);
+        let outputs = std::mem::take(&mut self.state.lock().unwrap().outputs);
         for output in outputs.values() {
             output::dismantle(bin.upcast_ref(), output);
             let _ = bin.remove_pad(&output.ghost);
@@ -141,15 +169,12 @@ impl NekoSrc {
 
     /// The running session's client, if started.
     pub(super) fn client(&self) -> Option<NekoClient> {
-        self.session().client()
-    }
-
-    fn session(&self) -> MutexGuard<'_, SessionHandle> {
-        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+        self.session.lock().unwrap().client()
     }
 
     fn decoder_preference(&self) -> DecoderPreference {
-        match self.settings.lock().map(|s| s.decoder).unwrap_or_default() {
+        let decoder = self.settings.lock().unwrap().decoder;
+        match decoder {
             NekoDecoder::Auto => DecoderPreference::Auto,
             NekoDecoder::Nvdec => DecoderPreference::Nvdec,
             NekoDecoder::Software => DecoderPreference::Software,
@@ -158,15 +183,13 @@ impl NekoSrc {
 
     /// Links a new RTP pad of webrtcbin to the output chain of its kind, creating the source pad
     /// and the chain on first use. Runs on a streaming thread.
-    pub(super) fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), String> {
+    pub(super) fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), RtpLinkError> {
         let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-        let structure = caps
-            .structure(0)
-            .ok_or("webrtcbin exposed a pad without caps")?;
+        let structure = caps.structure(0).ok_or(RtpLinkError::NoCaps)?;
         let encoding = structure
             .get::<&str>("encoding-name")
-            .map_err(|_| "RTP caps without encoding-name")?;
-        let codec = Codec::by_encoding_name(encoding).map_err(|e| e.to_string())?;
+            .map_err(|_| RtpLinkError::NoEncodingName)?;
+        let codec = Codec::by_encoding_name(encoding)?;
         let counter = self.counters.clone();
         let video = codec.media == "video";
         pad.add_probe(
@@ -187,22 +210,20 @@ impl NekoSrc {
             },
         );
 
-        let existing = self.state.lock().ok().and_then(|s| {
-            s.outputs
-                .get(codec.media)
-                .map(|o| (o.head.clone(), std::ptr::eq(o.codec, codec)))
-        });
+        // One look at the state decides: the chain of this kind is reused, or taken out to be
+        // rebuilt for the new codec, or there is none yet.
+        let existing = match self.state.lock().unwrap().outputs.entry(codec.media) {
+            Entry::Occupied(entry) if std::ptr::eq(entry.get().codec, codec) => {
+                Existing::Same(entry.get().head.clone())
+            }
+            Entry::Occupied(entry) => Existing::OtherCodec(entry.remove()),
+            Entry::Vacant(_) => Existing::None,
+        };
         let bin = self.obj();
         let head = match existing {
-            Some((head, true)) => head,
-            Some((_, false)) => {
+            Existing::Same(head) => head,
+            Existing::OtherCodec(old) => {
                 // The room changed codec: rebuild the chain behind the same pad.
-                let old = self
-                    .state
-                    .lock()
-                    .ok()
-                    .and_then(|mut s| s.outputs.remove(codec.media))
-                    .ok_or("output vanished")?;
                 output::dismantle(bin.upcast_ref(), &old);
                 let mode = if old.mode == OutputMode::Discard {
                     OutputMode::Discard
@@ -211,15 +232,15 @@ impl NekoSrc {
                 };
                 self.build_output(old.ghost, codec, mode)?
             }
-            None => {
+            Existing::None => {
                 let template = bin
                     .pad_template(codec.media)
-                    .ok_or("no pad template for this media kind")?;
+                    .ok_or(RtpLinkError::NoTemplate)?;
                 let ghost = gst::GhostPad::builder_from_template(&template)
                     .name(codec.media)
                     .build();
-                ghost.set_active(true).map_err(|e| e.to_string())?;
-                bin.add_pad(&ghost).map_err(|e| e.to_string())?;
+                ghost.set_active(true).map_err(RtpLinkError::Activate)?;
+                bin.add_pad(&ghost).map_err(RtpLinkError::AddPad)?;
                 let mode = if ghost.is_linked() {
                     output::choose_mode(&ghost.peer_query_caps(None), codec)
                 } else {
@@ -234,8 +255,10 @@ impl NekoSrc {
                 self.build_output(ghost, codec, mode)?
             }
         };
-        pad.link(&head)
-            .map_err(|e| format!("linking webrtcbin's {} pad: {e}", codec.media))?;
+        pad.link(&head).map_err(|source| RtpLinkError::Link {
+            media: codec.media,
+            source,
+        })?;
         let _ = bin.post_message(gst::message::Latency::builder().src(&*bin).build());
         Ok(())
     }
@@ -245,7 +268,7 @@ impl NekoSrc {
         ghost: gst::GhostPad,
         codec: &'static Codec,
         mode: OutputMode,
-    ) -> Result<gst::Pad, String> {
+    ) -> Result<gst::Pad, RtpLinkError> {
         let bin = self.obj();
         let built = output::build(
             bin.upcast_ref(),
@@ -253,8 +276,7 @@ impl NekoSrc {
             codec,
             mode,
             self.decoder_preference(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         gst::info!(
             CAT,
             imp = self,
@@ -265,23 +287,22 @@ impl NekoSrc {
             built.decoder
         );
         let head = built.head.clone();
-        if let Ok(mut state) = self.state.lock() {
-            state.outputs.insert(codec.media, built);
-        }
+        self.state
+            .lock()
+            .unwrap()
+            .outputs
+            .insert(codec.media, built);
         Ok(head)
     }
 
     fn stats(&self) -> gst::Structure {
-        let state = self.state.lock().ok();
-        let output = |kind: &str| state.as_ref().and_then(|s| s.outputs.get(kind));
-        let video = output("video");
-        let audio = output("audio");
-        self.session()
-            .stats("neko-stats")
-            .field(
-                "video-codec",
-                video.map(|o| o.codec.encoding_name).unwrap_or_default(),
-            )
+        let (video, audio) = {
+            let state = self.state.lock().unwrap();
+            let summary = |kind: &str| state.outputs.get(kind).map(OutputSummary::of);
+            (summary("video"), summary("audio"))
+        };
+        SessionHandle::stats(&*self.obj(), "neko-stats")
+            .field("video-codec", video.map(|o| o.codec).unwrap_or_default())
             .field(
                 "video-decoder",
                 video.and_then(|o| o.decoder).unwrap_or_default(),
@@ -292,10 +313,7 @@ impl NekoSrc {
                     .map(|o| format!("{:?}", o.mode).to_lowercase())
                     .unwrap_or_default(),
             )
-            .field(
-                "audio-codec",
-                audio.map(|o| o.codec.encoding_name).unwrap_or_default(),
-            )
+            .field("audio-codec", audio.map(|o| o.codec).unwrap_or_default())
             .field(
                 "audio-decoder",
                 audio.and_then(|o| o.decoder).unwrap_or_default(),
@@ -352,9 +370,7 @@ impl ObjectImpl for NekoSrc {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let Ok(mut settings) = self.settings.lock() else {
-            return;
-        };
+        let mut settings = self.settings.lock().unwrap();
         if settings.session.set(pspec.name(), value) {
             return;
         }
@@ -368,7 +384,7 @@ impl ObjectImpl for NekoSrc {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let settings = self.settings.lock().map(|s| s.clone()).unwrap_or_default();
+        let settings = self.settings.lock().unwrap().clone();
         if let Some(value) = settings.session.get(pspec.name()) {
             return value;
         }

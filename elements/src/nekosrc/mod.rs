@@ -16,16 +16,17 @@ use gst::subclass::prelude::*;
 
 use crate::signalling::{SessionElement, SessionHandle};
 
+mod error;
 mod imp;
 mod output;
 
-pub use output::OutputMode;
+use error::RtpLinkError;
 
 /// Which decoders nekosrc uses for raw output.
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
 #[repr(u32)]
 #[enum_type(name = "GstNekoDecoder")]
-pub enum NekoDecoder {
+pub(crate) enum NekoDecoder {
     /// NVDEC when the NVIDIA decoders are registered, software otherwise.
     #[default]
     #[enum_value(
@@ -59,7 +60,13 @@ impl SessionElement for NekoSrc {
         &self.imp().session
     }
 
-    fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), String> {
+    type LinkError = RtpLinkError;
+
+    fn debug_category() -> gst::DebugCategory {
+        *imp::CAT
+    }
+
+    fn link_rtp_pad(&self, pad: &gst::Pad) -> Result<(), RtpLinkError> {
         self.imp().link_rtp_pad(pad)
     }
 }

@@ -7,7 +7,7 @@ use crate::codecs::{Codec, CodecError, DecoderPreference};
 
 /// What a source pad carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputMode {
+pub(crate) enum OutputMode {
     /// RTP packets as received.
     Rtp,
     /// Depayloaded (and parsed) compressed media.
@@ -20,7 +20,7 @@ pub enum OutputMode {
 
 /// A built chain.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     /// The element's source pad.
     pub ghost: gst::GhostPad,
     /// Where webrtcbin's RTP pad links.
@@ -37,22 +37,42 @@ pub struct Output {
 
 /// Errors while building a chain.
 #[derive(Debug, thiserror::Error)]
-pub enum OutputError {
+pub(crate) enum OutputError {
     /// Codec or decoder problem.
     #[error(transparent)]
     Codec(#[from] CodecError),
     /// An element is not installed.
     #[error(
-        "GStreamer element {0:?} is missing; install the GStreamer plugin packages listed in the README"
+        "GStreamer element {factory:?} is missing; install the GStreamer plugin packages listed in the README"
     )]
-    MissingElement(String),
-    /// Linking failed.
-    #[error("could not link the {0} chain: {1}")]
-    Link(&'static str, String),
+    MissingElement {
+        /// The element's factory name.
+        factory: String,
+        /// GStreamer's reason.
+        #[source]
+        source: gst::glib::BoolError,
+    },
+    /// GStreamer refused to add, link or start the chain's elements.
+    #[error("could not link the {media} chain: {source}")]
+    Link {
+        /// `video` or `audio`.
+        media: &'static str,
+        /// GStreamer's reason.
+        #[source]
+        source: gst::glib::BoolError,
+    },
+    /// The chain lacks a pad it needs.
+    #[error("could not link the {media} chain: {missing}")]
+    Incomplete {
+        /// `video` or `audio`.
+        media: &'static str,
+        /// What is missing.
+        missing: &'static str,
+    },
 }
 
 /// Decides what to output from the caps the downstream peer accepts.
-pub fn choose_mode(downstream: &gst::Caps, codec: &Codec) -> OutputMode {
+pub(crate) fn choose_mode(downstream: &gst::Caps, codec: &Codec) -> OutputMode {
     let raw = gst::Caps::builder_full()
         .structure_with_any_features(gst::Structure::new_empty(if codec.media == "video" {
             "video/x-raw"
@@ -73,17 +93,24 @@ pub fn choose_mode(downstream: &gst::Caps, codec: &Codec) -> OutputMode {
 fn make(factory: &str) -> Result<gst::Element, OutputError> {
     gst::ElementFactory::make(factory)
         .build()
-        .map_err(|_| OutputError::MissingElement(factory.to_owned()))
+        .map_err(|source| OutputError::MissingElement {
+            factory: factory.to_owned(),
+            source,
+        })
 }
 
 /// Builds the chain inside `bin` and points `ghost` at its end.
-pub fn build(
+pub(crate) fn build(
     bin: &gst::Bin,
     ghost: gst::GhostPad,
     codec: &'static Codec,
     mode: OutputMode,
     preference: DecoderPreference,
 ) -> Result<Output, OutputError> {
+    let link_error = |source| OutputError::Link {
+        media: codec.media,
+        source,
+    };
     let mut factories: Vec<&str> = Vec::new();
     let mut decoder = None;
     match mode {
@@ -109,31 +136,29 @@ pub fn build(
             sink.set_property("async", false);
         }
     }
-    bin.add_many(&elements)
-        .map_err(|e| OutputError::Link(codec.media, e.to_string()))?;
-    gst::Element::link_many(&elements)
-        .map_err(|e| OutputError::Link(codec.media, e.to_string()))?;
+    bin.add_many(&elements).map_err(link_error)?;
+    gst::Element::link_many(&elements).map_err(link_error)?;
     for element in &elements {
-        element
-            .sync_state_with_parent()
-            .map_err(|e| OutputError::Link(codec.media, e.to_string()))?;
+        element.sync_state_with_parent().map_err(link_error)?;
     }
-    let first = elements
-        .first()
-        .ok_or_else(|| OutputError::Link(codec.media, "empty chain".into()))?;
-    let last = elements
-        .last()
-        .ok_or_else(|| OutputError::Link(codec.media, "empty chain".into()))?;
-    let head = first
-        .static_pad("sink")
-        .ok_or_else(|| OutputError::Link(codec.media, "no sink pad".into()))?;
+    let first = elements.first().ok_or(OutputError::Incomplete {
+        media: codec.media,
+        missing: "empty chain",
+    })?;
+    let last = elements.last().ok_or(OutputError::Incomplete {
+        media: codec.media,
+        missing: "empty chain",
+    })?;
+    let head = first.static_pad("sink").ok_or(OutputError::Incomplete {
+        media: codec.media,
+        missing: "no sink pad",
+    })?;
     if mode != OutputMode::Discard {
-        let tail = last
-            .static_pad("src")
-            .ok_or_else(|| OutputError::Link(codec.media, "no src pad".into()))?;
-        ghost
-            .set_target(Some(&tail))
-            .map_err(|e| OutputError::Link(codec.media, e.to_string()))?;
+        let tail = last.static_pad("src").ok_or(OutputError::Incomplete {
+            media: codec.media,
+            missing: "no src pad",
+        })?;
+        ghost.set_target(Some(&tail)).map_err(link_error)?;
     }
     Ok(Output {
         ghost,
@@ -146,7 +171,7 @@ pub fn build(
 }
 
 /// Removes a chain's elements from the bin (the ghost pad stays).
-pub fn dismantle(bin: &gst::Bin, output: &Output) {
+pub(crate) fn dismantle(bin: &gst::Bin, output: &Output) {
     let _ = output.ghost.set_target(None::<&gst::Pad>);
     for element in &output.elements {
         let _ = element.set_state(gst::State::Null);

@@ -8,6 +8,7 @@ use gst::glib;
 use gst::prelude::*;
 use gst_webrtc::WebRTCICETransportPolicy;
 
+use super::CAT;
 use crate::protocol::IceServer;
 
 // libnice is what webrtcbin's ICE object wraps; these three calls have been stable since 0.1.
@@ -102,7 +103,10 @@ impl IceUris {
                         rest.trim_start_matches("//")
                     ));
                 } else {
-                    tracing::warn!(%url, "ignoring an ICE server URL that is neither stun: nor turn:");
+                    gst::warning!(
+                        CAT,
+                        "ignoring an ICE server URL that is neither stun: nor turn: {url}"
+                    );
                 }
             }
         }

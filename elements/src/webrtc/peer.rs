@@ -12,6 +12,7 @@ use gst_webrtc::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use super::CAT;
 use super::ice::{IceUris, pin_local_addresses};
 use super::sdp::{Offer, OfferedMedia};
 use crate::protocol::{IceCandidate, IceServer, ServerDatagram};
@@ -72,6 +73,9 @@ pub enum PeerError {
         /// webrtcbin's reason.
         reason: String,
     },
+    /// The outgoing audio could not be linked to webrtcbin.
+    #[error("WebRTC negotiation failed while attaching the outgoing audio: {0}")]
+    SenderLink(#[source] gst::PadLinkError),
 }
 
 /// Callback for every RTP src pad webrtcbin exposes (called on a streaming thread).
@@ -126,8 +130,10 @@ impl Peer {
                 .unwrap_or_default();
             let mid = candidate_shared
                 .lock()
-                .ok()
-                .and_then(|s| s.mids.get(mline as usize).cloned())
+                .unwrap()
+                .mids
+                .get(mline as usize)
+                .cloned()
                 .unwrap_or_else(|| mline.to_string());
             let _ = candidate_events.send(PeerEvent::LocalCandidate(IceCandidate {
                 candidate,
@@ -156,13 +162,11 @@ impl Peer {
                         let _ = datagram_events.send(PeerEvent::Datagram(datagram));
                     }
                     Err(error) => {
-                        tracing::debug!(%error, "skipped an unreadable data-channel message")
+                        gst::debug!(CAT, "skipped an unreadable data-channel message: {error}")
                     }
                 }
             });
-            if let Ok(mut shared) = channel_shared.lock() {
-                shared.channel = Some(channel);
-            }
+            channel_shared.lock().unwrap().channel = Some(channel);
             None
         });
         webrtcbin.connect_pad_added(move |_, pad| {
@@ -227,9 +231,7 @@ impl Peer {
             Some(_) => Some(receiving_audio_section(&offer)?),
             None => None,
         };
-        if let Ok(mut shared) = self.shared.lock() {
-            shared.mids = offer.mids.clone();
-        }
+        self.shared.lock().unwrap().mids = offer.mids.clone();
         let description =
             WebRTCSessionDescription::new(WebRTCSDPType::Offer, offer.message.clone());
         self.call(
@@ -278,12 +280,10 @@ impl Peer {
             })?;
         self.call("setting the local answer", "set-local-description", &answer)
             .await?;
-        let pending = match self.shared.lock() {
-            Ok(mut shared) => {
-                shared.remote_set = true;
-                std::mem::take(&mut shared.pending_remote)
-            }
-            Err(_) => Vec::new(),
+        let pending = {
+            let mut shared = self.shared.lock().unwrap();
+            shared.remote_set = true;
+            std::mem::take(&mut shared.pending_remote)
         };
         for candidate in &pending {
             self.add_candidate_now(candidate);
@@ -353,14 +353,17 @@ impl Peer {
                         | gst::PadProbeType::BUFFER_LIST,
                     move |_, _| {
                         if let Err(error) = switch() {
-                            tracing::warn!(%error, "cannot link the outgoing audio to webrtcbin");
+                            gst::warning!(
+                                CAT,
+                                "cannot link the outgoing audio to webrtcbin: {error}"
+                            );
                         }
                         gst::PadProbeReturn::Remove
                     },
                 );
             }
             None => {
-                switch().map_err(|e| failed(e.to_string()))?;
+                switch().map_err(PeerError::SenderLink)?;
             }
         }
         Ok(())
@@ -368,11 +371,12 @@ impl Peer {
 
     /// Adds a remote candidate, or buffers it until the offer is applied.
     pub fn add_remote_candidate(&self, candidate: &IceCandidate) {
-        if let Ok(mut shared) = self.shared.lock()
-            && !shared.remote_set
         {
-            shared.pending_remote.push(candidate.clone());
-            return;
+            let mut shared = self.shared.lock().unwrap();
+            if !shared.remote_set {
+                shared.pending_remote.push(candidate.clone());
+                return;
+            }
         }
         self.add_candidate_now(candidate);
     }
@@ -388,7 +392,7 @@ impl Peer {
 
     /// Sends a binary message on the server's data channel, when it is open.
     pub fn send_datagram(&self, bytes: &[u8]) -> bool {
-        let channel = self.shared.lock().ok().and_then(|s| s.channel.clone());
+        let channel = self.shared.lock().unwrap().channel.clone();
         match channel {
             Some(channel) if channel.ready_state() == gst_webrtc::WebRTCDataChannelState::Open => {
                 channel

@@ -2,6 +2,8 @@
 
 use gst_sdp::SDPMessage;
 
+use super::CAT;
+
 /// One audio or video section of an offer.
 #[derive(Debug, Clone)]
 pub struct OfferedMedia {
@@ -9,8 +11,6 @@ pub struct OfferedMedia {
     pub mline: u32,
     /// `audio` or `video`.
     pub kind: String,
-    /// The section's `a=mid`.
-    pub mid: String,
     /// RTP caps for a transceiver: codec fields, RTCP feedback and header extensions only.
     pub caps: gst::Caps,
     /// The server's direction for this section (`a=sendrecv` when none is given).
@@ -66,7 +66,7 @@ pub struct Offer {
 pub enum SdpError {
     /// Not parseable as SDP.
     #[error("the server's SDP offer does not parse: {0}")]
-    Parse(String),
+    Parse(#[source] gst::glib::BoolError),
     /// Parsed, but nothing in it can carry media (SDP parsing is lenient: any text reads as an
     /// empty description).
     #[error("the server's SDP offer has no audio or video section")]
@@ -76,13 +76,12 @@ pub enum SdpError {
 impl Offer {
     /// Parses an offer and derives the per-section caps.
     pub fn parse(sdp: &str) -> Result<Self, SdpError> {
-        let message =
-            SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|e| SdpError::Parse(e.to_string()))?;
+        let message = SDPMessage::parse_buffer(sdp.as_bytes()).map_err(SdpError::Parse)?;
         let mut media = Vec::new();
         let mut mids = Vec::new();
         for (index, section) in message.medias().enumerate() {
             let mid = section.attribute_val("mid").unwrap_or_default().to_owned();
-            mids.push(mid.clone());
+            mids.push(mid);
             let kind = section.media().unwrap_or_default();
             if kind != "audio" && kind != "video" {
                 continue;
@@ -94,16 +93,15 @@ impl Offer {
                 continue;
             };
             if section.attributes_to_caps(caps.make_mut()).is_err() {
-                tracing::debug!(
-                    mline = index,
-                    "could not read the attributes of an offered section"
+                gst::debug!(
+                    CAT,
+                    "could not read the attributes of the offered section at m-line {index}"
                 );
             }
             let caps = codec_caps(&caps);
             media.push(OfferedMedia {
                 mline: index as u32,
                 kind: kind.to_owned(),
-                mid,
                 caps,
                 direction: MediaDirection::of(section),
             });
