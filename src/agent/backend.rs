@@ -92,7 +92,7 @@ impl Backend {
                     model.generate(view, &messages, max_new_tokens)
                 })
                 .await
-                .map_err(|e| AgentError::Worker(e.to_string()))??;
+                .map_err(AgentError::Worker)??;
                 Ok(Reply {
                     text: generation.text,
                     reasoning: None,
@@ -112,7 +112,7 @@ impl Backend {
                         .map_err(RemoteError::from)?)
                 })
                 .await
-                .map_err(|e| AgentError::Worker(e.to_string()))??;
+                .map_err(AgentError::Worker)??;
                 let reply = remote.complete(request).await?;
                 Ok(Reply {
                     text: reply.answer.text,

@@ -64,10 +64,10 @@ pub async fn serve(
                         }
                         _ => continue,
                     },
-                    Ok(ClientNotice::Fatal(error)) => return Err(AgentError::Session(error.to_string())),
+                    Ok(ClientNotice::Fatal(error)) => return Err(AgentError::SessionEnded(error)),
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => {
-                        return Err(AgentError::Session("the session ended".into()));
+                        return Err(AgentError::SessionGone);
                     }
                 };
                 let Some(command) = parse_chat(&text) else { continue };

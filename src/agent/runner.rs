@@ -74,15 +74,21 @@ pub enum AgentError {
     /// No video.
     #[error(transparent)]
     Frames(#[from] FrameError),
-    /// The connection to the room is gone.
-    #[error("{0}")]
-    Session(String),
+    /// The connection to the room is gone, or dropped while input was being sent.
+    #[error(transparent)]
+    Session(ControlError),
+    /// The session ended for good (login refused, reconnection gave up).
+    #[error(transparent)]
+    SessionEnded(gstneko::client::ClientError),
+    /// The session's notices stopped: the client is gone.
+    #[error("the session ended")]
+    SessionGone,
     /// The session refused the input (host control not granted in time).
-    #[error("{0}")]
-    Control(String),
+    #[error(transparent)]
+    Control(ControlError),
     /// The model ran on a worker thread that died.
     #[error("the model worker stopped unexpectedly: {0}")]
-    Worker(String),
+    Worker(#[source] tokio::task::JoinError),
     /// The agent cannot see the room: the connection is lost or the video stopped.
     #[error(transparent)]
     Blind(#[from] BlindError),
@@ -91,7 +97,10 @@ pub enum AgentError {
 impl AgentError {
     /// Whether the connection to the room is gone (rather than the model or the frames).
     pub fn is_connection(&self) -> bool {
-        matches!(self, Self::Session(_) | Self::Blind(_))
+        matches!(
+            self,
+            Self::Session(_) | Self::SessionEnded(_) | Self::SessionGone | Self::Blind(_)
+        )
     }
 
     /// Whether the settings are at fault (the remote model refused the key or the request).
@@ -269,7 +278,7 @@ impl Agent {
         let longest_edge = self.config.longest_edge;
         let image = tokio::task::spawn_blocking(move || frame.to_rgb(longest_edge))
             .await
-            .map_err(|e| AgentError::Worker(e.to_string()))??;
+            .map_err(AgentError::Worker)??;
         Metrics::observe(&self.metrics.resize, started.elapsed());
         if let Some(path) = &self.config.frame_save_path
             && let Err(error) = write_png(&image, path)
@@ -496,9 +505,8 @@ fn label(step: u32, action: &ModelAction) -> String {
 
 fn session_error(error: ControlError) -> AgentError {
     match error {
-        ControlError::Connection(message) => AgentError::Session(message),
-        ControlError::Outage => AgentError::Session(ControlError::Outage.to_string()),
-        ControlError::Refused(message) => AgentError::Control(message),
+        ControlError::Refused(_) => AgentError::Control(error),
+        ControlError::Connection(_) | ControlError::Outage => AgentError::Session(error),
     }
 }
 

@@ -49,36 +49,33 @@ impl RawFrame {
     pub fn to_rgb(&self, max_edge: u32) -> Result<RgbImage, FrameError> {
         let info = self.info()?;
         let (width, height) = fit_longest_edge(info.width(), info.height(), max_edge);
-        let convert_error = |reason: String| FrameError::Convert {
+        let convert_error = |source: gst::glib::BoolError| FrameError::Convert {
             from: format!("{:?} {}x{}", info.format(), info.width(), info.height()),
-            reason,
+            source,
         };
         let out_info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, width, height)
             .build()
-            .map_err(|e| convert_error(e.to_string()))?;
+            .map_err(convert_error)?;
         let buffer = self
             .sample
             .buffer()
             .ok_or_else(|| FrameError::Format("sample without buffer".into()))?;
         let input = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
-            .map_err(|e| convert_error(e.to_string()))?;
-        let mut out_buffer =
-            gst::Buffer::with_size(out_info.size()).map_err(|e| convert_error(e.to_string()))?;
+            .map_err(convert_error)?;
+        let mut out_buffer = gst::Buffer::with_size(out_info.size()).map_err(convert_error)?;
         {
-            let out_ref = out_buffer
-                .get_mut()
-                .ok_or_else(|| convert_error("output buffer not writable".into()))?;
+            let out_ref = out_buffer.get_mut().ok_or_else(|| {
+                convert_error(gst::glib::bool_error!("output buffer not writable"))
+            })?;
             let mut output = gst_video::VideoFrameRef::from_buffer_ref_writable(out_ref, &out_info)
-                .map_err(|e| convert_error(e.to_string()))?;
+                .map_err(convert_error)?;
             let mut config = gst_video::VideoConverterConfig::new();
             config.set_resampler_method(gst_video::VideoResamplerMethod::Lanczos);
             let converter = gst_video::VideoConverter::new(&info, &out_info, Some(config))
-                .map_err(|e| convert_error(e.to_string()))?;
+                .map_err(convert_error)?;
             converter.frame_ref(&input, &mut output);
         }
-        let map = out_buffer
-            .map_readable()
-            .map_err(|e| convert_error(e.to_string()))?;
+        let map = out_buffer.map_readable().map_err(convert_error)?;
         let stride = out_info.stride()[0] as usize;
         let row = width as usize * 3;
         let mut data = Vec::with_capacity(row * height as usize);
@@ -100,12 +97,10 @@ impl RawFrame {
             .buffer()
             .ok_or_else(|| FrameError::Format("sample without buffer".into()))?;
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
-            .map_err(|e| FrameError::Format(e.to_string()))?;
+            .map_err(FrameError::Unreadable)?;
         let format = info.format_info();
         let (width, height) = (info.width() as usize, info.height() as usize);
-        let plane = frame
-            .plane_data(0)
-            .map_err(|e| FrameError::Format(e.to_string()))?;
+        let plane = frame.plane_data(0).map_err(FrameError::Unreadable)?;
         let stride = frame.plane_stride()[0] as usize;
         let (pixel_stride, offset) = if format.is_yuv() {
             (
