@@ -12,6 +12,7 @@ pub mod mds;
 pub mod metrics_server;
 pub mod model;
 pub mod model_export;
+pub mod onnx;
 pub mod pipeline_file;
 pub mod pyjson;
 pub mod remote;

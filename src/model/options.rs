@@ -6,7 +6,7 @@ use clap::Parser;
 
 use super::image::{SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS};
 use super::layout::Dtype;
-use super::runtime::ProviderChoice;
+use crate::onnx::ProviderChoice;
 
 /// The environment holds a setting that does not parse.
 #[derive(Debug, thiserror::Error)]

@@ -17,10 +17,10 @@ use tokio::time::Instant;
 use super::chat::{self, HELP, REPLY_PREFIX, YapCommand};
 use super::metrics::YapMetrics;
 use super::settings::YapArgs;
-use super::speaker::SpeakerEvent;
-use super::voice::{Voice, VoiceError};
 use crate::connection::SessionSettings;
+use crate::voice::live::{self, SayError, Voice, VoiceError};
 use crate::voice::segment::StreamAssembler;
+use crate::voice::speaker::SpeakerEvent;
 
 /// Stopped by a signal, or a healthcheck passed.
 pub const EXIT_OK: u8 = 0;
@@ -212,7 +212,7 @@ impl ChatSession {
         }
     }
 
-    async fn speak(&mut self, result: Result<Vec<String>, String>) {
+    async fn speak(&mut self, result: Result<Vec<String>, SayError>) {
         match result {
             Ok(notes) => {
                 for note in notes {
@@ -332,10 +332,10 @@ impl ChatSession {
 async fn healthcheck(args: &YapArgs, session: &SessionSettings) -> u8 {
     let mut problems = Vec::new();
     let voice = args.voice.clone();
-    let local = tokio::task::spawn_blocking(move || super::voice::check(&voice)).await;
+    let local = tokio::task::spawn_blocking(move || live::check(&voice)).await;
     match local {
         Ok(Ok(())) => {}
-        Ok(Err(error)) => problems.push(error),
+        Ok(Err(error)) => problems.push(error.to_string()),
         Err(error) => problems.push(error.to_string()),
     }
     if let Err(error) = crate::session::check_login(session).await {

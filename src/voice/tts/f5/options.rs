@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::model::ProviderChoice;
+use crate::onnx::ProviderChoice;
 
 /// Where `--f5-model-dir` points when it is not given (ignored by git; see
 /// `docs/voice-models.md`).
