@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use desktop_frame::desktop_frame;
 use neko_agent::model::{
-    ImageProcessor, ImageRef, Message, ModelOptions, Part, PreprocessorConfig, ProviderChoice,
-    SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS, ShowUi, Timings,
+    ImageProcessor, ImageRef, Message, ModelOptions, Part, PreprocessorConfig, SHOWUI_MAX_PIXELS,
+    SHOWUI_MIN_PIXELS, ShowUi, Timings,
 };
+use neko_agent::onnx::ProviderChoice;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3

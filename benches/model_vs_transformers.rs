@@ -31,7 +31,8 @@ use std::time::Instant;
 
 use desktop_frame::desktop_frame;
 use neko_agent::agent::{History, Mode, NavPrompt};
-use neko_agent::model::{Dtype, ImageRef, ModelOptions, ProviderChoice, ShowUi};
+use neko_agent::model::{Dtype, ImageRef, ModelOptions, ShowUi};
+use neko_agent::onnx::ProviderChoice;
 use serde::{Deserialize, Serialize};
 
 const ROUNDS: usize = 3;

@@ -1,6 +1,7 @@
 //! Speech benchmark: eSpeak NG time to first audio and real-time factor, F5-TTS full loop on
-//! the fixture graphs (preprocess, 31 transformer calls, decode), and crossfade splicing
-//! throughput.
+//! the fixture graphs (preprocess, 31 transformer calls, decode), each followed by the shaping
+//! pipeline (`pipelines/voice-shaping.toml`: rate, pitch, 48 kHz) as the speaker runs it, and
+//! crossfade splicing throughput.
 //!
 //! `cargo bench --bench tts` (needs gstreamer1.0-espeak and ONNX Runtime in .ort/lib). The F5
 //! fixture has no weights, so its numbers measure the engine's own overhead (reference decoding,
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use neko_agent::voice::cancel::CancelFlag;
+use neko_agent::voice::shaping::Shaper;
 use neko_agent::voice::splice::Splicer;
 use neko_agent::voice::tts::espeak::{DEFAULT_ESPEAK_VOICE, EspeakTts};
 use neko_agent::voice::tts::f5::{F5Options, F5Tts};
@@ -19,6 +21,41 @@ use neko_agent::voice::tts::{Synthesizer, VoiceReference, VoiceRequest};
 use neko_agent::voice::voices::VoiceParams;
 
 const SENTENCE: &str = "The quick brown fox jumps over the lazy dog, then naps in the warm sun.";
+/// The speech queue's rate (`YAP_SR`'s default).
+const OUTPUT_RATE: u32 = 48_000;
+/// Params a `/yap:voice set --rate 1.25 --pitch 2` gives.
+const SET_PARAMS: VoiceParams = VoiceParams {
+    rate: 1.25,
+    pitch: 2.0,
+};
+
+/// The shaping pipeline the app loads by default, for mono output at [`OUTPUT_RATE`].
+fn shaper() -> Shaper {
+    Shaper::load("voice-shaping", OUTPUT_RATE, 1).expect("the shaping pipeline loads")
+}
+
+/// Synthesises `text` with `engine`, then shapes it with `params` as the speaker does; returns
+/// the time taken and the seconds of audio queued.
+fn speak(
+    engine: &dyn Synthesizer,
+    shaper: &Shaper,
+    text: &str,
+    request: &VoiceRequest,
+    params: &VoiceParams,
+) -> (Duration, f64) {
+    let cancel = CancelFlag::new();
+    let started = Instant::now();
+    let audio = engine
+        .synthesize(text, request, &cancel)
+        .expect("the engine speaks");
+    let shaped = shaper
+        .shape(&audio, engine.sample_rate(), params, &cancel)
+        .expect("the audio is shaped");
+    (
+        started.elapsed(),
+        shaped.len() as f64 / f64::from(OUTPUT_RATE),
+    )
+}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -96,25 +133,20 @@ fn espeak_rows() {
         ms(median),
         ms(min)
     );
-    let mut fast = request.clone();
-    fast.params = VoiceParams {
-        rate: 1.25,
-        pitch: 2.0,
-    };
-    let (median, min, samples) = measure(20, || {
-        let started = Instant::now();
-        let audio = engine
-            .synthesize(SENTENCE, &fast, &CancelFlag::new())
-            .expect("eSpeak speaks");
-        (started.elapsed(), audio.len())
-    });
-    let seconds = samples as f64 / rate;
-    println!(
-        "| eSpeak with rate 1.25, pitch +2 ({seconds:.2} s; RTF {:.4}) | {:.2} | {:.2} |",
-        median.as_secs_f64() / seconds,
-        ms(median),
-        ms(min)
-    );
+    let shaper = shaper();
+    for (label, params) in [
+        ("neutral voice", VoiceParams::default()),
+        ("rate 1.25, pitch +2", SET_PARAMS),
+    ] {
+        let (median, min, seconds) =
+            measure(20, || speak(&engine, &shaper, SENTENCE, &request, &params));
+        println!(
+            "| eSpeak sentence + shaping to 48 kHz, {label} ({seconds:.2} s; RTF {:.4}) | {:.2} | {:.2} |",
+            median.as_secs_f64() / seconds,
+            ms(median),
+            ms(min)
+        );
+    }
 }
 
 fn f5_rows() {
@@ -151,6 +183,16 @@ fn f5_rows() {
     let seconds = samples as f64 / rate;
     println!(
         "| F5 fixture full loop, 3 s reference ({seconds:.2} s of audio; RTF {:.4}) | {:.2} | {:.2} |",
+        median.as_secs_f64() / seconds,
+        ms(median),
+        ms(min)
+    );
+    let shaper = shaper();
+    let (median, min, seconds) = measure(10, || {
+        speak(&engine, &shaper, SENTENCE, &request, &SET_PARAMS)
+    });
+    println!(
+        "| F5 fixture full loop + shaping to 48 kHz, rate 1.25, pitch +2 ({seconds:.2} s; RTF {:.4}) | {:.2} | {:.2} |",
         median.as_secs_f64() / seconds,
         ms(median),
         ms(min)

@@ -15,6 +15,7 @@ pub mod mds;
 pub mod metrics_server;
 pub mod model;
 pub mod model_export;
+pub mod onnx;
 pub mod pipeline_file;
 pub mod pyjson;
 pub(crate) mod pyliteral;

@@ -6,11 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use neko_agent::model::{
-    ExecutionProvider, Message, ModelError, ModelOptions, Part, ProviderChoice, ShowUi, StopReason,
-    find_library,
-};
-use neko_agent::model::{ImageRef, RuntimeError};
+use neko_agent::model::{ImageRef, Message, ModelError, ModelOptions, Part, ShowUi, StopReason};
+use neko_agent::onnx::{ExecutionProvider, ProviderChoice, RuntimeError, find_library};
 
 fn fixture_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -15,9 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action};
-use neko_agent::model::{
-    Dtype, ImageRef, ModelOptions, ProviderChoice, ShowUi, StopReason, find_library,
-};
+use neko_agent::model::{Dtype, ImageRef, ModelOptions, ShowUi, StopReason};
+use neko_agent::onnx::{ProviderChoice, find_library};
 use parity::parity_dir;
 use serde::Deserialize;
 

@@ -23,8 +23,8 @@ use crate::connection::{ConnectionArgs, SessionSettings};
 use crate::model::{DEFAULT_MODEL_DIR, ModelOptions, ShowUi};
 use crate::remote::RemoteVlm;
 use crate::session::{ControlOptions, Controller, Failures, Link, Printer};
-use crate::yap::speaker::SpeakerEvent;
-use crate::yap::voice::Voice;
+use crate::voice::live::Voice;
+use crate::voice::speaker::SpeakerEvent;
 use gstneko::client::Trust;
 
 /// The task was answered (offline), or online mode ended cleanly.
@@ -334,11 +334,11 @@ async fn drive_session(
     }
     if let Some(voice) = voice {
         agent = agent.with_narrator(Arc::new(move |text: &str| {
-            let spoken = voice
-                .lock()
-                .map_err(|_| "voice lock".to_owned())
-                .and_then(|mut v| v.say(text));
-            if let Err(error) = spoken {
+            let Ok(mut voice) = voice.lock() else {
+                tracing::warn!("could not narrate: the voice lock is poisoned");
+                return;
+            };
+            if let Err(error) = voice.say(text) {
                 tracing::warn!(%error, "could not narrate");
             }
         }));

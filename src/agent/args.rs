@@ -97,7 +97,7 @@ pub struct RunArgs {
     pub voice: bool,
     /// Voice settings for --voice (the YAP_* variables).
     #[command(flatten)]
-    pub voice_settings: crate::yap::VoiceArgs,
+    pub voice_settings: crate::voice::settings::VoiceArgs,
     /// Record each task as a training episode (frames and actions) into the capture dataset.
     #[arg(long)]
     pub capture: bool,

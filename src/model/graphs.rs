@@ -9,7 +9,10 @@ use ort::session::{Session, SessionInputValue};
 use ort::value::{DynValue, Outlet, Tensor, TensorElementType};
 
 use super::config::ModelConfig;
-use super::runtime::{ExecutionProvider, Runtime, RuntimeError};
+use crate::onnx::{
+    Direction, ExecutionProvider, FloatKind, Interface, InterfaceError, OpenError, Runtime,
+    RuntimeError, float_tensor, open, read_floats,
+};
 
 /// A graph that cannot be opened, does not look like the Qwen2-VL export, or failed to run.
 #[derive(Debug, thiserror::Error)]
@@ -18,30 +21,32 @@ pub enum GraphError {
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
     /// ONNX Runtime refused the file.
-    #[error(
-        "cannot load {path}: {reason} (if the graph uses external data, its .onnx_data file must sit next to it)"
-    )]
-    Open {
-        /// The graph file.
-        path: PathBuf,
-        /// What ONNX Runtime reported.
-        reason: String,
-    },
+    #[error("{0} (if the graph uses external data, its .onnx_data file must sit next to it)")]
+    Open(#[source] OpenError),
     /// An input or output the engine needs is absent.
     #[error(
-        "{path} has no {kind} {name:?} (it has {available}); it is not a Qwen2-VL graph in the onnx-community layout"
+        "{path} has no {direction} {name:?} (it has {available}); it is not a Qwen2-VL graph in the onnx-community layout"
     )]
     MissingName {
         /// The graph file.
         path: PathBuf,
-        /// "input" or "output".
-        kind: &'static str,
+        /// Input or output.
+        direction: Direction,
         /// The name looked for.
         name: String,
         /// The names it has.
         available: String,
     },
-    /// An input or output has a shape or type this engine does not handle.
+    /// An input or output has a type this engine does not handle.
+    #[error("{path}: {source}")]
+    Interface {
+        /// The graph file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: InterfaceError,
+    },
+    /// An input or output has a shape this engine does not handle.
     #[error("{path}: {problem}")]
     Unsupported {
         /// The graph file.
@@ -50,20 +55,44 @@ pub enum GraphError {
         problem: String,
     },
     /// A run failed.
-    #[error("running {graph} failed: {reason}")]
+    #[error("running {graph} failed: {source}")]
     Run {
         /// Which graph.
         graph: &'static str,
         /// What ONNX Runtime reported.
-        reason: String,
+        #[source]
+        source: ort::Error,
+    },
+    /// A run did not produce an output the graph declares.
+    #[error("running {graph} failed: output {name} missing")]
+    MissingOutput {
+        /// Which graph.
+        graph: &'static str,
+        /// The output.
+        name: String,
     },
 }
 
-/// Floating-point element type of a graph input or output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FloatKind {
-    F32,
-    F16,
+impl GraphError {
+    /// `error` about the graph at `path`, in the words of this engine.
+    fn interface(path: &Path, error: InterfaceError) -> Self {
+        match error {
+            InterfaceError::Missing {
+                direction,
+                names,
+                available,
+            } => GraphError::MissingName {
+                path: path.to_owned(),
+                direction,
+                name: names.join("\" or \""),
+                available: available.join(", "),
+            },
+            other => GraphError::Interface {
+                path: path.to_owned(),
+                source: other,
+            },
+        }
+    }
 }
 
 /// The three sessions of one model.
@@ -76,56 +105,30 @@ pub struct Graphs {
     pub decoder: DecoderGraph,
 }
 
-/// Opens a session on `provider`.
-fn open(
-    runtime: &Runtime,
-    provider: ExecutionProvider,
-    cache_dir: &Path,
-    path: &Path,
-) -> Result<Session, GraphError> {
-    runtime
-        .session_builder(provider, cache_dir)?
-        .commit_from_file(path)
-        .map_err(|e| GraphError::Open {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })
-}
-
 /// Names and types of one session, with errors that name its file.
 struct Io<'a> {
     path: &'a Path,
-    session: &'a Session,
+    interface: Interface<'a>,
 }
 
 impl<'a> Io<'a> {
-    fn find(&self, kind: &'static str, names: &[&str]) -> Result<&'a Outlet, GraphError> {
-        let outlets = if kind == "input" {
-            self.session.inputs()
-        } else {
-            self.session.outputs()
-        };
-        outlets
-            .iter()
-            .find(|o| names.contains(&o.name()))
-            .ok_or_else(|| GraphError::MissingName {
-                path: self.path.to_owned(),
-                kind,
-                name: names.join("\" or \""),
-                available: outlets
-                    .iter()
-                    .map(|o| o.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+    fn new(path: &'a Path, session: &'a Session) -> Self {
+        Self {
+            path,
+            interface: Interface::new(session),
+        }
+    }
+
+    fn checked<T>(&self, result: Result<T, InterfaceError>) -> Result<T, GraphError> {
+        result.map_err(|e| GraphError::interface(self.path, e))
     }
 
     fn input(&self, names: &[&str]) -> Result<&'a Outlet, GraphError> {
-        self.find("input", names)
+        self.checked(self.interface.input(names))
     }
 
     fn output(&self, names: &[&str]) -> Result<&'a Outlet, GraphError> {
-        self.find("output", names)
+        self.checked(self.interface.output(names))
     }
 
     fn unsupported(&self, problem: String) -> GraphError {
@@ -136,32 +139,11 @@ impl<'a> Io<'a> {
     }
 
     fn float(&self, outlet: &Outlet) -> Result<FloatKind, GraphError> {
-        match outlet.dtype().tensor_type() {
-            Some(TensorElementType::Float32) => Ok(FloatKind::F32),
-            Some(TensorElementType::Float16) => Ok(FloatKind::F16),
-            other => Err(self.unsupported(format!(
-                "{} is {other:?}, expected a float32 or float16 tensor",
-                outlet.name()
-            ))),
-        }
+        self.checked(Interface::float(outlet))
     }
 
     fn int64(&self, outlet: &Outlet) -> Result<(), GraphError> {
-        match outlet.dtype().tensor_type() {
-            Some(TensorElementType::Int64) => Ok(()),
-            other => Err(self.unsupported(format!(
-                "{} is {other:?}, expected an int64 tensor",
-                outlet.name()
-            ))),
-        }
-    }
-
-    fn dims(&self, outlet: &Outlet) -> Vec<i64> {
-        outlet
-            .dtype()
-            .tensor_shape()
-            .map(|s| s.to_vec())
-            .unwrap_or_default()
+        self.checked(Interface::typed(outlet, TensorElementType::Int64))
     }
 }
 
@@ -175,36 +157,18 @@ impl Graphs {
         config: &ModelConfig,
     ) -> Result<Self, GraphError> {
         let [vision, embed, decoder] = paths;
+        let open = |path| {
+            open(runtime, provider, cache_dir, path).map_err(|e| match e {
+                OpenError::Runtime(runtime) => GraphError::Runtime(runtime),
+                load => GraphError::Open(load),
+            })
+        };
         Ok(Self {
-            vision: VisionGraph::new(open(runtime, provider, cache_dir, vision)?, vision)?,
-            embed: EmbedGraph::new(open(runtime, provider, cache_dir, embed)?, embed)?,
-            decoder: DecoderGraph::new(
-                open(runtime, provider, cache_dir, decoder)?,
-                decoder,
-                config,
-            )?,
+            vision: VisionGraph::new(open(vision)?, vision)?,
+            embed: EmbedGraph::new(open(embed)?, embed)?,
+            decoder: DecoderGraph::new(open(decoder)?, decoder, config)?,
         })
     }
-}
-
-/// A float tensor of `kind` holding `data` (converted to float16 if needed).
-fn float_tensor(kind: FloatKind, shape: Vec<i64>, data: Vec<f32>) -> ort::Result<DynValue> {
-    Ok(match kind {
-        FloatKind::F32 => Tensor::from_array((shape, data))?.into_dyn(),
-        FloatKind::F16 => {
-            let half: Vec<f16> = data.iter().map(|v| f16::from_f32(*v)).collect();
-            Tensor::from_array((shape, half))?.into_dyn()
-        }
-    })
-}
-
-/// The shape and float32 copy of a float tensor output.
-fn read_floats(value: &DynValue) -> ort::Result<(Vec<i64>, Vec<f32>)> {
-    if let Ok((shape, data)) = value.try_extract_tensor::<f32>() {
-        return Ok((shape.to_vec(), data.to_vec()));
-    }
-    let (shape, data) = value.try_extract_tensor::<f16>()?;
-    Ok((shape.to_vec(), data.iter().map(|v| v.to_f32()).collect()))
 }
 
 /// `vision_encoder`: `pixel_values` + `grid_thw` → one feature row per merged 2×2 block.
@@ -218,10 +182,7 @@ pub struct VisionGraph {
 
 impl VisionGraph {
     fn new(session: Session, path: &Path) -> Result<Self, GraphError> {
-        let io = Io {
-            path,
-            session: &session,
-        };
+        let io = Io::new(path, &session);
         let pixels = io.input(&["pixel_values"])?;
         let pixel_kind = io.float(pixels)?;
         let grid = io.input(&["grid_thw", "image_grid_thw"])?;
@@ -245,9 +206,9 @@ impl VisionGraph {
         row_len: usize,
         grids: &[[usize; 3]],
     ) -> Result<(usize, Vec<f32>), GraphError> {
-        let run = |reason: String| GraphError::Run {
+        let run = |source| GraphError::Run {
             graph: "vision_encoder",
-            reason,
+            source,
         };
         let rows = pixel_values.len() / row_len;
         let grid: Vec<i64> = grids.iter().flatten().map(|&v| v as i64).collect();
@@ -259,19 +220,18 @@ impl VisionGraph {
                     vec![rows as i64, row_len as i64],
                     pixel_values,
                 )
-                .map_err(|e| run(e.to_string()))?
+                .map_err(run)?
                 .into(),
             ),
             (
                 self.grid_thw.as_str().into(),
                 Tensor::from_array((vec![grids.len() as i64, 3], grid))
-                    .map_err(|e| run(e.to_string()))?
+                    .map_err(run)?
                     .into(),
             ),
         ];
-        let outputs = self.session.run(inputs).map_err(|e| run(e.to_string()))?;
-        let (shape, features) =
-            read_floats(&outputs[self.features.as_str()]).map_err(|e| run(e.to_string()))?;
+        let outputs = self.session.run(inputs).map_err(run)?;
+        let (shape, features) = read_floats(&outputs[self.features.as_str()]).map_err(run)?;
         let width = *shape.last().unwrap_or(&0) as usize;
         Ok((width, features))
     }
@@ -286,10 +246,7 @@ pub struct EmbedGraph {
 
 impl EmbedGraph {
     fn new(session: Session, path: &Path) -> Result<Self, GraphError> {
-        let io = Io {
-            path,
-            session: &session,
-        };
+        let io = Io::new(path, &session);
         let ids = io.input(&["input_ids"])?;
         io.int64(ids)?;
         let output = io.output(&["inputs_embeds"])?;
@@ -303,18 +260,16 @@ impl EmbedGraph {
 
     /// Embeddings of `ids` (one sequence), `ids.len() × hidden` values.
     pub fn run(&mut self, ids: &[u32]) -> Result<Vec<f32>, GraphError> {
-        let run = |reason: String| GraphError::Run {
+        let run = |source| GraphError::Run {
             graph: "embed_tokens",
-            reason,
+            source,
         };
         let ids: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
-        let tensor =
-            Tensor::from_array((vec![1, ids.len() as i64], ids)).map_err(|e| run(e.to_string()))?;
+        let tensor = Tensor::from_array((vec![1, ids.len() as i64], ids)).map_err(run)?;
         let inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
             vec![(self.input_ids.as_str().into(), tensor.into())];
-        let outputs = self.session.run(inputs).map_err(|e| run(e.to_string()))?;
-        let (_, embeds) =
-            read_floats(&outputs[self.output.as_str()]).map_err(|e| run(e.to_string()))?;
+        let outputs = self.session.run(inputs).map_err(run)?;
+        let (_, embeds) = read_floats(&outputs[self.output.as_str()]).map_err(run)?;
         Ok(embeds)
     }
 }
@@ -357,26 +312,23 @@ pub struct DecoderGraph {
 
 impl DecoderGraph {
     fn new(session: Session, path: &Path, config: &ModelConfig) -> Result<Self, GraphError> {
-        let io = Io {
-            path,
-            session: &session,
-        };
+        let io = Io::new(path, &session);
         let embeds = io.input(&["inputs_embeds"])?;
         let embeds_kind = io.float(embeds)?;
         let mask = io.input(&["attention_mask"])?;
         io.int64(mask)?;
         let positions = io.input(&["position_ids"])?;
         io.int64(positions)?;
-        if io.dims(positions).len() != 3 {
+        if Interface::dims(positions).len() != 3 {
             return Err(io.unsupported(format!(
                 "position_ids has shape {:?}; Qwen2-VL's M-RoPE needs [3, batch, sequence]",
-                io.dims(positions)
+                Interface::dims(positions)
             )));
         }
         let logits_to_keep = match io.input(&["num_logits_to_keep", "logits_to_keep"]) {
             Ok(outlet) => {
                 io.int64(outlet)?;
-                Some((outlet.name().to_owned(), io.dims(outlet).len()))
+                Some((outlet.name().to_owned(), Interface::dims(outlet).len()))
             }
             Err(_) => None,
         };
@@ -410,7 +362,7 @@ impl DecoderGraph {
         }
         let first = io.input(&["past_key_values.0.key"])?;
         let kv_kind = io.float(first)?;
-        let dims = io.dims(first);
+        let dims = Interface::dims(first);
         if dims.len() != 4 {
             return Err(io.unsupported(format!(
                 "past_key_values.0.key has shape {dims:?}, expected [batch, kv_heads, past, head_dim]"
@@ -458,10 +410,10 @@ impl DecoderGraph {
         })
     }
 
-    fn error(reason: impl ToString) -> GraphError {
+    fn error(source: ort::Error) -> GraphError {
         GraphError::Run {
             graph: "decoder_model_merged",
-            reason: reason.to_string(),
+            source,
         }
     }
 
@@ -527,9 +479,13 @@ impl DecoderGraph {
         let mut values = Vec::with_capacity(self.layers.len() * 2);
         for layer in &self.layers {
             for name in [&layer.present_key, &layer.present_value] {
-                let value = outputs
-                    .remove(name.as_str())
-                    .ok_or_else(|| Self::error(format!("output {name} missing")))?;
+                let value =
+                    outputs
+                        .remove(name.as_str())
+                        .ok_or_else(|| GraphError::MissingOutput {
+                            graph: "decoder_model_merged",
+                            name: name.clone(),
+                        })?;
                 values.push(value);
             }
         }

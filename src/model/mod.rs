@@ -6,8 +6,7 @@
 //! [`ShowUi::generate`] preprocesses the frame like transformers' Qwen2VLImageProcessor, renders
 //! the chat with the Qwen2-VL template, runs the vision encoder, merges its features into the
 //! `<|image_pad|>` rows, computes M-RoPE positions, prefills the decoder and decodes greedily
-//! with the KV cache. ONNX Runtime is loaded at run time from `.ort/lib` (installed by
-//! `scripts/setup.sh`) or the path in `NEKO_ORT_LIB`.
+//! with the KV cache. ONNX Runtime itself (loading, providers, sessions) is [`crate::onnx`].
 
 mod config;
 mod graphs;
@@ -18,7 +17,6 @@ mod parallel;
 mod prompt;
 mod resize;
 mod rope;
-mod runtime;
 mod showui;
 mod tokens;
 
@@ -32,7 +30,5 @@ pub use layout::{Dtype, LayoutError};
 pub use options::{DEFAULT_MODEL_DIR, ModelOptions, OptionsError};
 pub use prompt::{Message, Part, PromptError, Role, render_chat};
 pub use resize::resize_rgb8_bicubic;
-pub(crate) use runtime::Runtime;
-pub use runtime::{ExecutionProvider, ProviderChoice, RuntimeError, find_library};
 pub use showui::{Generation, ImageFeatures, ModelError, ShowUi, StopReason, Timings};
 pub use tokens::TokenizerError;

@@ -6,12 +6,12 @@ use clap::Parser;
 
 use super::image::{SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS};
 use super::layout::Dtype;
-use super::runtime::ProviderChoice;
+use crate::onnx::ProviderChoice;
 
 /// The environment holds a setting that does not parse.
 #[derive(Debug, thiserror::Error)]
 #[error("model settings are invalid: {0}")]
-pub struct OptionsError(String);
+pub struct OptionsError(#[source] clap::Error);
 
 /// Where `--model-dir` points when it is not given: the real model's export folder.
 pub const DEFAULT_MODEL_DIR: &str = "models/showui-2b";
@@ -76,7 +76,7 @@ impl ModelOptions {
         }
         EnvOnly::try_parse_from(["neko-agent"])
             .map(|parsed| parsed.options)
-            .map_err(|e| OptionsError(e.to_string()))
+            .map_err(OptionsError)
     }
 }
 

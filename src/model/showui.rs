@@ -11,8 +11,8 @@ use super::layout::{Dtype, LayoutError, ModelFiles};
 use super::options::ModelOptions;
 use super::prompt::{Message, PromptError, expand_image_pads, render_chat};
 use super::rope::rope_index;
-use super::runtime::{ExecutionProvider, Runtime, RuntimeError};
 use super::tokens::{TextCodec, TokenizerError};
+use crate::onnx::{ExecutionProvider, Runtime, RuntimeError};
 
 /// Anything that stops the model from loading or answering.
 #[derive(Debug, thiserror::Error)]

@@ -44,25 +44,63 @@ impl Role {
     }
 }
 
-/// Builds a pipeline from a gst-launch description; the error is
-/// GStreamer's message. A description that yields a single element or a
-/// bin gets wrapped in a new pipeline.
-pub(super) fn launch(description: &str) -> Result<gst::Pipeline, String> {
-    gst::init().map_err(|error| format!("cannot initialise GStreamer: {error}"))?;
+/// GStreamer could not build a pipeline from a launch description.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LaunchError {
+    /// GStreamer itself cannot start.
+    #[error("cannot initialise GStreamer: {0}")]
+    Init(#[source] gst::glib::Error),
+    /// The parser refused the description; the message is GStreamer's.
+    #[error("{}", .error.message())]
+    Parse {
+        /// GStreamer's error (its kind is a [`gst::ParseError`]).
+        #[source]
+        error: gst::glib::Error,
+        /// The element factories that do not exist.
+        missing: Vec<String>,
+    },
+    /// The single element described could not be put in a pipeline.
+    #[error("cannot wrap the element in a pipeline: {0}")]
+    Wrap(#[source] gst::glib::BoolError),
+}
+
+impl LaunchError {
+    /// The parse error's kind, if the parser failed.
+    pub(super) fn kind(&self) -> Option<gst::ParseError> {
+        match self {
+            LaunchError::Parse { error, .. } => error.kind::<gst::ParseError>(),
+            _ => None,
+        }
+    }
+
+    /// The element factories the parser did not find.
+    pub(super) fn missing_elements(&self) -> &[String] {
+        match self {
+            LaunchError::Parse { missing, .. } => missing,
+            _ => &[],
+        }
+    }
+}
+
+/// Builds a pipeline from a gst-launch description. A description that yields a single element
+/// or a bin gets wrapped in a new pipeline.
+pub(super) fn launch(description: &str) -> Result<gst::Pipeline, LaunchError> {
+    gst::init().map_err(LaunchError::Init)?;
     let mut context = gst::ParseContext::new();
     let element = gst::parse::launch_full(
         description,
         Some(&mut context),
         gst::ParseFlags::FATAL_ERRORS,
     )
-    .map_err(|error| error.message().to_owned())?;
+    .map_err(|error| LaunchError::Parse {
+        error,
+        missing: context.missing_elements(),
+    })?;
     match element.downcast::<gst::Pipeline>() {
         Ok(pipeline) => Ok(pipeline),
         Err(element) => {
             let pipeline = gst::Pipeline::new();
-            pipeline
-                .add(&element)
-                .map_err(|error| format!("cannot wrap the element in a pipeline: {error}"))?;
+            pipeline.add(&element).map_err(LaunchError::Wrap)?;
             Ok(pipeline)
         }
     }
@@ -130,8 +168,10 @@ mod tests {
 
     #[test]
     fn gstreamer_messages_are_passed_on() {
-        let message = launch("videotestsrc ! nosuchelement").unwrap_err();
-        assert_eq!(message, "no element \"nosuchelement\"");
+        let error = launch("videotestsrc ! nosuchelement").unwrap_err();
+        assert_eq!(error.to_string(), "no element \"nosuchelement\"");
+        assert_eq!(error.kind(), Some(gst::ParseError::NoSuchElement));
+        assert_eq!(error.missing_elements(), ["nosuchelement"]);
     }
 
     #[test]

@@ -1,188 +1,219 @@
-//! Finds the token a GStreamer launch error is about.
+//! Finds the place in the launch text that a GStreamer parse error is about.
 //!
-//! GStreamer's parser reports no positions, only messages such as
-//! `no element "x"`, `no property "y" in element "z"` or
-//! `could not link a0 to b0`. The names in the message are looked up among
-//! the tokens of the launch text; elements are recognised by factory name,
-//! by factory name plus GStreamer's instance number (`videotestsrc0`), by
-//! their `name=` property or through a reference (`name.`).
+//! GStreamer reports no positions, only an error kind ([`gst::ParseError`]), the names of missing
+//! elements ([`gst::ParseContext::missing_elements`]) and the names it quotes in its message
+//! (a property, an element). Those names are searched for in the text: an element by its
+//! `name=`, or by its factory name (GStreamer numbers unnamed elements: `videotestsrc0`).
 
-use super::lexer::{Token, TokenKind};
+use super::syntax::closing_quote;
 
-/// Byte offset in `text` of what `message` is about, if it can be found.
-pub(super) fn locate(message: &str, text: &str, tokens: &[Token]) -> Option<usize> {
-    let elements = Elements { text, tokens };
+/// Byte offset in `text` of what the error of `kind` is about, if it can be found. `missing`
+/// are the elements GStreamer could not find, `message` its message.
+pub(super) fn locate(
+    kind: Option<gst::ParseError>,
+    missing: &[String],
+    message: &str,
+    text: &str,
+) -> Option<usize> {
+    let search = Search::new(text);
     let quoted: Vec<&str> = message.split('"').skip(1).step_by(2).collect();
-    let specific = if message.starts_with("no element ") {
-        quoted.first().and_then(|name| elements.word(name))
-    } else if message.starts_with("no property ") || message.starts_with("could not set property ")
-    {
-        quoted
+    let specific = match kind {
+        Some(gst::ParseError::NoSuchElement) => missing
             .first()
-            .and_then(|key| elements.property(key, quoted.get(1).copied()))
-    } else if let Some(rest) = message.strip_prefix("could not link ") {
-        rest.split_once(" to ").and_then(|(from, rest)| {
-            let to = rest.split([',', ' ']).next().unwrap_or_default();
-            elements.link(from, to)
-        })
-    } else if message.starts_with("specified empty bin") {
-        elements.empty_bin()
-    } else {
-        None
+            .map(String::as_str)
+            .or(quoted.first().copied())
+            .and_then(|name| search.word(name)),
+        Some(gst::ParseError::NoSuchProperty | gst::ParseError::CouldNotSetProperty) => quoted
+            .first()
+            .and_then(|key| search.property(key, quoted.get(1).copied())),
+        Some(gst::ParseError::Link) => search.link(message),
+        Some(gst::ParseError::EmptyBin) => search.empty_bin(),
+        _ => None,
     };
-    specific.or_else(|| elements.quoted_text(message))
+    specific.or_else(|| search.quoted_text(message))
 }
 
-/// The tokens of a launch text, searched by element.
-struct Elements<'a> {
+fn is_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-')
+}
+
+/// The launch text and where its double-quoted strings are.
+struct Search<'a> {
     text: &'a str,
-    tokens: &'a [Token],
+    quoted: Vec<(usize, usize)>,
 }
 
-impl Elements<'_> {
-    fn is_word(&self, index: usize) -> bool {
-        self.tokens
-            .get(index)
-            .is_some_and(|token| token.kind == TokenKind::Word)
-    }
-
-    /// The word token (element or reference) a token belongs to.
-    fn owner(&self, index: usize) -> Option<usize> {
-        let mut index = index;
-        loop {
-            match self.tokens.get(index)?.kind {
-                TokenKind::Word => return Some(index),
-                TokenKind::Property { .. } => index = index.checked_sub(1)?,
-                _ => return None,
+impl<'a> Search<'a> {
+    fn new(text: &'a str) -> Self {
+        let bytes = text.as_bytes();
+        let mut quoted = Vec::new();
+        let mut i = 0;
+        while let Some(&byte) = bytes.get(i) {
+            match byte {
+                b'\\' => i += 1,
+                b'"' => {
+                    let end = closing_quote(bytes, i).unwrap_or(bytes.len());
+                    quoted.push((i, end));
+                    i = end;
+                }
+                _ => {}
             }
+            i += 1;
         }
+        Self { text, quoted }
     }
 
-    /// Whether the element or reference starting at word `index` can be
-    /// the element GStreamer calls `name`.
-    fn matches(&self, index: usize, name: &str) -> bool {
-        let Some(word) = self.tokens.get(index).map(|token| token.text(self.text)) else {
-            return false;
-        };
-        let numbered = name
-            .strip_prefix(word)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        let referenced = word
-            .strip_prefix(name)
-            .is_some_and(|rest| rest.starts_with('.'));
-        let named = self.tokens[index + 1..]
+    fn in_quotes(&self, at: usize) -> bool {
+        self.quoted
             .iter()
-            .take_while(|token| matches!(token.kind, TokenKind::Property { .. }))
-            .any(|token| token.key(self.text) == "name" && token.value(self.text) == name);
-        word == name || numbered || referenced || named
+            .any(|&(open, close)| open < at && at < close)
     }
 
-    /// The first word spelled exactly `word`.
+    /// Offsets where `name` stands alone (not inside a longer name), quoted or not.
+    fn standalone(&self, name: &'a str) -> impl Iterator<Item = usize> + 'a {
+        let bytes = self.text.as_bytes();
+        self.text
+            .match_indices(name)
+            .map(|(at, _)| at)
+            .filter(move |&at| {
+                let before = at.checked_sub(1).and_then(|i| bytes.get(i));
+                let after = bytes.get(at + name.len());
+                !name.is_empty()
+                    && !before.is_some_and(|&b| is_name_byte(b))
+                    && !after.is_some_and(|&b| is_name_byte(b))
+            })
+    }
+
+    /// The first unquoted `word`.
     fn word(&self, word: &str) -> Option<usize> {
-        self.tokens
-            .iter()
-            .find(|token| token.kind == TokenKind::Word && token.text(self.text) == word)
-            .map(|token| token.start)
+        self.standalone(word).find(|&at| !self.in_quotes(at))
     }
 
-    /// The property `key`, preferably one of the element named `element`.
-    fn property(&self, key: &str, element: Option<&str>) -> Option<usize> {
-        let candidates: Vec<usize> = (0..self.tokens.len())
-            .filter(|&index| {
-                let token = &self.tokens[index];
-                matches!(token.kind, TokenKind::Property { .. }) && token.key(self.text) == key
-            })
-            .collect();
-        let of_element = candidates.iter().find(|&&index| {
-            element.is_some_and(|element| {
-                self.owner(index)
-                    .is_some_and(|owner| self.matches(owner, element))
-            })
+    /// Where the element GStreamer calls `name` is: its `name=` property, or its factory name
+    /// when `name` is the factory name with an instance number.
+    fn element(&self, name: &str) -> Option<usize> {
+        let named = self.standalone(name).find(|&at| {
+            let before = self.text[..at]
+                .strip_suffix('"')
+                .unwrap_or(&self.text[..at]);
+            before
+                .trim_end()
+                .strip_suffix('=')
+                .map(str::trim_end)
+                .and_then(|key| key.strip_suffix("name"))
+                .is_some_and(|rest| !rest.bytes().last().is_some_and(is_name_byte))
         });
-        of_element
-            .or(candidates.first())
-            .map(|&index| self.tokens[index].start)
+        named.or_else(|| {
+            let factory = name.trim_end_matches(|c: char| c.is_ascii_digit());
+            (factory.len() < name.len())
+                .then(|| self.word(factory))
+                .flatten()
+        })
     }
 
-    /// The link from element `from` to element `to`, or failing that a
-    /// link leaving `from` or one entering `to`.
-    fn link(&self, from: &str, to: &str) -> Option<usize> {
-        let links: Vec<usize> = (0..self.tokens.len())
-            .filter(|&index| self.tokens[index].kind == TokenKind::Link)
+    /// The property `key`: the first one after the element GStreamer names `element`, else the
+    /// first one.
+    fn property(&self, key: &str, element: Option<&str>) -> Option<usize> {
+        let keys: Vec<usize> = self
+            .standalone(key)
+            .filter(|&at| !self.in_quotes(at))
+            .filter(|&at| self.text[at + key.len()..].trim_start().starts_with('='))
             .collect();
-        let leaves = |index: usize| {
-            index
-                .checked_sub(1)
-                .and_then(|before| self.owner(before))
-                .is_some_and(|owner| self.matches(owner, from))
+        let from = element.and_then(|element| self.element(element).or_else(|| self.word(element)));
+        from.and_then(|from| keys.iter().copied().find(|&at| at >= from))
+            .or(keys.first().copied())
+    }
+
+    /// The link into the last element named before the first comma of the message (the
+    /// element that could not be linked to), else the link after the first one named.
+    fn link(&self, message: &str) -> Option<usize> {
+        let head = message.split(',').next().unwrap_or_default();
+        let elements: Vec<usize> = head
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-')))
+            .filter_map(|name| self.element(name))
+            .collect();
+        let links: Vec<usize> = self
+            .text
+            .match_indices('!')
+            .map(|(at, _)| at)
+            .filter(|&at| !self.in_quotes(at))
+            .collect();
+        let into = elements
+            .last()
+            .and_then(|&to| links.iter().rev().find(|&&at| at < to));
+        let out_of = || {
+            elements
+                .first()
+                .and_then(|&from| links.iter().find(|&&at| at > from))
         };
-        let enters = |index: usize| self.is_word(index + 1) && self.matches(index + 1, to);
-        let found = links
-            .iter()
-            .find(|&&index| leaves(index) && enters(index))
-            .or_else(|| links.iter().find(|&&index| leaves(index)))
-            .or_else(|| links.iter().find(|&&index| enters(index)));
-        found.map(|&index| self.tokens[index].start)
+        into.or_else(out_of).copied()
     }
 
-    /// The first `(` directly followed by `)`.
+    /// The first `(` followed only by blanks up to its `)`.
     fn empty_bin(&self) -> Option<usize> {
-        self.tokens
-            .windows(2)
-            .find(|pair| pair[0].kind == TokenKind::Open && pair[1].kind == TokenKind::Close)
-            .map(|pair| pair[0].start)
+        self.text
+            .match_indices('(')
+            .map(|(at, _)| at)
+            .filter(|&at| !self.in_quotes(at))
+            .find(|&at| self.text[at + 1..].trim_start().starts_with(')'))
     }
 
-    /// What the message quotes (from its first to its last double quote):
-    /// a token spelled so, or else the text standing alone in the launch
-    /// text (not inside a longer name).
+    /// What the message quotes (from its first to its last double quote), standing alone in the
+    /// text.
     fn quoted_text(&self, message: &str) -> Option<usize> {
         let first = message.find('"')?;
         let last = message.rfind('"')?;
         let quoted = message.get(first + 1..last).filter(|q| !q.is_empty())?;
-        if let Some(token) = self
-            .tokens
-            .iter()
-            .find(|token| token.text(self.text) == quoted)
-        {
-            return Some(token.start);
-        }
-        let is_name_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
-        let bytes = self.text.as_bytes();
-        self.text
-            .match_indices(quoted)
-            .map(|(at, _)| at)
-            .find(|&at| {
-                let before = at.checked_sub(1).and_then(|i| bytes.get(i));
-                let after = bytes.get(at + quoted.len());
-                !before.is_some_and(is_name_byte) && !after.is_some_and(is_name_byte)
-            })
+        self.standalone(quoted).next()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline_file::lexer::lex;
+    use gst::ParseError::{CouldNotSetProperty, EmptyBin, Link, NoSuchElement, NoSuchProperty};
 
-    fn at(message: &str, text: &str) -> Option<usize> {
-        locate(message, text, &lex(text).unwrap())
+    fn at(kind: gst::ParseError, message: &str, text: &str) -> Option<usize> {
+        locate(Some(kind), &[], message, text)
     }
 
     #[test]
     fn missing_elements_point_at_the_factory_name() {
         let text = "videotestsrc ! vidoeconvert ! fakesink";
-        assert_eq!(at("no element \"vidoeconvert\"", text), Some(15));
+        assert_eq!(
+            locate(Some(NoSuchElement), &["vidoeconvert".to_owned()], "", text),
+            Some(15)
+        );
+        assert_eq!(
+            at(NoSuchElement, "no element \"vidoeconvert\"", text),
+            Some(15)
+        );
+        let text = "filesrc location=\"/x/vidoeconvert\" ! vidoeconvert";
+        assert_eq!(at(NoSuchElement, "\"vidoeconvert\"", text), Some(37));
     }
 
     #[test]
     fn properties_prefer_the_named_element() {
         let text = "a foo=1 ! b name=x foo=2 ! b foo=3";
-        assert_eq!(at("no property \"foo\" in element \"x\"", text), Some(19));
-        assert_eq!(at("no property \"foo\" in element \"b1\"", text), Some(19));
-        assert_eq!(at("no property \"foo\" in element \"a\"", text), Some(2));
+        assert_eq!(
+            at(NoSuchProperty, "no property \"foo\" in element \"x\"", text),
+            Some(19)
+        );
         assert_eq!(
             at(
+                NoSuchProperty,
+                "no property \"foo\" in element \"b1\"",
+                text
+            ),
+            Some(19)
+        );
+        assert_eq!(
+            at(NoSuchProperty, "no property \"foo\" in element \"a\"", text),
+            Some(2)
+        );
+        assert_eq!(
+            at(
+                CouldNotSetProperty,
                 "could not set property \"foo\" in element \"zz\" to \"3\"",
                 text
             ),
@@ -193,21 +224,32 @@ mod tests {
     #[test]
     fn links_point_at_the_bang() {
         let text = "a ! b name=n ! c";
-        assert_eq!(at("could not link a0 to b0", text), Some(2));
+        assert_eq!(at(Link, "could not link a0 to b0", text), Some(2));
         assert_eq!(
-            at("could not link n to c0, n can't handle caps x/y", text),
+            at(
+                Link,
+                "could not link n to c0, n can't handle caps x/y",
+                text
+            ),
             Some(13)
         );
-        assert_eq!(at("could not link zz to c3", text), Some(13));
+        assert_eq!(at(Link, "could not link zz to c3", text), Some(13));
         let text = "a name=t ! b t. ! c";
-        assert_eq!(at("could not link t to c0", text), Some(16));
+        assert_eq!(at(Link, "could not link t to c0", text), Some(16));
+        let text = "audiotestsrc ! videoconvert name=vc ! fakesink";
+        assert_eq!(
+            at(Link, "could not link audiotestsrc0 to vc", text),
+            Some(13)
+        );
     }
 
     #[test]
-    fn other_messages_use_the_quoted_text() {
+    fn other_errors_use_the_quoted_text() {
         let text = "a ! video/x-raw,width=(int)\"64\" ! b";
         assert_eq!(
-            at(
+            locate(
+                None,
+                &[],
                 "could not parse caps \"video/x-raw,width=(int)\"64\"\"",
                 text
             ),
@@ -215,13 +257,17 @@ mod tests {
         );
         assert_eq!(
             at(
+                EmptyBin,
                 "specified empty bin \"bin\", not allowed",
                 "decodebin ! ( )"
             ),
             Some(12)
         );
-        assert_eq!(at("no bin \"bin\"", "decodebin ! bin"), Some(12));
-        assert_eq!(at("no bin \"bin\"", "decodebin"), None);
-        assert_eq!(at("syntax error", "a ! b"), None);
+        assert_eq!(
+            locate(None, &[], "no bin \"bin\"", "decodebin ! bin"),
+            Some(12)
+        );
+        assert_eq!(locate(None, &[], "no bin \"bin\"", "decodebin"), None);
+        assert_eq!(at(gst::ParseError::Syntax, "syntax error", "a ! b"), None);
     }
 }

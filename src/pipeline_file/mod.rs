@@ -40,9 +40,9 @@ mod build;
 mod error;
 mod find;
 mod format;
-mod lexer;
 mod locate;
 mod position;
+mod syntax;
 mod template;
 mod value_map;
 mod variables;
@@ -133,7 +133,7 @@ impl PipelineFile {
         // The structure does not depend on the values, which are always
         // inserted as one quoted string: check it once with empty values.
         let rendered = template.render(|_| "");
-        lexer::lex(rendered.text()).map_err(|problem| {
+        syntax::check(rendered.text()).map_err(|problem| {
             let offset = launch_map.file_offset(rendered.template_offset(problem.offset));
             source.error(offset, ErrorKind::Syntax, problem.reason)
         })?;
@@ -223,10 +223,15 @@ impl PipelineFile {
     ) -> Result<gst::Pipeline, PipelineFileError> {
         let values = self.resolve(values)?;
         let rendered = self.template.render(|name| values.real(name));
-        let tokens = lexer::lex(rendered.text())
-            .map_err(|problem| self.launch_error(&rendered, problem, ErrorKind::Syntax, &values))?;
-        let pipeline = build::launch(rendered.text()).map_err(|message| {
-            let offset = locate::locate(&message, rendered.text(), &tokens).unwrap_or(0);
+        let pipeline = build::launch(rendered.text()).map_err(|error| {
+            let message = error.to_string();
+            let offset = locate::locate(
+                error.kind(),
+                error.missing_elements(),
+                &message,
+                rendered.text(),
+            )
+            .unwrap_or(0);
             self.launch_error(
                 &rendered,
                 Problem::new(offset, message),

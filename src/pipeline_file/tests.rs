@@ -202,7 +202,7 @@ fn bad_declarations_are_reported() {
 }
 
 #[test]
-fn lexer_errors_are_reported_at_their_exact_position() {
+fn syntax_errors_are_reported_at_their_exact_position() {
     let cases = [
         (
             "videotestsrc ! fakesink name=\"abc\n",
@@ -254,7 +254,7 @@ fn gstreamer_errors_are_mapped_to_the_offending_token() {
 
 #[test]
 fn unlocated_gstreamer_errors_point_at_the_launch_start() {
-    // The lexer lets `name.` references through; GStreamer says only
+    // The syntax check lets `name.` references through; GStreamer says only
     // "syntax error" here.
     let text = with_launch("videotestsrc name=x ! x. ! fakesink\n");
     let error = instantiate_error(&text, &[]);

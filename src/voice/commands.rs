@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::flags::{FlagError, parse_kv_flags};
-use super::voices::{ESPEAK_PREFIX, Voice, VoiceParams, check_pitch, check_rate};
+use super::voices::{ESPEAK_PREFIX, ParamError, Voice, VoiceParams, check_pitch, check_rate};
 
 /// Usage of `/yap:voice add`, as the Python tool replies it.
 pub const ADD_USAGE: &str = "/yap:voice add --spk <id> --ref <wav> [--ref-text \"…\"] [--styles \"a,b\"] [--rate 1.0] [--pitch 0.0]";
@@ -42,8 +42,8 @@ pub enum CommandError {
         value: String,
     },
     /// A number outside its range.
-    #[error("{0}")]
-    OutOfRange(String),
+    #[error(transparent)]
+    OutOfRange(ParamError),
     /// A speaker id that is empty, too long or has control characters.
     #[error(
         "speaker id {0:?} is not usable: give 1 to {MAX_SPEAKER_LEN} characters without control characters"

@@ -1,6 +1,6 @@
 //! Short offline GStreamer pipelines that produce mono float audio: decoding a reference
-//! recording, changing tempo and pitch (SoundTouch's `pitch` element), and the shared loop that
-//! runs a pipeline to its end and hands over what its appsink receives.
+//! recording, and the shared loop that runs a pipeline to its end and hands over what its appsink
+//! receives.
 //!
 //! They run on the calling thread, as fast as the elements go (appsinks are not synchronised to a
 //! clock), and check a [`CancelFlag`] between buffers.
@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use gst::prelude::*;
 
 use super::cancel::CancelFlag;
-use super::voices::VoiceParams;
 
 /// How long one wait for a buffer lasts before the cancel flag and the bus are checked again.
 const POLL: gst::ClockTime = gst::ClockTime::from_mseconds(20);
@@ -20,7 +19,7 @@ const POLL: gst::ClockTime = gst::ClockTime::from_mseconds(20);
 pub enum AudioError {
     /// GStreamer itself cannot start.
     #[error("GStreamer cannot be initialised: {0}")]
-    Init(String),
+    Init(#[source] gst::glib::Error),
     /// An element's plugin is not installed.
     #[error("the GStreamer element {element} is missing: install {package}")]
     MissingElement {
@@ -34,30 +33,56 @@ pub enum AudioError {
     Decode {
         /// The file.
         path: PathBuf,
-        /// What GStreamer reported.
-        reason: String,
+        /// What went wrong.
+        #[source]
+        reason: DecodeFailure,
     },
     /// A file decoded to no samples at all.
     #[error("{0} holds no audio samples")]
     Empty(PathBuf),
-    /// A pipeline failed.
-    #[error("the {what} pipeline failed: {reason}")]
-    Pipeline {
-        /// Which pipeline.
-        what: &'static str,
-        /// What GStreamer reported.
-        reason: String,
-    },
     /// The cancel flag was raised.
     #[error("cancelled")]
     Cancelled,
+}
+
+/// Why a file could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeFailure {
+    /// There is no file at the path.
+    #[error("no such file")]
+    NoSuchFile,
+    /// GStreamer's `filesrc` takes UTF-8 locations only.
+    #[error("the path is not valid UTF-8")]
+    NotUtf8,
+    /// The decoding pipeline failed.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineFailure),
+}
+
+/// A pipeline would not start or failed while it ran.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineFailure {
+    /// An element posted an error.
+    #[error("{error}{}", .debug.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Posted {
+        /// The element's error.
+        #[source]
+        error: gst::glib::Error,
+        /// GStreamer's debug details.
+        debug: Option<String>,
+    },
+    /// The state change failed without an error on the bus.
+    #[error("it refused to start")]
+    Refused,
+    /// A buffer could not be mapped.
+    #[error("a buffer cannot be read")]
+    Unreadable,
 }
 
 /// Debian package of each element these pipelines use.
 fn package_of(element: &str) -> &'static str {
     match element {
         "espeak" => "gstreamer1.0-espeak",
-        "pitch" => "gstreamer1.0-plugins-bad (SoundTouch)",
         "filesrc" | "capsfilter" => "gstreamer1.0 (core)",
         _ => "gstreamer1.0-plugins-base",
     }
@@ -65,7 +90,7 @@ fn package_of(element: &str) -> &'static str {
 
 /// Initialises GStreamer (once per process; later calls are cheap).
 pub(crate) fn init() -> Result<(), AudioError> {
-    gst::init().map_err(|e| AudioError::Init(e.to_string()))
+    gst::init().map_err(AudioError::Init)
 }
 
 /// A new element from `factory`, or an error that names the package to install.
@@ -100,39 +125,27 @@ pub(crate) fn fast_sink() -> gst_app::AppSink {
     gst_app::AppSink::builder().sync(false).build()
 }
 
-/// SoundTouch's `pitch` element set to `params` (tempo factor, pitch factor), or `None` when the
-/// params change nothing.
-pub(crate) fn prosody_element(params: &VoiceParams) -> Result<Option<gst::Element>, AudioError> {
-    if params.is_neutral() {
-        return Ok(None);
-    }
-    let element = make("pitch")?;
-    element.set_property("tempo", params.rate);
-    element.set_property("pitch", params.pitch_factor());
-    Ok(Some(element))
-}
-
-/// The text of the first error message on `bus`, if there is one.
-fn bus_error(bus: &gst::Bus) -> Option<String> {
+/// The first error message on `bus`, if there is one.
+fn bus_error(bus: &gst::Bus) -> Option<PipelineFailure> {
     let message = bus.pop_filtered(&[gst::MessageType::Error])?;
     match message.view() {
-        gst::MessageView::Error(error) => Some(match error.debug() {
-            Some(debug) => format!("{} ({debug})", error.error()),
-            None => error.error().to_string(),
+        gst::MessageView::Error(error) => Some(PipelineFailure::Posted {
+            error: error.error(),
+            debug: error.debug().map(|d| d.to_string()),
         }),
         _ => None,
     }
 }
 
 /// Sets `pipeline` playing; a failure reports the bus's error.
-pub(crate) fn start(pipeline: &gst::Pipeline) -> Result<(), String> {
+pub(crate) fn start(pipeline: &gst::Pipeline) -> Result<(), PipelineFailure> {
     if pipeline.set_state(gst::State::Playing).is_ok() {
         return Ok(());
     }
     let reason = pipeline
         .bus()
         .and_then(|bus| bus_error(&bus))
-        .unwrap_or_else(|| "it refused to start".to_owned());
+        .unwrap_or(PipelineFailure::Refused);
     let _ = pipeline.set_state(gst::State::Null);
     Err(reason)
 }
@@ -161,7 +174,7 @@ pub(crate) fn drain(
                     continue;
                 };
                 let Ok(map) = buffer.map_readable() else {
-                    break Err(DrainError::Failed("a buffer cannot be read".to_owned()));
+                    break Err(DrainError::Failed(PipelineFailure::Unreadable));
                 };
                 samples.clear();
                 samples.extend(
@@ -203,24 +216,24 @@ pub(crate) fn feed_all(
 pub(crate) enum DrainError {
     /// The cancel flag was raised.
     Cancelled,
-    /// The pipeline posted an error.
-    Failed(String),
+    /// The pipeline failed.
+    Failed(PipelineFailure),
 }
 
 /// Decodes the audio file at `path` (any format GStreamer can decode) to mono float samples at
 /// `rate` Hz: `filesrc ! decodebin ! audioconvert ! audioresample ! capsfilter ! appsink`.
 pub fn decode_file(path: &Path, rate: u32, cancel: &CancelFlag) -> Result<Vec<f32>, AudioError> {
     init()?;
-    let decode_error = |reason: String| AudioError::Decode {
+    let decode_error = |reason: DecodeFailure| AudioError::Decode {
         path: path.to_owned(),
         reason,
     };
     if !path.is_file() {
-        return Err(decode_error("no such file".to_owned()));
+        return Err(decode_error(DecodeFailure::NoSuchFile));
     }
     let location = path
         .to_str()
-        .ok_or_else(|| decode_error("the path is not valid UTF-8".to_owned()))?;
+        .ok_or_else(|| decode_error(DecodeFailure::NotUtf8))?;
     let pipeline = gst::Pipeline::new();
     let source = make("filesrc")?;
     source.set_property("location", location);
@@ -255,76 +268,19 @@ pub fn decode_file(path: &Path, rate: u32, cancel: &CancelFlag) -> Result<Vec<f3
             let _ = pad.link(&convert_sink);
         }
     });
-    start(&pipeline).map_err(decode_error)?;
+    start(&pipeline).map_err(|e| decode_error(e.into()))?;
     let mut audio = Vec::new();
     drain(&pipeline, &sink, cancel, &mut |chunk| {
         audio.extend_from_slice(chunk)
     })
     .map_err(|e| match e {
         DrainError::Cancelled => AudioError::Cancelled,
-        DrainError::Failed(reason) => decode_error(reason),
+        DrainError::Failed(reason) => decode_error(reason.into()),
     })?;
     if audio.is_empty() {
         return Err(AudioError::Empty(path.to_owned()));
     }
     Ok(audio)
-}
-
-/// `samples` (mono, `rate` Hz) played `params.rate` times faster and shifted by `params.pitch`
-/// semitones, through SoundTouch; returned as they are when the params are neutral.
-pub fn apply_prosody(
-    samples: &[f32],
-    rate: u32,
-    params: &VoiceParams,
-    cancel: &CancelFlag,
-) -> Result<Vec<f32>, AudioError> {
-    init()?;
-    let Some(prosody) = prosody_element(params)? else {
-        return Ok(samples.to_vec());
-    };
-    if samples.is_empty() {
-        return Ok(Vec::new());
-    }
-    let failed = |reason: String| AudioError::Pipeline {
-        what: "tempo/pitch",
-        reason,
-    };
-    let pipeline = gst::Pipeline::new();
-    let source = gst_app::AppSrc::builder()
-        .caps(&f32_caps(rate, 1))
-        .format(gst::Format::Time)
-        .build();
-    let convert_in = make("audioconvert")?;
-    let convert_out = make("audioconvert")?;
-    let filter = mono_filter(rate)?;
-    let sink = fast_sink();
-    let chain = [
-        source.upcast_ref(),
-        &convert_in,
-        &prosody,
-        &convert_out,
-        &filter,
-        sink.upcast_ref(),
-    ];
-    pipeline
-        .add_many(chain)
-        .expect("fresh elements join a fresh pipeline");
-    gst::Element::link_many(chain).expect("raw audio elements link");
-    start(&pipeline).map_err(failed)?;
-
-    if let Err(flow) = feed_all(&source, samples, rate) {
-        let _ = pipeline.set_state(gst::State::Null);
-        return Err(failed(format!("the audio could not be fed in ({flow:?})")));
-    }
-    let mut out = Vec::with_capacity((samples.len() as f32 / params.rate) as usize + 1024);
-    drain(&pipeline, &sink, cancel, &mut |chunk| {
-        out.extend_from_slice(chunk)
-    })
-    .map_err(|e| match e {
-        DrainError::Cancelled => AudioError::Cancelled,
-        DrainError::Failed(reason) => failed(reason),
-    })?;
-    Ok(out)
 }
 
 /// Helpers for tests elsewhere in the voice module.
@@ -367,12 +323,6 @@ mod tests {
     use super::testing::write_wav;
     use super::*;
 
-    fn tone(freq: f32, rate: u32, seconds: f32) -> Vec<f32> {
-        (0..(rate as f32 * seconds) as usize)
-            .map(|i| 0.5 * (std::f32::consts::TAU * freq * i as f32 / rate as f32).sin())
-            .collect()
-    }
-
     /// Frequency estimated from upward zero crossings.
     fn frequency(samples: &[f32], rate: u32) -> f32 {
         let crossings = samples
@@ -408,60 +358,5 @@ mod tests {
         let error = decode_file(&path, 24000, &CancelFlag::new()).unwrap_err();
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(error, AudioError::Decode { .. }), "{error}");
-    }
-
-    #[test]
-    fn tempo_changes_length_and_pitch_changes_frequency() {
-        let rate = 22050;
-        let input = tone(300.0, rate, 2.0);
-        let cancel = CancelFlag::new();
-        let faster = apply_prosody(
-            &input,
-            rate,
-            &VoiceParams {
-                rate: 2.0,
-                pitch: 0.0,
-            },
-            &cancel,
-        )
-        .unwrap();
-        let ratio = faster.len() as f32 / input.len() as f32;
-        assert!((ratio - 0.5).abs() < 0.05, "length ratio {ratio}");
-        assert!((frequency(&faster, rate) - 300.0).abs() < 10.0);
-
-        let higher = apply_prosody(
-            &input,
-            rate,
-            &VoiceParams {
-                rate: 1.0,
-                pitch: 12.0,
-            },
-            &cancel,
-        )
-        .unwrap();
-        let ratio = higher.len() as f32 / input.len() as f32;
-        assert!((ratio - 1.0).abs() < 0.05, "length ratio {ratio}");
-        let f = frequency(&higher[2000..higher.len() - 2000], rate);
-        assert!((f - 600.0).abs() < 15.0, "{f}");
-
-        let same = apply_prosody(&input, rate, &VoiceParams::default(), &cancel).unwrap();
-        assert_eq!(same, input);
-    }
-
-    #[test]
-    fn a_raised_flag_stops_the_pipeline() {
-        let cancel = CancelFlag::new();
-        cancel.cancel();
-        let error = apply_prosody(
-            &tone(300.0, 22050, 1.0),
-            22050,
-            &VoiceParams {
-                rate: 1.5,
-                pitch: 0.0,
-            },
-            &cancel,
-        )
-        .unwrap_err();
-        assert!(matches!(error, AudioError::Cancelled));
     }
 }

@@ -42,16 +42,44 @@ pub enum VoicesError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// The file is not a JSON object of speakers.
-    #[error(
-        "{path} is not a voices file: {reason}; it must be a JSON object mapping speaker ids to {{\"ref_audio\": …}} entries (fix or delete it to get the default one)"
-    )]
-    Invalid {
+    /// The file is not JSON.
+    #[error("{path} is not a voices file: {source}; {VOICES_FILE_SHAPE}")]
+    Json {
         /// The file.
         path: PathBuf,
-        /// What is wrong.
-        reason: String,
+        /// What the JSON parser reported.
+        source: serde_json::Error,
     },
+    /// The file is JSON but not an object of speakers.
+    #[error("{path} is not a voices file: the top level is {found}; {VOICES_FILE_SHAPE}")]
+    NotAnObject {
+        /// The file.
+        path: PathBuf,
+        /// What the top level is ("an array", …).
+        found: &'static str,
+    },
+}
+
+/// What a voices file must look like, appended to the errors about one that does not.
+const VOICES_FILE_SHAPE: &str = "it must be a JSON object mapping speaker ids to {\"ref_audio\": …} entries (fix or delete it to get the default one)";
+
+/// A rate or pitch outside what the voice accepts.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum ParamError {
+    /// The tempo factor is outside [`RATE_RANGE`] or not finite.
+    #[error(
+        "rate {0} is out of range: it is a tempo factor from {min} to {max} (1.0 = normal speed)",
+        min = RATE_RANGE.start(),
+        max = RATE_RANGE.end()
+    )]
+    Rate(f32),
+    /// The pitch shift is outside [`PITCH_RANGE`] or not finite.
+    #[error(
+        "pitch {0} is out of range: it is a shift in semitones from {min} to {max} (0 = unchanged)",
+        min = PITCH_RANGE.start(),
+        max = PITCH_RANGE.end()
+    )]
+    Pitch(f32),
 }
 
 /// How a voice sounds: tempo and pitch.
@@ -97,35 +125,27 @@ impl VoiceParams {
     }
 
     /// Checks both values against [`RATE_RANGE`] and [`PITCH_RANGE`].
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ParamError> {
         check_rate(self.rate)?;
         check_pitch(self.pitch)
     }
 }
 
 /// Checks a tempo factor: finite and within [`RATE_RANGE`].
-pub fn check_rate(rate: f32) -> Result<(), String> {
+pub fn check_rate(rate: f32) -> Result<(), ParamError> {
     if RATE_RANGE.contains(&rate) {
         Ok(())
     } else {
-        Err(format!(
-            "rate {rate} is out of range: it is a tempo factor from {} to {} (1.0 = normal speed)",
-            RATE_RANGE.start(),
-            RATE_RANGE.end()
-        ))
+        Err(ParamError::Rate(rate))
     }
 }
 
 /// Checks a pitch shift: finite and within [`PITCH_RANGE`] semitones.
-pub fn check_pitch(pitch: f32) -> Result<(), String> {
+pub fn check_pitch(pitch: f32) -> Result<(), ParamError> {
     if PITCH_RANGE.contains(&pitch) {
         Ok(())
     } else {
-        Err(format!(
-            "pitch {pitch} is out of range: it is a shift in semitones from {} to {} (0 = unchanged)",
-            PITCH_RANGE.start(),
-            PITCH_RANGE.end()
-        ))
+        Err(ParamError::Pitch(pitch))
     }
 }
 
@@ -303,13 +323,13 @@ fn read_entries(file: &Path) -> Result<Map<String, Value>, VoicesError> {
     })?;
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(entries)) => Ok(entries),
-        Ok(other) => Err(VoicesError::Invalid {
+        Ok(other) => Err(VoicesError::NotAnObject {
             path: file.to_owned(),
-            reason: format!("the top level is {}", kind(&other)),
+            found: kind(&other),
         }),
-        Err(e) => Err(VoicesError::Invalid {
+        Err(source) => Err(VoicesError::Json {
             path: file.to_owned(),
-            reason: e.to_string(),
+            source,
         }),
     }
 }

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gstneko::client::{ClientNotice, NekoClient, wait_for_notice};
+use gstneko::client::{ClientError, ClientNotice, NekoClient, wait_for_notice};
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
 use tokio::sync::broadcast;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
@@ -17,10 +17,10 @@ use tokio::time::Instant;
 use super::chat::{self, HELP, REPLY_PREFIX, YapCommand};
 use super::metrics::YapMetrics;
 use super::settings::YapArgs;
-use super::speaker::SpeakerEvent;
-use super::voice::{Voice, VoiceError};
 use crate::connection::SessionSettings;
+use crate::voice::live::{self, SayError, Voice, VoiceError};
 use crate::voice::segment::StreamAssembler;
+use crate::voice::speaker::SpeakerEvent;
 
 /// Stopped by a signal, or a healthcheck passed.
 pub const EXIT_OK: u8 = 0;
@@ -76,7 +76,7 @@ pub async fn run(args: YapArgs) -> u8 {
     let mut notices = voice.link().client.subscribe();
     let joined = tokio::select! {
         joined = wait_joined(&voice.link().client, &mut notices, Duration::from_secs_f64(args.connect_timeout.max(0.1))) => joined,
-        Some(error) = pipeline_errors.recv() => Err(error),
+        Some(error) = pipeline_errors.recv() => Err(JoinError::Pipeline(error)),
     };
     if let Err(error) = joined {
         eprintln!("error: {error}");
@@ -112,34 +112,54 @@ pub async fn run(args: YapArgs) -> u8 {
     code
 }
 
+/// Why the room was not joined.
+#[derive(Debug, thiserror::Error)]
+enum JoinError {
+    /// The session ended for good.
+    #[error(transparent)]
+    Fatal(ClientError),
+    /// No `system/init` within the limit.
+    #[error(
+        "could not join the room within {:.0} s{}",
+        .limit.as_secs_f64(),
+        .last_problem.as_ref().map(|p| format!(": {p}")).unwrap_or_default()
+    )]
+    Timeout {
+        /// How long it waited.
+        limit: Duration,
+        /// Why the last connection attempt failed.
+        last_problem: Option<String>,
+    },
+    /// The voice pipeline reported an error first.
+    #[error("{0}")]
+    Pipeline(String),
+}
+
 /// Waits for `system/init` (or a fatal session error); a timeout names the last problem.
 /// `notices` must be subscribed before the state is read, so the join cannot slip between.
 async fn wait_joined(
     client: &NekoClient,
     notices: &mut broadcast::Receiver<ClientNotice>,
     limit: Duration,
-) -> Result<(), String> {
+) -> Result<(), JoinError> {
     let mut last_problem = None;
     if client.state().connected {
         return Ok(());
     }
     let outcome = wait_for_notice(notices, limit, |notice| match notice {
         ClientNotice::Connected { .. } => Some(Ok(())),
-        ClientNotice::Fatal(error) => Some(Err(error.to_string())),
+        ClientNotice::Fatal(error) => Some(Err(JoinError::Fatal(error.clone()))),
         ClientNotice::Retrying { error, .. } => {
-            last_problem = Some(error.to_string());
+            last_problem = Some(error.clone());
             None
         }
         _ => None,
     })
     .await;
-    outcome.unwrap_or_else(|| {
-        Err(format!(
-            "could not join the room within {:.0} s{}",
-            limit.as_secs_f64(),
-            last_problem.map(|p| format!(": {p}")).unwrap_or_default()
-        ))
-    })
+    outcome.unwrap_or(Err(JoinError::Timeout {
+        limit,
+        last_problem,
+    }))
 }
 
 /// The chat side of a running yap.
@@ -212,7 +232,7 @@ impl ChatSession {
         }
     }
 
-    async fn speak(&mut self, result: Result<Vec<String>, String>) {
+    async fn speak(&mut self, result: Result<Vec<String>, SayError>) {
         match result {
             Ok(notes) => {
                 for note in notes {
@@ -332,10 +352,10 @@ impl ChatSession {
 async fn healthcheck(args: &YapArgs, session: &SessionSettings) -> u8 {
     let mut problems = Vec::new();
     let voice = args.voice.clone();
-    let local = tokio::task::spawn_blocking(move || super::voice::check(&voice)).await;
+    let local = tokio::task::spawn_blocking(move || live::check(&voice)).await;
     match local {
         Ok(Ok(())) => {}
-        Ok(Err(error)) => problems.push(error),
+        Ok(Err(error)) => problems.push(error.to_string()),
         Err(error) => problems.push(error.to_string()),
     }
     if let Err(error) = crate::session::check_login(session).await {

@@ -5,11 +5,6 @@
 pub mod app;
 pub mod chat;
 mod metrics;
-pub mod player;
 pub mod settings;
-pub mod shaping;
-pub mod speaker;
-pub mod voice;
 
-pub use player::{PlayError, Player, PlayerFormat};
-pub use settings::{Engine, VoiceArgs, YapArgs};
+pub use settings::YapArgs;

@@ -3,9 +3,9 @@
 //! ONNX graphs and ideally a GPU).
 //!
 //! An engine turns one segment of text (see [`segment_text`](super::segment::segment_text)) into
-//! mono float samples at its own [`sample_rate`](Synthesizer::sample_rate), with the voice's tempo
-//! and pitch applied; resampling to the room's rate, channel matching and splicing are the
-//! caller's (see [`splice`](super::splice)).
+//! plain mono float samples at its own [`sample_rate`](Synthesizer::sample_rate); the voice's
+//! tempo and pitch, resampling to the room's rate and channel matching are the shaping
+//! pipeline's, splicing the caller's (see [`splice`](super::splice)).
 
 pub mod espeak;
 pub mod f5;
@@ -23,7 +23,8 @@ pub struct VoiceRequest {
     pub speaker: String,
     /// Where the timbre comes from.
     pub reference: VoiceReference,
-    /// Tempo and pitch, already merged with any live overrides.
+    /// Tempo and pitch, already merged with any live overrides (applied after synthesis by
+    /// the shaping pipeline; engines speak plainly).
     pub params: VoiceParams,
 }
 
@@ -85,7 +86,7 @@ pub enum TtsError {
         /// What is missing or wrong, and how to fix it.
         reason: String,
     },
-    /// An audio pipeline (decoding, tempo/pitch) failed.
+    /// An audio pipeline (decoding the reference) failed.
     #[error(transparent)]
     Audio(AudioError),
     /// The eSpeak engine failed.

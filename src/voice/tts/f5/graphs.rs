@@ -12,11 +12,13 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use half::f16;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{DynValue, Outlet, Tensor, TensorElementType};
 
-use crate::model::{ExecutionProvider, Runtime, RuntimeError};
+use crate::onnx::{
+    Direction, ExecutionProvider, FloatKind, Interface, InterfaceError, OpenError, Runtime,
+    to_float_kind,
+};
 use crate::voice::cancel::CancelFlag;
 
 /// Transformer calls per generation: NFE 32 gives 31 Euler steps.
@@ -29,18 +31,19 @@ const EXPORT_HINT: &str =
 /// A graph cannot be opened, has an unexpected interface, or failed to run.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
-    /// ONNX Runtime is missing or the provider is unavailable.
+    /// ONNX Runtime is missing, the provider is unavailable, or the file was refused.
     #[error(transparent)]
-    Runtime(#[from] RuntimeError),
-    /// ONNX Runtime refused the file.
-    #[error("cannot load {path}: {reason}")]
-    Open {
+    Open(#[from] OpenError),
+    /// An input or output is missing or of the wrong type.
+    #[error("{path}: {source}; {EXPORT_HINT}")]
+    Interface {
         /// The graph file.
         path: PathBuf,
-        /// What ONNX Runtime reported.
-        reason: String,
+        /// What is wrong.
+        #[source]
+        source: InterfaceError,
     },
-    /// The inputs or outputs are not those of the F5-TTS export.
+    /// The graphs do not fit together as the F5-TTS export does.
     #[error("{path}: {problem}; {EXPORT_HINT}")]
     Signature {
         /// The graph file.
@@ -49,35 +52,25 @@ pub enum GraphError {
         problem: String,
     },
     /// A run failed.
-    #[error("running {graph} failed: {reason}")]
+    #[error("running {graph} failed: {source}")]
     Run {
         /// Which graph.
         graph: &'static str,
         /// What ONNX Runtime reported.
-        reason: String,
+        #[source]
+        source: ort::Error,
+    },
+    /// A run did not produce an output the graph declares.
+    #[error("running {graph} failed: output {name} missing")]
+    MissingOutput {
+        /// Which graph.
+        graph: &'static str,
+        /// The output.
+        name: String,
     },
     /// The cancel flag was raised between steps.
     #[error("cancelled")]
     Cancelled,
-}
-
-/// Floating-point element type of a tensor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FloatKind {
-    /// float32.
-    F32,
-    /// float16.
-    F16,
-}
-
-impl FloatKind {
-    fn of(element: Option<TensorElementType>) -> Option<Self> {
-        match element {
-            Some(TensorElementType::Float32) => Some(FloatKind::F32),
-            Some(TensorElementType::Float16) => Some(FloatKind::F16),
-            _ => None,
-        }
-    }
 }
 
 /// What an outlet carries: a float of either width, or exactly one other element type.
@@ -87,13 +80,29 @@ enum Kind {
     Other(TensorElementType),
 }
 
-/// The interface of one session, with errors naming its file.
-struct Interface<'a> {
-    path: &'a Path,
-    session: &'a Session,
+impl Kind {
+    fn of(outlet: &Outlet) -> Option<Kind> {
+        let element = outlet.dtype().tensor_type();
+        FloatKind::of(element)
+            .map(Kind::Float)
+            .or(element.map(Kind::Other))
+    }
 }
 
-impl<'a> Interface<'a> {
+/// The interface of one session, with errors naming its file.
+struct Checked<'a> {
+    path: &'a Path,
+    interface: Interface<'a>,
+}
+
+impl<'a> Checked<'a> {
+    fn new(path: &'a Path, session: &'a Session) -> Self {
+        Self {
+            path,
+            interface: Interface::new(session),
+        }
+    }
+
     fn error(&self, problem: String) -> GraphError {
         GraphError::Signature {
             path: self.path.to_owned(),
@@ -101,65 +110,34 @@ impl<'a> Interface<'a> {
         }
     }
 
-    fn names(outlets: &[Outlet]) -> String {
-        outlets
-            .iter()
-            .map(|o| o.name())
-            .collect::<Vec<_>>()
-            .join(", ")
+    fn checked<T>(&self, result: Result<T, InterfaceError>) -> Result<T, GraphError> {
+        result.map_err(|source| GraphError::Interface {
+            path: self.path.to_owned(),
+            source,
+        })
     }
 
-    fn find(&self, input: bool, names: &[&str]) -> Result<&'a Outlet, GraphError> {
-        let (outlets, kind) = if input {
-            (self.session.inputs(), "input")
-        } else {
-            (self.session.outputs(), "output")
-        };
-        outlets
-            .iter()
-            .find(|o| names.contains(&o.name()))
-            .ok_or_else(|| {
-                self.error(format!(
-                    "no {kind} named {} (it has {})",
-                    names.join(" or "),
-                    Self::names(outlets)
-                ))
-            })
-    }
-
-    fn kind(outlet: &Outlet) -> Option<Kind> {
-        let element = outlet.dtype().tensor_type();
-        FloatKind::of(element)
-            .map(Kind::Float)
-            .or(element.map(Kind::Other))
+    fn find(&self, direction: Direction, names: &[&str]) -> Result<&'a Outlet, GraphError> {
+        self.checked(self.interface.find(direction, names))
     }
 
     /// The outlet, which must be a float tensor; returns its name and width.
-    fn float(&self, input: bool, name: &str) -> Result<(String, FloatKind), GraphError> {
-        let outlet = self.find(input, &[name])?;
-        match Self::kind(outlet) {
-            Some(Kind::Float(kind)) => Ok((outlet.name().to_owned(), kind)),
-            other => Err(self.error(format!(
-                "{name} is {other:?}, expected a float32 or float16 tensor"
-            ))),
-        }
+    fn float(&self, direction: Direction, name: &str) -> Result<(String, FloatKind), GraphError> {
+        let outlet = self.find(direction, &[name])?;
+        let kind = self.checked(Interface::float(outlet))?;
+        Ok((outlet.name().to_owned(), kind))
     }
 
     /// The outlet named one of `names`, which must hold `element`; returns its name.
     fn typed(
         &self,
-        input: bool,
+        direction: Direction,
         names: &[&str],
         element: TensorElementType,
     ) -> Result<String, GraphError> {
-        let outlet = self.find(input, names)?;
-        match outlet.dtype().tensor_type() {
-            Some(found) if found == element => Ok(outlet.name().to_owned()),
-            other => Err(self.error(format!(
-                "{} is {other:?}, expected {element:?}",
-                outlet.name()
-            ))),
-        }
+        let outlet = self.find(direction, names)?;
+        self.checked(Interface::typed(outlet, element))?;
+        Ok(outlet.name().to_owned())
     }
 }
 
@@ -203,21 +181,6 @@ impl std::fmt::Debug for F5Graphs {
     }
 }
 
-fn open(
-    runtime: &Runtime,
-    provider: ExecutionProvider,
-    cache_dir: &Path,
-    path: &Path,
-) -> Result<Session, GraphError> {
-    runtime
-        .session_builder(provider, cache_dir)?
-        .commit_from_file(path)
-        .map_err(|e| GraphError::Open {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })
-}
-
 impl F5Graphs {
     /// Opens `[preprocess, transformer, decode]` on `provider` and checks that they fit together.
     pub fn open(
@@ -227,37 +190,40 @@ impl F5Graphs {
         paths: [&Path; 3],
     ) -> Result<Self, GraphError> {
         let [pre_path, tr_path, dec_path] = paths;
-        let preprocess = open(runtime, provider, cache_dir, pre_path)?;
-        let transformer = open(runtime, provider, cache_dir, tr_path)?;
-        let decode = open(runtime, provider, cache_dir, dec_path)?;
+        let open = |path| crate::onnx::open(runtime, provider, cache_dir, path);
+        let preprocess = open(pre_path)?;
+        let transformer = open(tr_path)?;
+        let decode = open(dec_path)?;
 
-        let pre = Interface {
-            path: pre_path,
-            session: &preprocess,
-        };
-        let pre_audio = pre.typed(true, &["audio"], TensorElementType::Int16)?;
-        let pre_text = pre.typed(true, &["text_ids"], TensorElementType::Int32)?;
-        let pre_duration = pre.typed(true, &["max_duration"], TensorElementType::Int64)?;
-        let (pre_noise, _) = pre.float(false, "noise")?;
-        let pre_ref_len = pre.typed(false, &["ref_signal_len"], TensorElementType::Int64)?;
+        let pre = Checked::new(pre_path, &preprocess);
+        let pre_audio = pre.typed(Direction::Input, &["audio"], TensorElementType::Int16)?;
+        let pre_text = pre.typed(Direction::Input, &["text_ids"], TensorElementType::Int32)?;
+        let pre_duration = pre.typed(
+            Direction::Input,
+            &["max_duration"],
+            TensorElementType::Int64,
+        )?;
+        let (pre_noise, _) = pre.float(Direction::Output, "noise")?;
+        let pre_ref_len = pre.typed(
+            Direction::Output,
+            &["ref_signal_len"],
+            TensorElementType::Int64,
+        )?;
         let pre_kinds: HashMap<&str, Option<Kind>> = preprocess
             .outputs()
             .iter()
-            .map(|o| (o.name(), Interface::kind(o)))
+            .map(|o| (o.name(), Kind::of(o)))
             .collect();
 
-        let tr = Interface {
-            path: tr_path,
-            session: &transformer,
-        };
-        let (noise_in, noise_kind) = tr.float(true, "noise")?;
+        let tr = Checked::new(tr_path, &transformer);
+        let (noise_in, noise_kind) = tr.float(Direction::Input, "noise")?;
         let step_in = tr.typed(
-            true,
+            Direction::Input,
             &["time_step.1", "time_step"],
             TensorElementType::Int32,
         )?;
-        let (denoised_out, denoised_kind) = tr.float(false, "denoised")?;
-        let step_out = tr.typed(false, &["time_step"], TensorElementType::Int32)?;
+        let (denoised_out, denoised_kind) = tr.float(Direction::Output, "denoised")?;
+        let step_out = tr.typed(Direction::Output, &["time_step"], TensorElementType::Int32)?;
         if denoised_kind != noise_kind {
             return Err(tr.error(format!(
                 "denoised is {denoised_kind:?} but noise is {noise_kind:?}; the loop feeds one into the other"
@@ -271,12 +237,12 @@ impl F5Graphs {
             } else if name == step_in {
                 Feed::TimeStep
             } else {
-                let wanted = Interface::kind(input);
+                let wanted = Kind::of(input);
                 let produced = pre_kinds.get(name).copied().ok_or_else(|| {
                     tr.error(format!(
                         "input {name} is not produced by {} (it produces {})",
                         pre_path.display(),
-                        Interface::names(preprocess.outputs())
+                        pre.interface.names(Direction::Output)
                     ))
                 })?;
                 match (produced, wanted) {
@@ -295,16 +261,17 @@ impl F5Graphs {
             feeds.push((name.to_owned(), feed));
         }
 
-        let dec = Interface {
-            path: dec_path,
-            session: &decode,
-        };
-        let (dec_denoised, dec_kind) = dec.float(true, "denoised")?;
-        let dec_ref_len = dec.typed(true, &["ref_signal_len"], TensorElementType::Int64)?;
+        let dec = Checked::new(dec_path, &decode);
+        let (dec_denoised, dec_kind) = dec.float(Direction::Input, "denoised")?;
+        let dec_ref_len = dec.typed(
+            Direction::Input,
+            &["ref_signal_len"],
+            TensorElementType::Int64,
+        )?;
         let [output] = decode.outputs() else {
             return Err(dec.error(format!(
                 "it has outputs {}; expected one int16 audio output",
-                Interface::names(decode.outputs())
+                dec.interface.names(Direction::Output)
             )));
         };
         if output.dtype().tensor_type() != Some(TensorElementType::Int16) {
@@ -318,7 +285,7 @@ impl F5Graphs {
         if decode.inputs().len() != 2 {
             return Err(dec.error(format!(
                 "it has inputs {}; expected denoised and ref_signal_len",
-                Interface::names(decode.inputs())
+                dec.interface.names(Direction::Input)
             )));
         }
 
@@ -358,12 +325,7 @@ impl F5Graphs {
         max_duration: usize,
         cancel: &CancelFlag,
     ) -> Result<Vec<i16>, GraphError> {
-        let run = |graph: &'static str| {
-            move |e: ort::Error| GraphError::Run {
-                graph,
-                reason: e.to_string(),
-            }
-        };
+        let run = |graph: &'static str| move |source: ort::Error| GraphError::Run { graph, source };
         let pre_err = run("F5_Preprocess");
         let inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
             (
@@ -395,22 +357,25 @@ impl F5Graphs {
         }
         drop(outputs);
         let take = |produced: &mut HashMap<String, DynValue>, name: &str| {
-            produced.remove(name).ok_or_else(|| GraphError::Run {
-                graph: "F5_Preprocess",
-                reason: format!("output {name} missing"),
-            })
+            produced
+                .remove(name)
+                .ok_or_else(|| GraphError::MissingOutput {
+                    graph: "F5_Preprocess",
+                    name: name.to_owned(),
+                })
         };
         let ref_len = take(&mut produced, &self.pre_ref_len)?;
         let noise = take(&mut produced, &self.pre_noise)?;
-        let mut noise = convert(noise, Some(self.noise_kind)).map_err(run("F5_Transformer"))?;
+        let mut noise = to_float_kind(noise, self.noise_kind).map_err(run("F5_Transformer"))?;
         let mut fixed: HashMap<&str, DynValue> = HashMap::new();
         for (name, feed) in &self.feeds {
             if let Feed::Preprocessed(source, width) = feed {
                 let value = take(&mut produced, source)?;
-                fixed.insert(
-                    name.as_str(),
-                    convert(value, *width).map_err(run("F5_Transformer"))?,
-                );
+                let value = match width {
+                    Some(kind) => to_float_kind(value, *kind).map_err(run("F5_Transformer"))?,
+                    None => value,
+                };
+                fixed.insert(name.as_str(), value);
             }
         }
 
@@ -435,9 +400,9 @@ impl F5Graphs {
                 })
                 .collect();
             let mut outputs = self.transformer.run(inputs).map_err(tr_err)?;
-            let missing = |name: &str| GraphError::Run {
+            let missing = |name: &str| GraphError::MissingOutput {
                 graph: "F5_Transformer",
-                reason: format!("output {name} missing"),
+                name: name.to_owned(),
             };
             let next_noise = outputs
                 .remove(&self.denoised_out)
@@ -454,7 +419,7 @@ impl F5Graphs {
         }
 
         let dec_err = run("F5_Decode");
-        let denoised = convert(noise, Some(self.dec_kind)).map_err(dec_err)?;
+        let denoised = to_float_kind(noise, self.dec_kind).map_err(dec_err)?;
         let inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
             (self.dec_denoised.as_str().into(), (&denoised).into()),
             (self.dec_ref_len.as_str().into(), (&ref_len).into()),
@@ -464,26 +429,5 @@ impl F5Graphs {
             .try_extract_tensor::<i16>()
             .map_err(dec_err)?;
         Ok(samples.to_vec())
-    }
-}
-
-/// `value` as a float tensor of `width` (unchanged when `width` is `None` or already matches).
-fn convert(value: DynValue, width: Option<FloatKind>) -> ort::Result<DynValue> {
-    match width {
-        Some(FloatKind::F16) => {
-            if let Ok((shape, data)) = value.try_extract_tensor::<f32>() {
-                let half: Vec<f16> = data.iter().map(|v| f16::from_f32(*v)).collect();
-                return Ok(Tensor::from_array((shape.clone(), half))?.into_dyn());
-            }
-            Ok(value)
-        }
-        Some(FloatKind::F32) => {
-            if let Ok((shape, data)) = value.try_extract_tensor::<f16>() {
-                let full: Vec<f32> = data.iter().map(|v| v.to_f32()).collect();
-                return Ok(Tensor::from_array((shape.clone(), full))?.into_dyn());
-            }
-            Ok(value)
-        }
-        None => Ok(value),
     }
 }

@@ -5,10 +5,10 @@
 //! Per segment: the reference is decoded to 24 kHz mono and raised to RMS 0.1 if quieter; the
 //! text is split so reference + generated audio fit 4096 frames (about 22 s per chunk, as the
 //! official code aims); each chunk's ids are `vocab[ref_text + chunk]` and its length follows the
-//! official duration maths in UTF-8 bytes, with the voice's rate as the speed; the graphs run
-//! (preprocess, 31 transformer calls, decode); the int16 output becomes float, is scaled back by
-//! the reference's gain, and the chunks are concatenated; a pitch shift, if any, is applied last
-//! with SoundTouch.
+//! official duration maths in UTF-8 bytes; the graphs run (preprocess, 31 transformer calls,
+//! decode); the int16 output becomes float, is scaled back by the reference's gain, and the
+//! chunks are concatenated. The voice's rate and pitch are not the engine's job: the speaker
+//! applies them afterwards with the shaping pipeline.
 
 mod graphs;
 mod options;
@@ -18,7 +18,7 @@ mod text;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-pub use graphs::{FloatKind, GraphError, TRANSFORMER_STEPS};
+pub use graphs::{GraphError, TRANSFORMER_STEPS};
 pub use options::{DEFAULT_F5_MODEL_DIR, F5Options, F5OptionsError};
 pub use reference::{Reference, ReferenceError, TARGET_RMS};
 pub use text::{
@@ -30,11 +30,9 @@ use graphs::F5Graphs;
 use reference::ReferenceCache;
 
 use super::{Synthesizer, TtsError, VoiceReference, VoiceRequest};
-use crate::model::{ExecutionProvider, Runtime};
+use crate::onnx::{ExecutionProvider, FloatKind, OpenError, Runtime};
 use crate::voice::cancel::CancelFlag;
-use crate::voice::gst_audio::apply_prosody;
 use crate::voice::pcm::from_i16;
-use crate::voice::voices::VoiceParams;
 
 /// The files of a model directory, in the order preprocess, transformer, decode, vocabulary.
 pub const F5_FILES: [&str; 4] = [
@@ -107,11 +105,11 @@ impl F5Tts {
             return Err(F5Error::MissingFile(missing.clone()).into());
         }
         let vocab = Vocab::load(&vocab).map_err(F5Error::from)?;
-        let runtime = Runtime::get(None).map_err(GraphError::from)?;
+        let runtime = Runtime::get(None).map_err(|e| GraphError::Open(OpenError::from(e)))?;
         let cache_dir = dir.join("trt-cache");
         let provider = runtime
             .choose_provider(options.execution_provider, &cache_dir)
-            .map_err(GraphError::from)?;
+            .map_err(|e| GraphError::Open(OpenError::from(e)))?;
         let graphs = F5Graphs::open(runtime, provider, &cache_dir, [&pre, &tr, &dec])?;
         tracing::info!(
             model = %dir.display(),
@@ -203,7 +201,6 @@ impl Synthesizer for F5Tts {
         let budget = ChunkBudget {
             ref_samples: reference.samples.len(),
             ref_text_bytes: ref_text.len(),
-            rate: voice.params.rate,
         };
         let chunks = budget.plan(text.trim()).map_err(F5Error::from)?;
         let mut out = Vec::new();
@@ -224,11 +221,7 @@ impl Synthesizer for F5Tts {
                     .map(|s| s * reference.output_gain),
             );
         }
-        let pitch_only = VoiceParams {
-            rate: 1.0,
-            pitch: voice.params.pitch,
-        };
-        Ok(apply_prosody(&out, F5_SAMPLE_RATE, &pitch_only, cancel)?)
+        Ok(out)
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::model::ProviderChoice;
+use crate::onnx::ProviderChoice;
 
 /// Where `--f5-model-dir` points when it is not given (ignored by git; see
 /// `docs/voice-models.md`).
@@ -13,7 +13,7 @@ pub const DEFAULT_F5_MODEL_DIR: &str = "models/f5-tts";
 /// The environment holds a setting that does not parse.
 #[derive(Debug, thiserror::Error)]
 #[error("F5-TTS settings are invalid: {0}")]
-pub struct F5OptionsError(String);
+pub struct F5OptionsError(#[source] clap::Error);
 
 /// Where the F5-TTS graphs are and how to run them.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -55,7 +55,7 @@ impl F5Options {
         }
         EnvOnly::try_parse_from(["yap"])
             .map(|parsed| parsed.options)
-            .map_err(|e| F5OptionsError(e.to_string()))
+            .map_err(F5OptionsError)
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::voice::gst_audio::decode_file;
 use crate::voice::gst_audio::testing::write_wav;
+use crate::voice::voices::VoiceParams;
 
 const REF_TEXT: &str = "This is a default reference.";
 
@@ -112,7 +113,6 @@ fn long_text_is_split_into_chunks_that_each_run_the_loop() {
     let budget = ChunkBudget {
         ref_samples: samples,
         ref_text_bytes: normalise_ref_text(REF_TEXT).len(),
-        rate: 1.0,
     };
     let chunks = budget.plan(text.trim()).unwrap();
     assert!(chunks.len() >= 4, "{} chunks", chunks.len());
@@ -140,36 +140,6 @@ fn quiet_references_scale_the_output_back() {
         .unwrap();
     let expected = 0.25 * 0.05 / std::f32::consts::SQRT_2 / 0.1;
     assert!((peak(&audio) - expected).abs() < 0.003, "{}", peak(&audio));
-    std::fs::remove_dir_all(dir).unwrap();
-}
-
-#[test]
-fn rate_shortens_and_pitch_raises() {
-    let engine = load("f5-fixture");
-    let dir = scratch("prosody");
-    let (wav, mut request) = reference(&dir, 0.3);
-    let text = "Hello world, this is a test.";
-    request.params = VoiceParams {
-        rate: 2.0,
-        pitch: 0.0,
-    };
-    let fast = engine
-        .synthesize(text, &request, &CancelFlag::new())
-        .unwrap();
-    assert_eq!(fast.len(), expected_len(&wav, text, 2.0));
-    request.params = VoiceParams {
-        rate: 1.0,
-        pitch: 12.0,
-    };
-    let high = engine
-        .synthesize(text, &request, &CancelFlag::new())
-        .unwrap();
-    let middle = &high[2000..high.len() - 2000];
-    assert!(
-        (frequency(middle) - 1020.0).abs() < 15.0,
-        "{}",
-        frequency(middle)
-    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

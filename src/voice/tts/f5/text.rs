@@ -109,15 +109,13 @@ pub fn ref_audio_frames(samples: usize) -> usize {
     samples / HOP_LENGTH + 1
 }
 
-/// The speed for `gen_text` at tempo factor `rate`: 0.3 × rate below 10 UTF-8 bytes (official),
-/// else `rate`.
-pub fn speed_for(gen_text: &str, rate: f32) -> f64 {
-    let base = if gen_text.len() < SHORT_TEXT_BYTES {
+/// The speed for `gen_text`: 0.3 below 10 UTF-8 bytes (official), else 1.
+pub fn speed_for(gen_text: &str) -> f64 {
+    if gen_text.len() < SHORT_TEXT_BYTES {
         SHORT_TEXT_SPEED
     } else {
         1.0
-    };
-    base * f64::from(rate)
+    }
 }
 
 /// Total frames to generate (`max_duration`):
@@ -164,8 +162,6 @@ pub struct ChunkBudget {
     pub ref_samples: usize,
     /// UTF-8 bytes of the normalised reference text.
     pub ref_text_bytes: usize,
-    /// Tempo factor.
-    pub rate: f32,
 }
 
 impl ChunkBudget {
@@ -175,12 +171,12 @@ impl ChunkBudget {
             ref_audio_frames(self.ref_samples),
             self.ref_text_bytes,
             gen_text.len(),
-            speed_for(gen_text, self.rate),
+            speed_for(gen_text),
         )
     }
 
     /// Characters per chunk as the official code sizes them: the reference's bytes per second
-    /// times the seconds left to 22 s (times the speed); when the reference is longer than that,
+    /// times the seconds left to 22 s; when the reference is longer than that,
     /// what is left of the 4096 frames.
     fn chars_per_chunk(&self) -> Result<usize, ChunkError> {
         let ref_frames = ref_audio_frames(self.ref_samples);
@@ -191,11 +187,9 @@ impl ChunkBudget {
             });
         }
         let bytes_per_second = self.ref_text_bytes as f64 / ref_seconds.max(1e-3);
-        let rate = f64::from(self.rate);
-        let target = bytes_per_second * (CHUNK_TARGET_SECONDS - ref_seconds) * rate;
-        let room = (MAX_FRAMES - 1 - ref_frames) as f64 * self.ref_text_bytes as f64
-            / ref_frames as f64
-            * rate;
+        let target = bytes_per_second * (CHUNK_TARGET_SECONDS - ref_seconds);
+        let room =
+            (MAX_FRAMES - 1 - ref_frames) as f64 * self.ref_text_bytes as f64 / ref_frames as f64;
         let chars = if target >= 1.0 { target } else { room };
         Ok((chars as usize).max(1))
     }
@@ -294,8 +288,8 @@ mod tests {
         );
         // "héllo" is 6 bytes for 5 characters.
         assert_eq!(max_duration(282, 30, "héllo".len(), 1.0), 282 + 56);
-        assert_eq!(speed_for("Hi.", 1.0), 0.3);
-        assert_eq!(speed_for("Hello world.", 2.0), 2.0);
+        assert_eq!(speed_for("Hi."), 0.3);
+        assert_eq!(speed_for("Hello world."), 1.0);
         assert_eq!(max_duration(282, 30, 3, 0.3), 282 + 94);
         assert_eq!(max_duration(10, 1000, 1, 1.0), 11, "at least one frame");
     }
@@ -305,7 +299,6 @@ mod tests {
         let budget = ChunkBudget {
             ref_samples: 5 * 24000,
             ref_text_bytes: 80,
-            rate: 1.0,
         };
         // 16 bytes per second × (22 − 5) s = 272 characters per chunk.
         assert_eq!(budget.chars_per_chunk().unwrap(), 272);
@@ -329,7 +322,6 @@ mod tests {
         let budget = ChunkBudget {
             ref_samples: 25 * 24000,
             ref_text_bytes: 10,
-            rate: 1.0,
         };
         let chunks = budget.plan("abc defgh ijklm nopq.").unwrap();
         assert!(chunks.iter().all(|c| budget.frames_for(c) <= MAX_FRAMES));
@@ -341,7 +333,6 @@ mod tests {
         let too_long = ChunkBudget {
             ref_samples: 44 * 24000,
             ref_text_bytes: 100,
-            rate: 1.0,
         };
         assert!(matches!(
             too_long.plan("Hi."),
@@ -350,7 +341,6 @@ mod tests {
         let sparse = ChunkBudget {
             ref_samples: 40 * 24000,
             ref_text_bytes: 2,
-            rate: 1.0,
         };
         assert!(matches!(
             sparse.plan("Hello."),

@@ -13,14 +13,13 @@ use std::time::Instant;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::cancel::CancelFlag;
+use super::pcm;
 use super::player::Player;
-use super::shaping::Shaper;
-use crate::voice::cancel::CancelFlag;
-use crate::voice::pcm;
-use crate::voice::reorder::InOrder;
-use crate::voice::splice::Splicer;
-use crate::voice::tts::{Synthesizer, VoiceRequest};
-use crate::voice::voices::VoiceParams;
+use super::reorder::InOrder;
+use super::shaping::{ShapeError, Shaper};
+use super::splice::Splicer;
+use super::tts::{Synthesizer, TtsError, VoiceRequest};
 
 /// What the speaker reports while it works.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +47,27 @@ pub enum SpeakerEvent {
     },
 }
 
+/// Why one chunk could not be spoken.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeakError {
+    /// The engine failed.
+    #[error(transparent)]
+    Synthesis(#[from] TtsError),
+    /// The shaping pipeline failed.
+    #[error(transparent)]
+    Shaping(#[from] ShapeError),
+}
+
+impl SpeakError {
+    /// Whether the chunk was stopped on purpose (`/yap:stop`) rather than failing.
+    fn is_cancelled(&self) -> bool {
+        matches!(
+            self,
+            SpeakError::Synthesis(TtsError::Cancelled) | SpeakError::Shaping(ShapeError::Cancelled)
+        )
+    }
+}
+
 struct Job {
     seq: u64,
     epoch: u64,
@@ -62,7 +82,7 @@ struct Done {
     epoch: u64,
     text: String,
     queued_at: Instant,
-    audio: Result<Vec<f32>, String>,
+    audio: Result<Vec<f32>, SpeakError>,
 }
 
 enum ToAssembler {
@@ -246,14 +266,10 @@ fn worker(
         };
         let Some(job) = job else { continue };
         let started = Instant::now();
-        // Rate and pitch are the shaping pipeline's job: the engine speaks plainly.
-        let plain = VoiceRequest {
-            params: VoiceParams::default(),
-            ..job.voice.clone()
-        };
+        // The engine speaks plainly; the shaping pipeline applies the voice's rate and pitch.
         let audio = engine
-            .synthesize(&job.text, &plain, &job.cancel)
-            .map_err(|e| e.to_string())
+            .synthesize(&job.text, &job.voice, &job.cancel)
+            .map_err(SpeakError::from)
             .and_then(|samples| {
                 let seconds = samples.len() as f64 / f64::from(engine.sample_rate());
                 let _ = events.send(SpeakerEvent::Synthesised {
@@ -267,7 +283,7 @@ fn worker(
                         &job.voice.params,
                         &job.cancel,
                     )
-                    .map_err(|e| e.to_string())
+                    .map_err(SpeakError::from)
             });
         let _ = done.send(ToAssembler::Done(Done {
             seq: job.seq,
@@ -287,7 +303,7 @@ fn assemble(
     events: &UnboundedSender<SpeakerEvent>,
 ) {
     let channels = splicer.channels();
-    let mut in_order: InOrder<(String, Instant, Vec<f32>), (String, String)> = InOrder::new(0);
+    let mut in_order: InOrder<(String, Instant, Vec<f32>), (String, SpeakError)> = InOrder::new(0);
     for message in from_workers {
         let done = match message {
             ToAssembler::Stopped { next_seq } => {
@@ -333,8 +349,11 @@ fn assemble(
                 }
                 Err((text, error)) => {
                     mark_playing(shared, seq + 1);
-                    if !error.contains("cancelled") {
-                        let _ = events.send(SpeakerEvent::Failed { text, error });
+                    if !error.is_cancelled() {
+                        let _ = events.send(SpeakerEvent::Failed {
+                            text,
+                            error: error.to_string(),
+                        });
                     }
                     mark_queued(shared, seq + 1);
                 }
@@ -360,8 +379,8 @@ fn mark_queued(shared: &Shared, seq: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::voice::player::PlayerFormat;
     use crate::voice::tts::TtsError;
-    use crate::yap::player::PlayerFormat;
     use std::time::Duration;
 
     /// An engine whose chunks are constant tones: the value is the chunk's number, and chunks

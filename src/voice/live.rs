@@ -9,54 +9,91 @@ use std::time::SystemTime;
 use gst::prelude::*;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
+use super::commands::{AddVoice, CommandError, SetVoice};
 use super::player::{Player, PlayerFormat};
+use super::segment::segment_text;
+use super::selection::VoiceSelection;
 use super::settings::{Engine, VoiceArgs};
-use super::shaping::Shaper;
+use super::shaping::{ShapeError, Shaper};
 use super::speaker::{Speaker, SpeakerConfig, SpeakerEvent};
+use super::tts::espeak::EspeakTts;
+use super::tts::f5::F5Tts;
+use super::tts::{Synthesizer, TtsError};
+use super::voices::{VoiceRegistry, VoicesError};
 use crate::connection::SessionSettings;
-use crate::pipeline_file::{PipelineFile, find_pipeline};
+use crate::pipeline_file::{PipelineFile, PipelineFileError, find_pipeline};
 use crate::session::{ErrorSink, Link, LinkError};
-use crate::voice::commands::{AddVoice, SetVoice};
-use crate::voice::segment::segment_text;
-use crate::voice::selection::VoiceSelection;
-use crate::voice::tts::Synthesizer;
-use crate::voice::tts::espeak::EspeakTts;
-use crate::voice::tts::f5::F5Tts;
-use crate::voice::voices::VoiceRegistry;
+
+/// The engine, the registry or a pipeline file is wrong (a settings problem).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// F5-TTS cannot load.
+    #[error(transparent)]
+    F5(TtsError),
+    /// eSpeak NG cannot speak.
+    #[error("eSpeak NG: {0}")]
+    Espeak(#[source] TtsError),
+    /// The voices file cannot be read or created.
+    #[error(transparent)]
+    Registry(#[from] VoicesError),
+    /// The shaping pipeline is wrong.
+    #[error(transparent)]
+    Shaping(#[from] ShapeError),
+    /// The voice pipeline file is wrong.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineFileError),
+}
 
 /// Why the voice could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum VoiceError {
-    /// The engine, the registry or a pipeline file is wrong (a settings problem).
-    #[error("{0}")]
-    Setup(String),
+    /// The settings are wrong.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
     /// The room could not be joined.
     #[error(transparent)]
     Link(#[from] LinkError),
 }
 
+/// Why nothing can be spoken.
+#[derive(Debug, thiserror::Error)]
+pub enum SayError {
+    /// The registry has no usable voice.
+    #[error("no voice to speak with: {} has no usable entry", .0.display())]
+    NoVoice(std::path::PathBuf),
+}
+
+/// Why `/yap:voice add` did not add the voice.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// The flags or the reference are wrong.
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    /// The voices file cannot be written or read back.
+    #[error(transparent)]
+    Registry(#[from] VoicesError),
+}
+
 /// The text-to-speech engine the settings ask for.
-pub fn engine(args: &VoiceArgs) -> Result<Arc<dyn Synthesizer>, VoiceError> {
+pub fn engine(args: &VoiceArgs) -> Result<Arc<dyn Synthesizer>, SetupError> {
     match args.resolved_engine() {
         Engine::F5 => {
-            let engine = F5Tts::load(&args.f5).map_err(|e| VoiceError::Setup(e.to_string()))?;
+            let engine = F5Tts::load(&args.f5).map_err(SetupError::F5)?;
             Ok(Arc::new(engine))
         }
         Engine::Espeak | Engine::Auto => {
-            let engine = EspeakTts::new(&args.espeak_voice)
-                .map_err(|e| VoiceError::Setup(format!("eSpeak NG: {e}")))?;
+            let engine = EspeakTts::new(&args.espeak_voice).map_err(SetupError::Espeak)?;
             Ok(Arc::new(engine))
         }
     }
 }
 
 /// Checks that the voice could start: the engine, the voices file and both pipeline files.
-pub fn check(args: &VoiceArgs) -> Result<(), String> {
-    engine(args).map_err(|e| e.to_string())?;
-    VoiceRegistry::open(&args.voices_dir, &args.default_speaker).map_err(|e| e.to_string())?;
-    Shaper::load(&args.shaping_pipeline, args.sample_rate, args.channels)
-        .map_err(|e| e.to_string())?;
-    PipelineFile::load(&find_pipeline(&args.voice_pipeline)).map_err(|e| e.to_string())?;
+pub fn check(args: &VoiceArgs) -> Result<(), SetupError> {
+    engine(args)?;
+    VoiceRegistry::open(&args.voices_dir, &args.default_speaker)?;
+    Shaper::load(&args.shaping_pipeline, args.sample_rate, args.channels)?;
+    PipelineFile::load(&find_pipeline(&args.voice_pipeline))?;
     Ok(())
 }
 
@@ -84,9 +121,9 @@ impl Voice {
     ) -> Result<(Self, UnboundedReceiver<SpeakerEvent>), VoiceError> {
         let engine = engine(args)?;
         let registry = VoiceRegistry::open(&args.voices_dir, &args.default_speaker)
-            .map_err(|e| VoiceError::Setup(e.to_string()))?;
+            .map_err(SetupError::from)?;
         let shaper = Shaper::load(&args.shaping_pipeline, args.sample_rate, args.channels)
-            .map_err(|e| VoiceError::Setup(e.to_string()))?;
+            .map_err(SetupError::from)?;
         let player = Player::new(
             PlayerFormat {
                 rate: args.sample_rate,
@@ -156,19 +193,17 @@ impl Voice {
 
     /// Speaks `text`, cut into chunks of at most `YAP_MAX_CHARS`. Returns notes for chat (a
     /// voices.json that changed and did not reload) or why nothing can be spoken.
-    pub fn say(&mut self, text: &str) -> Result<Vec<String>, String> {
+    pub fn say(&mut self, text: &str) -> Result<Vec<String>, SayError> {
         self.say_chunks(segment_text(text, self.max_chars))
     }
 
     /// Speaks chunks already cut (stream mode).
-    pub fn say_chunks(&mut self, chunks: Vec<String>) -> Result<Vec<String>, String> {
+    pub fn say_chunks(&mut self, chunks: Vec<String>) -> Result<Vec<String>, SayError> {
         let notes = self.reload_if_changed();
-        let voice = self.selection.request(&self.registry).ok_or_else(|| {
-            format!(
-                "no voice to speak with: {} has no usable entry",
-                self.registry.path().display()
-            )
-        })?;
+        let voice = self
+            .selection
+            .request(&self.registry)
+            .ok_or_else(|| SayError::NoVoice(self.registry.path().to_owned()))?;
         self.speaker.say(chunks, &voice);
         Ok(notes)
     }
@@ -184,31 +219,24 @@ impl Voice {
     }
 
     /// `/yap:voice reload`: re-reads voices.json; warnings about skipped entries come back.
-    pub fn reload(&mut self) -> Result<Vec<String>, String> {
+    pub fn reload(&mut self) -> Result<Vec<String>, VoicesError> {
         self.registry_modified = modified(&self.registry);
-        self.registry
-            .reload()
-            .map(<[String]>::to_vec)
-            .map_err(|e| e.to_string())
+        self.registry.reload().map(<[String]>::to_vec)
     }
 
     /// `/yap:voice add …`: the reply for chat.
-    pub fn add(&mut self, flags: &str) -> Result<String, String> {
-        let add = AddVoice::parse(flags).map_err(|e| e.to_string())?;
-        add.check_reference().map_err(|e| e.to_string())?;
-        self.registry
-            .insert(&add.speaker, &add.voice)
-            .map_err(|e| e.to_string())?;
+    pub fn add(&mut self, flags: &str) -> Result<String, AddError> {
+        let add = AddVoice::parse(flags)?;
+        add.check_reference()?;
+        self.registry.insert(&add.speaker, &add.voice)?;
         self.reload()?;
         Ok(format!("voice '{}' added/updated", add.speaker))
     }
 
     /// `/yap:voice set …`: the reply for chat.
-    pub fn set(&mut self, flags: &str) -> Result<String, String> {
-        let set = SetVoice::parse(flags).map_err(|e| e.to_string())?;
-        self.selection
-            .apply(&set, &self.registry)
-            .map_err(|e| e.to_string())?;
+    pub fn set(&mut self, flags: &str) -> Result<String, CommandError> {
+        let set = SetVoice::parse(flags)?;
+        self.selection.apply(&set, &self.registry)?;
         Ok(self.selection.describe(&self.registry))
     }
 

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use gst::prelude::*;
 
-use crate::pipeline_file::{PipelineFile, find_pipeline};
-use crate::voice::cancel::CancelFlag;
-use crate::voice::gst_audio::{self, DrainError};
-use crate::voice::pcm;
-use crate::voice::voices::VoiceParams;
+use super::cancel::CancelFlag;
+use super::gst_audio::{self, DrainError, PipelineFailure};
+use super::pcm;
+use super::voices::VoiceParams;
+use crate::pipeline_file::{PipelineFile, PipelineFileError, find_pipeline};
 
 /// The shaping pipeline, loaded once and instantiated per chunk.
 #[derive(Debug, Clone)]
@@ -24,11 +24,22 @@ pub struct Shaper {
 #[derive(Debug, thiserror::Error)]
 pub enum ShapeError {
     /// The pipeline file is missing or wrong.
-    #[error("{0}")]
-    File(String),
+    #[error(transparent)]
+    File(#[from] PipelineFileError),
+    /// The pipeline lacks an element the shaper feeds or reads.
+    #[error("the shaping pipeline has no {factory} `{name}`")]
+    MissingElement {
+        /// `appsrc` or `appsink`.
+        factory: &'static str,
+        /// The name it must have.
+        name: &'static str,
+    },
     /// The pipeline failed on this chunk.
     #[error("shaping the audio failed: {0}")]
-    Failed(String),
+    Failed(#[source] PipelineFailure),
+    /// The pipeline did not take the chunk.
+    #[error("shaping the audio failed: the pipeline refused the audio: {0:?}")]
+    Refused(gst::FlowError),
     /// `/yap:stop` came first.
     #[error("cancelled")]
     Cancelled,
@@ -39,7 +50,7 @@ impl Shaper {
     /// with `channels` channels.
     pub fn load(name: &str, rate: u32, channels: u32) -> Result<Self, ShapeError> {
         let path: PathBuf = find_pipeline(name);
-        let file = PipelineFile::load(&path).map_err(|e| ShapeError::File(e.to_string()))?;
+        let file = PipelineFile::load(&path)?;
         let shaper = Self {
             file,
             rate,
@@ -58,19 +69,20 @@ impl Shaper {
             ("tempo".to_owned(), params.rate.to_string()),
             ("pitch".to_owned(), params.pitch_factor().to_string()),
         ]);
-        let pipeline = self
-            .file
-            .instantiate(&variables)
-            .map_err(|e| ShapeError::File(e.to_string()))?;
+        let pipeline = self.file.instantiate(&variables)?;
         let appsrc = pipeline
             .by_name("raw")
             .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-            .ok_or_else(|| ShapeError::File("the shaping pipeline has no appsrc `raw`".into()))?;
+            .ok_or(ShapeError::MissingElement {
+                factory: "appsrc",
+                name: "raw",
+            })?;
         let appsink = pipeline
             .by_name("shaped")
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-            .ok_or_else(|| {
-                ShapeError::File("the shaping pipeline has no appsink `shaped`".into())
+            .ok_or(ShapeError::MissingElement {
+                factory: "appsink",
+                name: "shaped",
             })?;
         appsink.set_caps(Some(
             &gst::Caps::builder("audio/x-raw")
@@ -110,9 +122,7 @@ impl Shaper {
         gst_audio::start(&pipeline).map_err(ShapeError::Failed)?;
         if let Err(flow) = gst_audio::feed_all(&appsrc, samples, rate) {
             let _ = pipeline.set_state(gst::State::Null);
-            return Err(ShapeError::Failed(format!(
-                "the pipeline refused the audio: {flow:?}"
-            )));
+            return Err(ShapeError::Refused(flow));
         }
         let mut shaped = Vec::with_capacity(
             samples.len() * self.rate as usize * self.channels as usize / rate as usize + 1024,

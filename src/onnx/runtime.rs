@@ -43,12 +43,13 @@ pub enum RuntimeError {
         path: PathBuf,
     },
     /// The file exists but is not a usable ONNX Runtime (not a library, too old, …).
-    #[error("cannot load ONNX Runtime from {path}: {reason}; {HOW_TO_FIX}")]
+    #[error("cannot load ONNX Runtime from {path}: {source}; {HOW_TO_FIX}")]
     Load {
         /// The file.
         path: PathBuf,
         /// What the loader reported.
-        reason: String,
+        #[source]
+        source: ort::LoadDynamicError,
     },
     /// Another library is already loaded in this process.
     #[error(
@@ -61,31 +62,53 @@ pub enum RuntimeError {
         requested: PathBuf,
     },
     /// The ONNX Runtime environment could not be created.
-    #[error("cannot create the ONNX Runtime environment with {path}: {reason}")]
+    #[error("cannot create the ONNX Runtime environment with {path}: {source}")]
     Environment {
         /// The library.
         path: PathBuf,
         /// What ONNX Runtime reported.
-        reason: String,
+        #[source]
+        source: ort::Error,
     },
     /// An explicitly requested execution provider cannot be used.
     #[error(
-        "execution provider {provider} was requested (NEKO_EXECUTION_PROVIDER) but cannot be used: {reason}; use `auto` or `cpu`, or install the GPU build with `NEKO_ORT_GPU=1 bash scripts/setup.sh` on a machine with CUDA"
+        "execution provider {provider} was requested (NEKO_EXECUTION_PROVIDER) but cannot be used: {source}; use `auto` or `cpu`, or install the GPU build with `NEKO_ORT_GPU=1 bash scripts/setup.sh` on a machine with CUDA"
     )]
     ProviderUnavailable {
         /// The provider asked for.
         provider: ExecutionProvider,
         /// Why it is unusable.
-        reason: String,
+        #[source]
+        source: Unavailable,
     },
     /// A session builder could not be configured.
-    #[error("cannot configure an ONNX Runtime session for {provider}: {reason}")]
+    #[error("cannot configure an ONNX Runtime session for {provider}: {source}")]
     Session {
         /// The provider being set up.
         provider: ExecutionProvider,
         /// What ONNX Runtime reported.
-        reason: String,
+        #[source]
+        source: ort::Error,
     },
+}
+
+/// Why an execution provider cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    /// The library was built without it.
+    #[error("this ONNX Runtime build ({}) has no {provider} provider", library.display())]
+    NotInBuild {
+        /// The library in use.
+        library: PathBuf,
+        /// The provider.
+        provider: ExecutionProvider,
+    },
+    /// ONNX Runtime could not say whether it has it.
+    #[error(transparent)]
+    Query(ort::Error),
+    /// It is in the build but does not register on a session (no GPU, no CUDA libraries, …).
+    #[error(transparent)]
+    Register(Box<RuntimeError>),
 }
 
 fn list(paths: &[PathBuf]) -> String {
@@ -166,17 +189,17 @@ impl Runtime {
             return Ok(runtime);
         }
         let library = find_library(explicit)?;
-        let builder = ort::init_from(&library).map_err(|e| RuntimeError::Load {
+        let builder = ort::init_from(&library).map_err(|source| RuntimeError::Load {
             path: library.clone(),
-            reason: e.to_string(),
+            source,
         })?;
         let environment = builder
             .with_name("neko-agent")
             .with_telemetry(false)
             .build()
-            .map_err(|e| RuntimeError::Environment {
+            .map_err(|source| RuntimeError::Environment {
                 path: library.clone(),
-                reason: e.to_string(),
+                source,
             })?;
         tracing::info!(library = %library.display(), "ONNX Runtime loaded");
         Ok(LOADED.get_or_init(|| Runtime {
@@ -217,32 +240,28 @@ impl Runtime {
                 Err(reason) if choice == ProviderChoice::Auto => {
                     tracing::info!(%provider, %reason, "execution provider skipped");
                 }
-                Err(reason) => return Err(RuntimeError::ProviderUnavailable { provider, reason }),
+                Err(source) => return Err(RuntimeError::ProviderUnavailable { provider, source }),
             }
         }
         unreachable!("CPU always registers")
     }
 
     /// Whether `provider` is in this build and registers on a session.
-    fn probe(&self, provider: ExecutionProvider, cache_dir: &Path) -> Result<(), String> {
+    fn probe(&self, provider: ExecutionProvider, cache_dir: &Path) -> Result<(), Unavailable> {
         let available = match provider {
             ExecutionProvider::TensorRt => ep::TensorRT::is_available(),
             ExecutionProvider::Cuda => ep::CUDA::is_available(),
             ExecutionProvider::Cpu => return Ok(()),
         };
-        match available {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(format!(
-                    "this ONNX Runtime build ({}) has no {provider} provider",
-                    self.library.display()
-                ));
-            }
-            Err(e) => return Err(e.to_string()),
+        if !available.map_err(Unavailable::Query)? {
+            return Err(Unavailable::NotInBuild {
+                library: self.library.clone(),
+                provider,
+            });
         }
         self.session_builder(provider, cache_dir)
             .map(drop)
-            .map_err(|e| e.to_string())
+            .map_err(|e| Unavailable::Register(Box::new(e)))
     }
 
     /// A session builder with `provider` registered (failing if it does not register).
@@ -251,8 +270,8 @@ impl Runtime {
         provider: ExecutionProvider,
         cache_dir: &Path,
     ) -> Result<SessionBuilder, RuntimeError> {
-        let error = |reason: String| RuntimeError::Session { provider, reason };
-        let builder = Session::builder(&self.environment).map_err(|e| error(e.to_string()))?;
+        let error = |source: ort::Error| RuntimeError::Session { provider, source };
+        let builder = Session::builder(&self.environment).map_err(error)?;
         let providers = match provider {
             ExecutionProvider::Cpu => {
                 // Memory patterns plan one buffer per set of input shapes, and the decoder's
@@ -261,7 +280,7 @@ impl Runtime {
                 // to the peak (docs/performance.md). Without them the arena alone serves.
                 return builder
                     .with_memory_pattern(false)
-                    .map_err(|e| error(e.to_string()));
+                    .map_err(|e| error(e.into()));
             }
             ExecutionProvider::TensorRt => {
                 let cache = cache_dir.display().to_string();
@@ -280,7 +299,7 @@ impl Runtime {
         };
         builder
             .with_execution_providers(providers)
-            .map_err(|e| error(e.to_string()))
+            .map_err(|e| error(e.into()))
     }
 }
 

@@ -1,0 +1,16 @@
+//! ONNX Runtime for the engines built on it (ShowUI in [`crate::model`], F5-TTS in
+//! [`crate::voice`]): loading the library once per process, choosing the execution provider,
+//! opening sessions, checking a graph's inputs and outputs, and float16/float32 tensors.
+
+mod float;
+mod interface;
+mod runtime;
+mod session;
+
+pub use float::{FloatKind, float_tensor, read_floats, to_float_kind};
+pub use interface::{Direction, Interface, InterfaceError};
+pub use runtime::{
+    ExecutionProvider, ORT_DYLIB_ENV, ORT_LIB_ENV, ProviderChoice, Runtime, RuntimeError,
+    Unavailable, find_library,
+};
+pub use session::{OpenError, open};
