@@ -24,5 +24,4 @@ pub mod session;
 pub mod shutdown;
 pub mod voice;
 pub mod watch;
-pub mod wav;
 pub mod yap;

@@ -201,8 +201,22 @@ impl Player {
             .unwrap_or_default();
         let path = dir.join(format!("chunk_{stamp}_{index:04}.wav"));
         let format = self.shared.format;
-        let wav = crate::wav::encode(samples, format.rate, format.channels as u16);
-        if let Err(error) = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, wav)) {
+        let spec = hound::WavSpec {
+            channels: format.channels as u16,
+            sample_rate: format.rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let written = std::fs::create_dir_all(dir)
+            .map_err(hound::Error::from)
+            .and_then(|()| {
+                let mut writer = hound::WavWriter::create(&path, spec)?;
+                for sample in samples {
+                    writer.write_sample(*sample)?;
+                }
+                writer.finalize()
+            });
+        if let Err(error) = written {
             tracing::warn!(path = %path.display(), %error, "could not save the chunk (YAP_SAVE_AUDIO_DIR)");
         }
     }

@@ -40,11 +40,17 @@ pub fn write_reference_voice(voices: &Path) {
     let reference: Vec<i16> = (0..24_000)
         .map(|i| ((i as f32 / 24_000.0 * 220.0 * std::f32::consts::TAU).sin() * 3000.0) as i16)
         .collect();
-    std::fs::write(
-        voices.join("default.wav"),
-        neko_agent::wav::encode(&reference, 24_000, 1),
-    )
-    .unwrap();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 24_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(voices.join("default.wav"), spec).unwrap();
+    for sample in reference {
+        writer.write_sample(sample).unwrap();
+    }
+    writer.finalize().unwrap();
 }
 
 /// A person logged in to `room` and joined, ready to chat.
