@@ -405,7 +405,10 @@ async fn open_capture(args: &RunArgs, print: &Printer) -> Result<Option<AgentCap
         return Ok(None);
     }
     let settings =
-        CaptureSettings::from_options(&args.capture_options).map_err(|p| p.join("; "))?;
+        CaptureSettings::from_options(&args.capture_options).map_err(|problems| {
+            let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            messages.join("; ")
+        })?;
     let (capture, lines) = AgentCapture::open(&settings, print.clone())
         .await
         .map_err(|e| e.to_string())?;
@@ -467,7 +470,7 @@ pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
     if args.capture
         && let Err(capture_problems) = CaptureSettings::from_options(&args.capture_options)
     {
-        problems.extend(capture_problems);
+        problems.extend(capture_problems.iter().map(ToString::to_string));
     }
     let remote = match args.remote.settings() {
         Ok(remote) => remote,
