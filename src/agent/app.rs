@@ -645,7 +645,7 @@ async fn healthcheck(args: &RunArgs, model: &ModelOptions) -> u8 {
         match args.connection.session() {
             Ok(session) => {
                 if let Err(error) = crate::session::check_login(&session).await {
-                    problems.push(error);
+                    problems.push(error.to_string());
                 }
             }
             Err(error) => problems.extend(error.0),
