@@ -404,11 +404,10 @@ async fn open_capture(args: &RunArgs, print: &Printer) -> Result<Option<AgentCap
     if !args.capture {
         return Ok(None);
     }
-    let settings =
-        CaptureSettings::from_options(&args.capture_options).map_err(|problems| {
-            let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            messages.join("; ")
-        })?;
+    let settings = CaptureSettings::from_options(&args.capture_options).map_err(|problems| {
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        messages.join("; ")
+    })?;
     let (capture, lines) = AgentCapture::open(&settings, print.clone())
         .await
         .map_err(|e| e.to_string())?;

@@ -359,8 +359,7 @@ fn extract(console: &Console, dir: &Path, to: &Path, wanted: &[String], unzip: b
             unpack(entry.payload(), &to.join(&id))
         } else {
             let path = to.join(format!("{id}.zip"));
-            fs::write(&path, entry.payload())
-                .map_err(|source| ExtractError::Write { path, source })
+            fs::write(&path, entry.payload()).map_err(|source| ExtractError::Write { path, source })
         };
         match result {
             Ok(()) => written += 1,
@@ -381,10 +380,7 @@ fn extract(console: &Console, dir: &Path, to: &Path, wanted: &[String], unzip: b
         });
         intact = false;
     }
-    console.result(&format!(
-        "{written} episode(s) written to {}",
-        to.display()
-    ));
+    console.result(&format!("{written} episode(s) written to {}", to.display()));
     if intact { EXIT_OK } else { EXIT_FAILED }
 }
 

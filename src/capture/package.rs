@@ -528,19 +528,20 @@ impl EpisodeZip {
             Ok(Value::Object(map)) => map,
             _ => return Err(EpisodeZipError::MetaNotObject),
         };
-        let parse_lines = |file: &'static str, text: String| -> Result<Vec<Value>, EpisodeZipError> {
-            text.lines()
-                .filter(|l| !l.trim().is_empty())
-                .enumerate()
-                .map(|(i, line)| {
-                    serde_json::from_str(line).map_err(|source| EpisodeZipError::Line {
-                        file,
-                        line: i + 1,
-                        source,
+        let parse_lines =
+            |file: &'static str, text: String| -> Result<Vec<Value>, EpisodeZipError> {
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .enumerate()
+                    .map(|(i, line)| {
+                        serde_json::from_str(line).map_err(|source| EpisodeZipError::Line {
+                            file,
+                            line: i + 1,
+                            source,
+                        })
                     })
-                })
-                .collect()
-        };
+                    .collect()
+            };
         let frames = parse_lines(FRAMES_INDEX, read(FRAMES_INDEX)?)?;
         let actions = parse_lines(ACTIONS_LOG, read(ACTIONS_LOG)?)?;
         for frame in &frames {

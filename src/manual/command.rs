@@ -427,10 +427,7 @@ impl Arguments<'_> {
 
     fn optional_point_in(&self, args: &[String]) -> Result<Point, ArgumentError> {
         match args {
-            [] => self
-                .context
-                .last_point
-                .ok_or(ArgumentError::NoPointer),
+            [] => self.context.last_point.ok_or(ArgumentError::NoPointer),
             [x, y] => self.point_from(x, y),
             _ => Err(ArgumentError::Coordinates(args.len())),
         }
@@ -534,14 +531,21 @@ mod tests {
         let error = parse_px("move ten 20").unwrap_err().to_string();
         assert!(error.contains("x \"ten\" is not a number"), "{error}");
         assert!(error.contains("usage: move X Y"), "{error}");
-        assert!(parse_px("move 1.5 2").unwrap_err().to_string().contains("--norm"));
+        assert!(
+            parse_px("move 1.5 2")
+                .unwrap_err()
+                .to_string()
+                .contains("--norm")
+        );
         assert!(
             parse_px("move 1")
                 .unwrap_err()
                 .to_string()
                 .contains("missing arguments")
         );
-        let norm = parse("move 0.5 1.5", &context(true)).unwrap_err().to_string();
+        let norm = parse("move 0.5 1.5", &context(true))
+            .unwrap_err()
+            .to_string();
         assert!(norm.contains("y = 1.5 is outside 0..1"), "{norm}");
         assert_eq!(
             parse("hover 0.25 0.75", &context(true)).unwrap(),
@@ -553,7 +557,12 @@ mod tests {
             last_point: None,
             ..context(false)
         };
-        assert!(parse("click", &no_point).unwrap_err().to_string().contains("give X Y"));
+        assert!(
+            parse("click", &no_point)
+                .unwrap_err()
+                .to_string()
+                .contains("give X Y")
+        );
     }
 
     #[test]
@@ -611,7 +620,12 @@ mod tests {
                 .to_string()
                 .contains("unknown scroll direction")
         );
-        assert!(parse_px("scroll up 0").unwrap_err().to_string().contains("at least 1"));
+        assert!(
+            parse_px("scroll up 0")
+                .unwrap_err()
+                .to_string()
+                .contains("at least 1")
+        );
         assert_eq!(
             single("swipe 1 2 3 4 7"),
             Action::Drag {
@@ -664,7 +678,12 @@ mod tests {
                 variant: "nodeadkeys".into()
             }
         );
-        assert!(parse_px("enter now").unwrap_err().to_string().contains("too many"));
+        assert!(
+            parse_px("enter now")
+                .unwrap_err()
+                .to_string()
+                .contains("too many")
+        );
         assert!(
             parse_px("frobnicate")
                 .unwrap_err()

@@ -57,7 +57,7 @@ impl Columns {
                     Encoding::parse(encoding.as_ref()).map_err(|reason| MdsError::Encoding {
                         column: name.clone(),
                         encoding: encoding.as_ref().to_owned(),
-                        reason,
+                        reason: Box::new(reason),
                     })?;
                 Ok((name, encoding))
             })
@@ -133,7 +133,7 @@ impl Columns {
             let error = |reason: ValueError| MdsError::Value {
                 column: name.clone(),
                 encoding: encoding.as_str().to_owned(),
-                reason,
+                reason: Box::new(reason),
             };
             let start = record.len();
             encoding.encode(&sample[name], &mut record).map_err(error)?;
@@ -170,13 +170,11 @@ impl Columns {
                 column: name.clone(),
                 source,
             })?;
-            let value = encoding
-                .decode(data)
-                .map_err(|source| RecordError::Value {
-                    column: name.clone(),
-                    encoding: encoding.as_str().to_owned(),
-                    source,
-                })?;
+            let value = encoding.decode(data).map_err(|source| RecordError::Value {
+                column: name.clone(),
+                encoding: encoding.as_str().to_owned(),
+                source,
+            })?;
             sample.insert(name.clone(), value);
         }
         cur.finish()?;

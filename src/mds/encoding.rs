@@ -19,9 +19,7 @@ pub const SUPPORTED_ENCODINGS: &str = "bytes, str, int, uint8, uint16, uint32, u
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodingError {
     /// `pkl`, which runs code when read.
-    #[error(
-        "is Python pickle, which runs code when read; store the data as json or bytes instead"
-    )]
+    #[error("is Python pickle, which runs code when read; store the data as json or bytes instead")]
     Pickle,
     /// A name MDS does not have.
     #[error("is not an MDS encoding; supported: {SUPPORTED_ENCODINGS}")]
@@ -321,9 +319,7 @@ impl Encoding {
                 })?)
             }
             Kind::StrDecimal => Value::Decimal(utf8(data)?.to_owned()),
-            Kind::Json => {
-                Value::Json(serde_json::from_slice(data).map_err(ValueError::Json)?)
-            }
+            Kind::Json => Value::Json(serde_json::from_slice(data).map_err(ValueError::Json)?),
             Kind::Pil => Value::Pil(decode_pil(data)?),
             Kind::List(element) => {
                 let mut cur = Cursor::new(data);

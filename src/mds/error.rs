@@ -74,7 +74,7 @@ pub enum MdsError {
         encoding: String,
         /// Why it was refused, with the supported names.
         #[source]
-        reason: EncodingError,
+        reason: Box<EncodingError>,
     },
     /// Appending to a dataset whose shards have other columns.
     #[error(
@@ -107,7 +107,7 @@ pub enum MdsError {
         encoding: String,
         /// What is wrong with the value.
         #[source]
-        reason: ValueError,
+        reason: Box<ValueError>,
     },
     /// A single sample too large for a shard's 32-bit offsets.
     #[error(
@@ -148,7 +148,7 @@ pub enum MdsError {
         path: PathBuf,
         /// What is wrong with it.
         #[source]
-        reason: IndexDefect,
+        reason: Box<IndexDefect>,
     },
     /// A shard file whose contents do not follow the MDS layout.
     #[error("{path} is corrupt: {reason}; restore it from a copy or remove it and its index entry")]
@@ -157,7 +157,7 @@ pub enum MdsError {
         path: PathBuf,
         /// What is wrong with it.
         #[source]
-        reason: ShardDefect,
+        reason: Box<ShardDefect>,
     },
     /// A shard file whose hash differs from the one in the index.
     #[error(

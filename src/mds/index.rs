@@ -81,7 +81,7 @@ impl Index {
     pub fn from_json(text: &str, path: &Path) -> Result<Index> {
         let error = |reason: IndexDefect| MdsError::Index {
             path: path.to_owned(),
-            reason,
+            reason: Box::new(reason),
         };
         let file: IndexFile =
             serde_json::from_str(text).map_err(|e| error(IndexDefect::Json(e)))?;

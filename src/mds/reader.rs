@@ -67,12 +67,12 @@ impl MdsReader {
             .get(number)
             .ok_or_else(|| MdsError::Index {
                 path: self.dir.join(INDEX_FILE),
-                reason: IndexDefect::NoShard(number),
+                reason: Box::new(IndexDefect::NoShard(number)),
             })?;
         let (path, raw) = self.read_raw(entry)?;
         let corrupt = |reason: ShardDefect| MdsError::Corrupt {
             path: path.clone(),
-            reason,
+            reason: Box::new(reason),
         };
         if raw.len() as u64 != entry.raw_data.bytes {
             return Err(corrupt(ShardDefect::RawSize {
@@ -90,7 +90,7 @@ impl MdsReader {
         let columns = Columns::new(entry.column_names.iter().zip(&entry.column_encodings))?;
         let bad_index = |reason: IndexDefect| MdsError::Index {
             path: self.dir.join(INDEX_FILE),
-            reason,
+            reason: Box::new(reason),
         };
         if columns.names() != entry.column_names {
             return Err(bad_index(IndexDefect::UnsortedColumns(number)));
@@ -143,7 +143,7 @@ impl MdsReader {
         self.check(&zip_path, &data, zip)?;
         let corrupt = |reason: ShardDefect| MdsError::Corrupt {
             path: zip_path.clone(),
-            reason,
+            reason: Box::new(reason),
         };
         let text = entry
             .compression
@@ -166,11 +166,11 @@ impl MdsReader {
         if data.len() as u64 != info.bytes {
             return Err(MdsError::Corrupt {
                 path: path.to_owned(),
-                reason: ShardDefect::FileSize {
+                reason: Box::new(ShardDefect::FileSize {
                     basename: info.basename.clone(),
                     has: data.len(),
                     listed: info.bytes,
-                },
+                }),
             });
         }
         if !self.verify_hashes {
@@ -229,7 +229,7 @@ impl ShardSamples {
             .decode_record(self.layout.record(&self.raw, i))
             .map_err(|source| MdsError::Corrupt {
                 path: self.path.clone(),
-                reason: ShardDefect::Sample { index: i, source },
+                reason: Box::new(ShardDefect::Sample { index: i, source }),
             })
     }
 }

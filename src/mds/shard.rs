@@ -231,9 +231,19 @@ mod tests {
         );
         let mut swapped = file.clone();
         swapped[8..12].copy_from_slice(&100u32.to_le_bytes());
-        assert!(Layout::parse(&swapped).unwrap_err().to_string().contains("ends before"));
+        assert!(
+            Layout::parse(&swapped)
+                .unwrap_err()
+                .to_string()
+                .contains("ends before")
+        );
         let mut inside = file;
         inside[4..8].copy_from_slice(&2u32.to_le_bytes());
-        assert!(Layout::parse(&inside).unwrap_err().to_string().contains("inside"));
+        assert!(
+            Layout::parse(&inside)
+                .unwrap_err()
+                .to_string()
+                .contains("inside")
+        );
     }
 }

@@ -417,7 +417,7 @@ fn recover(number: usize, paths: &[PathBuf]) -> Result<ShardEntry> {
     let path = &paths[0];
     let corrupt = |reason: ShardDefect| MdsError::Corrupt {
         path: path.clone(),
-        reason,
+        reason: Box::new(reason),
     };
     let stray = || MdsError::StrayShard { path: path.clone() };
     if paths.len() > 1 {
@@ -454,8 +454,8 @@ fn recover(number: usize, paths: &[PathBuf]) -> Result<ShardEntry> {
         }
     };
     let layout = Layout::parse(&raw).map_err(|e| corrupt(e.into()))?;
-    let config: StoredConfig = serde_json::from_slice(layout.config(&raw))
-        .map_err(|e| corrupt(ShardDefect::Config(e)))?;
+    let config: StoredConfig =
+        serde_json::from_slice(layout.config(&raw)).map_err(|e| corrupt(ShardDefect::Config(e)))?;
     if config.format != "mds" || config.version != 2 {
         return Err(corrupt(ShardDefect::NotVersion2));
     }

@@ -112,9 +112,7 @@ pub enum ExportError {
 #[derive(Debug, thiserror::Error)]
 pub enum LocalModelProblem {
     /// The path is not a directory.
-    #[error(
-        "is not a directory (give a hub id like showlab/ShowUI-2B or a checkpoint directory)"
-    )]
+    #[error("is not a directory (give a hub id like showlab/ShowUI-2B or a checkpoint directory)")]
     NotADirectory,
     /// No `config.json`.
     #[error("has no config.json: not a transformers checkpoint")]
@@ -239,9 +237,7 @@ pub enum EnvFailure {
     #[error("{0}")]
     NoPip(#[source] io::Error),
     /// pip ran and failed.
-    #[error(
-        "pip install failed ({0}); its output above says why (PyPI must be reachable)"
-    )]
+    #[error("pip install failed ({0}); its output above says why (PyPI must be reachable)")]
     Pip(ExitStatus),
 }
 

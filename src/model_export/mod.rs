@@ -125,8 +125,7 @@ async fn export(args: &ExportArgs, console: &Console) -> Result<(), ExportError>
         console.result("this machine can run the export");
         return Ok(());
     }
-    let env =
-        tokio::task::block_in_place(|| PythonEnv::prepare(&env_dir, &args.python, console))?;
+    let env = tokio::task::block_in_place(|| PythonEnv::prepare(&env_dir, &args.python, console))?;
     let job = ExportJob {
         model: &args.model,
         processor: &args.processor,

@@ -158,12 +158,13 @@ impl Link {
             path: path.clone(),
             source,
         })?;
-        let element = session
-            .apply_to(&pipeline)
-            .map_err(|source| LinkError::NoSessionElement {
-                path: path.clone(),
-                source,
-            })?;
+        let element =
+            session
+                .apply_to(&pipeline)
+                .map_err(|source| LinkError::NoSessionElement {
+                    path: path.clone(),
+                    source,
+                })?;
         let session =
             SessionOf::of(element).ok_or_else(|| LinkError::NotNeko { path: path.clone() })?;
         watch_bus(&pipeline, on_error)?;
