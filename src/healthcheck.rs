@@ -29,7 +29,8 @@ pub enum HealthcheckError {
         /// The URL given.
         url: String,
         /// What is wrong with it.
-        reason: String,
+        #[source]
+        reason: UrlProblem,
     },
     /// Nothing answered in time, or the connection failed.
     #[error("no answer from {url}: {reason}")]
@@ -37,7 +38,8 @@ pub enum HealthcheckError {
         /// The probe URL.
         url: String,
         /// The failure.
-        reason: String,
+        #[source]
+        reason: NoAnswer,
     },
     /// The probe answered, but not 200.
     #[error("{url} answered {status_line:?}")]
@@ -47,6 +49,34 @@ pub enum HealthcheckError {
         /// The HTTP status line.
         status_line: String,
     },
+}
+
+/// What is wrong with a probe URL.
+#[derive(Debug, thiserror::Error)]
+pub enum UrlProblem {
+    /// It does not parse.
+    #[error("{0}")]
+    Parse(#[source] url::ParseError),
+    /// Another scheme than http.
+    #[error("only http is supported")]
+    NotHttp,
+    /// No host.
+    #[error("no host")]
+    NoHost,
+    /// No port, and none known for the scheme.
+    #[error("no port")]
+    NoPort,
+}
+
+/// Why the probe got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum NoAnswer {
+    /// Nothing within the timeout.
+    #[error("nothing within {0:?}")]
+    Timeout(Duration),
+    /// The connection or the exchange failed.
+    #[error("{0}")]
+    Io(#[source] std::io::Error),
 }
 
 /// `neko-agent healthcheck`: probes once and prints the verdict; 0 when healthy, 1 when not.
@@ -78,22 +108,22 @@ pub fn probe_url(args: &HealthcheckArgs) -> String {
 
 /// Asks `url`; Ok with the status line when it answered 200.
 pub async fn probe(url: &str, timeout: Duration) -> Result<String, HealthcheckError> {
-    let parsed = url::Url::parse(url).map_err(|error| HealthcheckError::BadUrl {
+    let bad = |reason: UrlProblem| HealthcheckError::BadUrl {
         url: url.to_owned(),
-        reason: error.to_string(),
-    })?;
-    let bad = |reason: &str| HealthcheckError::BadUrl {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
+        reason,
     };
+    let parsed = url::Url::parse(url).map_err(|error| bad(UrlProblem::Parse(error)))?;
     if parsed.scheme() != "http" {
-        return Err(bad("only http is supported"));
+        return Err(bad(UrlProblem::NotHttp));
     }
-    let host = parsed.host_str().ok_or_else(|| bad("no host"))?.to_owned();
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| bad(UrlProblem::NoHost))?
+        .to_owned();
     let port = parsed
         .port_or_known_default()
-        .ok_or_else(|| bad("no port"))?;
-    let unreachable = |reason: String| HealthcheckError::Unreachable {
+        .ok_or_else(|| bad(UrlProblem::NoPort))?;
+    let unreachable = |reason: NoAnswer| HealthcheckError::Unreachable {
         url: url.to_owned(),
         reason,
     };
@@ -113,8 +143,8 @@ pub async fn probe(url: &str, timeout: Duration) -> Result<String, HealthcheckEr
     };
     let response = tokio::time::timeout(timeout, exchange)
         .await
-        .map_err(|_| unreachable(format!("nothing within {timeout:?}")))?
-        .map_err(|error| unreachable(error.to_string()))?;
+        .map_err(|_| unreachable(NoAnswer::Timeout(timeout)))?
+        .map_err(|error| unreachable(NoAnswer::Io(error)))?;
     let text = String::from_utf8_lossy(&response);
     let status_line = text.lines().next().unwrap_or_default().trim().to_owned();
     let status = status_line.split_whitespace().nth(1);

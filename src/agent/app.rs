@@ -403,8 +403,10 @@ async fn open_capture(args: &RunArgs, print: &Printer) -> Result<Option<AgentCap
     if !args.capture {
         return Ok(None);
     }
-    let settings =
-        CaptureSettings::from_options(&args.capture_options).map_err(|p| p.join("; "))?;
+    let settings = CaptureSettings::from_options(&args.capture_options).map_err(|problems| {
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        messages.join("; ")
+    })?;
     let (capture, lines) = AgentCapture::open(&settings, print.clone())
         .await
         .map_err(|e| e.to_string())?;
@@ -466,7 +468,7 @@ pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
     if args.capture
         && let Err(capture_problems) = CaptureSettings::from_options(&args.capture_options)
     {
-        problems.extend(capture_problems);
+        problems.extend(capture_problems.iter().map(ToString::to_string));
     }
     let remote = match args.remote.settings() {
         Ok(remote) => remote,
@@ -622,7 +624,7 @@ async fn healthcheck(args: &RunArgs, model: &ModelOptions) -> u8 {
         match args.connection.session() {
             Ok(session) => {
                 if let Err(error) = crate::session::check_login(&session).await {
-                    problems.push(error);
+                    problems.push(error.to_string());
                 }
             }
             Err(error) => problems.extend(error.0),

@@ -143,7 +143,7 @@ pub async fn run(args: CaptureArgs) -> u8 {
 fn check(args: &CaptureArgs) -> Result<(CaptureSettings, SessionSettings), Vec<String>> {
     let mut problems = Vec::new();
     let settings = CaptureSettings::from_options(&args.capture)
-        .map_err(|p| problems.extend(p))
+        .map_err(|p| problems.extend(p.iter().map(ToString::to_string)))
         .ok();
     let session = args
         .connection

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::package::EpisodeZip;
+use super::package::{EpisodeZip, EpisodeZipError};
 use crate::mds::{MdsError, MdsReader, Sample, Value as MdsValue};
 
 /// Everything was read.
@@ -52,6 +52,130 @@ pub enum DatasetAction {
     },
 }
 
+/// Something `dataset` could not read or write; the command goes on with the rest.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// The dataset cannot be opened.
+    #[error(transparent)]
+    Open(MdsError),
+    /// A shard cannot be read or is damaged.
+    #[error("shard {number}: {source}")]
+    Shard {
+        /// The shard number.
+        number: usize,
+        /// What is wrong with it.
+        #[source]
+        source: MdsError,
+    },
+    /// A sample of a shard does not decode.
+    #[error(transparent)]
+    Sample(MdsError),
+    /// An episode whose payload is not an episode zip.
+    #[error("episode {episode}: its payload is not a valid episode: {source}")]
+    DamagedPayload {
+        /// The episode id.
+        episode: String,
+        /// What is wrong with the zip.
+        #[source]
+        source: EpisodeZipError,
+    },
+    /// The output directory cannot be created.
+    #[error("cannot create {}: {source}", path.display())]
+    CreateOutput {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// An episode could not be written out.
+    #[error("episode {episode}: {source}")]
+    Extract {
+        /// The episode id.
+        episode: String,
+        /// What failed.
+        #[source]
+        source: ExtractError,
+    },
+    /// An episode asked for is not in the dataset.
+    #[error("there is no episode {episode} in {}", dir.display())]
+    NoEpisode {
+        /// The episode id.
+        episode: String,
+        /// The dataset directory.
+        dir: PathBuf,
+    },
+}
+
+/// Why one episode could not be written out.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    /// The payload is not an episode zip.
+    #[error("not a valid episode: {0}")]
+    NotEpisode(#[source] EpisodeZipError),
+    /// A name in the zip that would leave the episode's folder.
+    #[error("the zip holds an unsafe name {0:?}")]
+    UnsafeName(String),
+    /// A file of the zip cannot be read.
+    #[error(transparent)]
+    File(EpisodeZipError),
+    /// A folder cannot be created.
+    #[error("cannot create {}: {source}", path.display())]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// A file cannot be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A shard that is listed but not on disk: uploaded and removed locally, not damaged.
+struct ShardNotOnDisk {
+    number: usize,
+    path: PathBuf,
+}
+
+/// What `dataset` shows: results on stdout, notes and problems on stderr.
+struct Console;
+
+impl Console {
+    fn result(&self, text: &str) {
+        println!("{text}");
+    }
+
+    fn not_on_disk(&self, shard: &ShardNotOnDisk) {
+        eprintln!(
+            "note: shard {} ({}) is not on disk (uploaded and removed locally with CAPTURE_KEEP_LOCAL=0?); its episodes are not shown",
+            shard.number,
+            shard.path.display()
+        );
+    }
+
+    fn error(&self, error: &DatasetError) {
+        eprintln!("error: {error}");
+    }
+}
+
+/// What [`read`] found, in dataset order.
+enum Found {
+    /// An episode.
+    Entry(Entry),
+    /// A shard that is not on disk.
+    NotOnDisk(ShardNotOnDisk),
+    /// A shard or sample that cannot be read.
+    Damaged(DatasetError),
+}
+
 /// One episode as read from the dataset.
 struct Entry {
     shard: usize,
@@ -78,70 +202,80 @@ impl Entry {
 
 /// Runs a dataset command; returns the exit status.
 pub fn run(args: &DatasetArgs) -> u8 {
+    let console = Console;
     match &args.action {
-        DatasetAction::List { dir, json } => list(dir, *json),
+        DatasetAction::List { dir, json } => list(&console, dir, *json),
         DatasetAction::Extract {
             dir,
             to,
             episodes,
             unzip,
-        } => extract(dir, to, episodes, *unzip),
+        } => extract(&console, dir, to, episodes, *unzip),
     }
 }
 
-/// Reads every episode it can; prints why the others cannot be read. False when some data is
-/// damaged or unreadable (not merely uploaded and removed).
-fn read(dir: &Path) -> Result<(Vec<Entry>, bool), String> {
-    let reader = MdsReader::open(dir).map_err(|e| e.to_string())?;
-    let mut entries = Vec::new();
-    let mut intact = true;
+/// Reads every episode it can, and says which shards and samples it cannot read.
+fn read(dir: &Path) -> Result<Vec<Found>, DatasetError> {
+    let reader = MdsReader::open(dir).map_err(DatasetError::Open)?;
+    let mut found = Vec::new();
     for number in 0..reader.index().shards.len() {
         let shard = match reader.shard(number) {
             Ok(shard) => shard,
             Err(MdsError::Read { path, source, .. })
                 if source.kind() == io::ErrorKind::NotFound =>
             {
-                eprintln!(
-                    "note: shard {number} ({}) is not on disk (uploaded and removed locally with CAPTURE_KEEP_LOCAL=0?); its episodes are not shown",
-                    path.display()
-                );
+                found.push(Found::NotOnDisk(ShardNotOnDisk { number, path }));
                 continue;
             }
-            Err(error) => {
-                eprintln!("error: shard {number}: {error}");
-                intact = false;
+            Err(source) => {
+                found.push(Found::Damaged(DatasetError::Shard { number, source }));
                 continue;
             }
         };
         for i in 0..shard.len() {
-            match shard.get(i) {
-                Ok(sample) => entries.push(Entry {
+            found.push(match shard.get(i) {
+                Ok(sample) => Found::Entry(Entry {
                     shard: number,
                     sample,
                 }),
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    intact = false;
-                }
+                Err(error) => Found::Damaged(DatasetError::Sample(error)),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The episodes [`read`] found, after showing what it could not read. False when some data is
+/// damaged or unreadable (not merely uploaded and removed).
+fn readable(console: &Console, found: Vec<Found>) -> (Vec<Entry>, bool) {
+    let mut entries = Vec::new();
+    let mut intact = true;
+    for item in found {
+        match item {
+            Found::Entry(entry) => entries.push(entry),
+            Found::NotOnDisk(shard) => console.not_on_disk(&shard),
+            Found::Damaged(error) => {
+                console.error(&error);
+                intact = false;
             }
         }
     }
-    Ok((entries, intact))
+    (entries, intact)
 }
 
-fn list(dir: &Path, as_json: bool) -> u8 {
+fn list(console: &Console, dir: &Path, as_json: bool) -> u8 {
     let (entries, mut intact) = match read(dir) {
-        Ok(read) => read,
+        Ok(found) => readable(console, found),
         Err(error) => {
-            eprintln!("error: {error}");
+            console.error(&error);
             return EXIT_FAILED;
         }
     };
     if !as_json {
-        println!(
+        console.result(&format!(
             "{:<5} {:<8} {:>6} {:>7} {:<19} {:<19} {:<9} {:<9} task",
             "shard", "episode", "frames", "actions", "started_at", "ended_at", "screen", "ended"
-        );
+        ));
     }
     for entry in &entries {
         let end_reason = match EpisodeZip::open(entry.payload()) {
@@ -151,11 +285,11 @@ fn list(dir: &Path, as_json: bool) -> u8 {
                 .and_then(Value::as_str)
                 .unwrap_or("-")
                 .to_owned(),
-            Err(reason) => {
-                eprintln!(
-                    "error: episode {}: its payload is not a valid episode: {reason}",
-                    entry.text("episode_id")
-                );
+            Err(source) => {
+                console.error(&DatasetError::DamagedPayload {
+                    episode: entry.text("episode_id"),
+                    source,
+                });
                 intact = false;
                 "damaged".to_owned()
             }
@@ -174,9 +308,9 @@ fn list(dir: &Path, as_json: bool) -> u8 {
                 "end_reason": end_reason,
                 "payload_bytes": entry.payload().len(),
             });
-            println!("{line}");
+            console.result(&line.to_string());
         } else {
-            println!(
+            console.result(&format!(
                 "{:<5} {:<8} {:>6} {:>7} {:<19} {:<19} {:<9} {:<9} {}",
                 entry.shard,
                 entry.text("episode_id"),
@@ -187,25 +321,32 @@ fn list(dir: &Path, as_json: bool) -> u8 {
                 format!("{}x{}", entry.text("screen_w"), entry.text("screen_h")),
                 end_reason,
                 entry.text("task")
-            );
+            ));
         }
     }
     if !as_json {
-        println!("{} episode(s) in {}", entries.len(), dir.display());
+        console.result(&format!(
+            "{} episode(s) in {}",
+            entries.len(),
+            dir.display()
+        ));
     }
     if intact { EXIT_OK } else { EXIT_FAILED }
 }
 
-fn extract(dir: &Path, to: &Path, wanted: &[String], unzip: bool) -> u8 {
+fn extract(console: &Console, dir: &Path, to: &Path, wanted: &[String], unzip: bool) -> u8 {
     let (entries, mut intact) = match read(dir) {
-        Ok(read) => read,
+        Ok(found) => readable(console, found),
         Err(error) => {
-            eprintln!("error: {error}");
+            console.error(&error);
             return EXIT_FAILED;
         }
     };
-    if let Err(error) = fs::create_dir_all(to) {
-        eprintln!("error: cannot create {}: {error}", to.display());
+    if let Err(source) = fs::create_dir_all(to) {
+        console.error(&DatasetError::CreateOutput {
+            path: to.to_owned(),
+            source,
+        });
         return EXIT_FAILED;
     }
     let mut written = 0;
@@ -217,47 +358,51 @@ fn extract(dir: &Path, to: &Path, wanted: &[String], unzip: bool) -> u8 {
         let result = if unzip {
             unpack(entry.payload(), &to.join(&id))
         } else {
-            fs::write(to.join(format!("{id}.zip")), entry.payload()).map_err(|e| {
-                format!(
-                    "cannot write {}: {e}",
-                    to.join(format!("{id}.zip")).display()
-                )
-            })
+            let path = to.join(format!("{id}.zip"));
+            fs::write(&path, entry.payload()).map_err(|source| ExtractError::Write { path, source })
         };
         match result {
             Ok(()) => written += 1,
-            Err(error) => {
-                eprintln!("error: episode {id}: {error}");
+            Err(source) => {
+                console.error(&DatasetError::Extract {
+                    episode: id,
+                    source,
+                });
                 intact = false;
             }
         }
     }
     let found: Vec<String> = entries.iter().map(|e| e.text("episode_id")).collect();
     for id in wanted.iter().filter(|id| !found.contains(id)) {
-        eprintln!("error: there is no episode {id} in {}", dir.display());
+        console.error(&DatasetError::NoEpisode {
+            episode: id.clone(),
+            dir: dir.to_owned(),
+        });
         intact = false;
     }
-    println!("{written} episode(s) written to {}", to.display());
+    console.result(&format!("{written} episode(s) written to {}", to.display()));
     if intact { EXIT_OK } else { EXIT_FAILED }
 }
 
 /// Unpacks an episode zip into `dir` (checked first; names cannot leave `dir`).
-fn unpack(zip: &[u8], dir: &Path) -> Result<(), String> {
-    let contents = EpisodeZip::open(zip).map_err(|e| format!("not a valid episode: {e}"))?;
+fn unpack(zip: &[u8], dir: &Path) -> Result<(), ExtractError> {
+    let contents = EpisodeZip::open(zip).map_err(ExtractError::NotEpisode)?;
     for name in &contents.names {
         if name.starts_with('/') || name.split('/').any(|part| part == "..") {
-            return Err(format!("the zip holds an unsafe name {name:?}"));
+            return Err(ExtractError::UnsafeName(name.clone()));
         }
         if name.ends_with('/') {
             continue;
         }
-        let data = EpisodeZip::file(zip, name)?;
+        let data = EpisodeZip::file(zip, name).map_err(ExtractError::File)?;
         let path = dir.join(name);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            fs::create_dir_all(parent).map_err(|source| ExtractError::CreateDir {
+                path: parent.to_owned(),
+                source,
+            })?;
         }
-        fs::write(&path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        fs::write(&path, data).map_err(|source| ExtractError::Write { path, source })?;
     }
     Ok(())
 }

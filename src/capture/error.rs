@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::mds::MdsError;
 
+use super::package::ZipFailure;
 use super::remote::RemoteError;
 
 /// Anything that can go wrong while recording or storing episodes.
@@ -41,7 +42,8 @@ pub enum CaptureError {
         /// The episode id.
         episode: String,
         /// What the zip writer said.
-        reason: String,
+        #[source]
+        reason: ZipFailure,
     },
 }
 

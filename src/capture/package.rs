@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use zip::result::ZipError;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
@@ -25,6 +26,69 @@ use crate::pyjson;
 
 /// `tool` in `meta.json`.
 const TOOL: &str = "neko-agent";
+
+/// Why an episode's zip could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ZipFailure {
+    /// The zip writer failed.
+    #[error("{0}")]
+    Archive(#[source] ZipError),
+    /// A file's data could not be written into the zip.
+    #[error("{0}")]
+    Data(#[source] std::io::Error),
+}
+
+/// Why bytes are not a readable episode zip.
+#[derive(Debug, thiserror::Error)]
+pub enum EpisodeZipError {
+    /// Not a zip archive.
+    #[error("not a zip: {0}")]
+    NotZip(#[source] ZipError),
+    /// A file name in the archive cannot be decoded.
+    #[error("a file name in the zip cannot be read: {0}")]
+    Names(#[source] ZipError),
+    /// A file the episode needs is not in the zip.
+    #[error("no {name}: {source}")]
+    Missing {
+        /// The file name.
+        name: String,
+        /// What the zip reader said.
+        #[source]
+        source: ZipError,
+    },
+    /// A file in the zip cannot be read.
+    #[error("cannot read {name}: {source}")]
+    Unreadable {
+        /// The file name.
+        name: String,
+        /// The read error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `meta.json` is not a JSON object.
+    #[error("meta.json is not a JSON object")]
+    MetaNotObject,
+    /// `meta.json` lacks a text field every episode has.
+    #[error("meta.json has no {0:?}")]
+    MetaField(&'static str),
+    /// A line of an NDJSON file is not JSON.
+    #[error("{file} line {line}: {source}")]
+    Line {
+        /// The NDJSON file.
+        file: &'static str,
+        /// 1-based line number, blank lines not counted.
+        line: usize,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A frame entry without a file name.
+    #[error("{FRAMES_INDEX}: a frame without \"file\": {0}")]
+    FrameWithoutFile(Value),
+    /// A frame file the index lists but the zip lacks.
+    #[error("{FRAMES_INDEX} lists {0}, which is not in the zip")]
+    MissingFrame(String),
+}
 
 /// The MDS columns of a capture dataset: one sample per episode, as the Python tool wrote them.
 pub fn episode_columns() -> Columns {
@@ -147,7 +211,7 @@ pub fn package(dir: &Path) -> Result<(PackagedEpisode, Losses), CaptureError> {
     let capacity = (frame_bytes as usize)
         .saturating_add(meta.len() + frames_index.len() + actions_text.len())
         .saturating_add(128 * (frames.len() + 3));
-    let zip_error = |reason: String| CaptureError::Zip {
+    let zip_error = |reason: ZipFailure| CaptureError::Zip {
         episode: header.episode_id.clone(),
         reason,
     };
@@ -159,8 +223,9 @@ pub fn package(dir: &Path) -> Result<(PackagedEpisode, Losses), CaptureError> {
         .large_file(capacity as u64 >= u32::MAX as u64);
     let mut add = |name: &str, data: &[u8]| -> Result<(), CaptureError> {
         zip.start_file(name, options)
-            .map_err(|e| zip_error(e.to_string()))?;
-        zip.write_all(data).map_err(|e| zip_error(e.to_string()))
+            .map_err(|e| zip_error(ZipFailure::Archive(e)))?;
+        zip.write_all(data)
+            .map_err(|e| zip_error(ZipFailure::Data(e)))
     };
     add("meta.json", meta.as_bytes())?;
     add(FRAMES_INDEX, frames_index.as_bytes())?;
@@ -171,7 +236,7 @@ pub fn package(dir: &Path) -> Result<(PackagedEpisode, Losses), CaptureError> {
     }
     let zip = zip
         .finish()
-        .map_err(|e| zip_error(e.to_string()))?
+        .map_err(|e| zip_error(ZipFailure::Archive(e)))?
         .into_inner();
     let episode = PackagedEpisode {
         episode_id: header.episode_id,
@@ -382,14 +447,14 @@ impl PackagedEpisode {
     }
 
     /// Reads an episode back from its zip (the spool after a crash, or a dataset sample).
-    pub fn from_zip(zip: Vec<u8>) -> Result<Self, String> {
+    pub fn from_zip(zip: Vec<u8>) -> Result<Self, EpisodeZipError> {
         let contents = EpisodeZip::open(&zip)?;
         let meta = &contents.meta;
-        let text = |key: &str| {
+        let text = |key: &'static str| {
             meta.get(key)
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| format!("meta.json has no {key:?}"))
+                .ok_or(EpisodeZipError::MetaField(key))
         };
         let size = |key: &str| {
             meta.get("screen")
@@ -437,47 +502,55 @@ pub struct EpisodeZip {
 
 impl EpisodeZip {
     /// Reads and checks an episode zip: the three files present and every indexed frame there.
-    pub fn open(zip: &[u8]) -> Result<Self, String> {
-        let mut archive =
-            ZipArchive::new(Cursor::new(zip)).map_err(|e| format!("not a zip: {e}"))?;
+    pub fn open(zip: &[u8]) -> Result<Self, EpisodeZipError> {
+        let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(EpisodeZipError::NotZip)?;
         let names: Vec<String> = archive
             .file_names()
             .map(|name| name.map(|n| n.into_owned()))
             .collect::<Result<_, _>>()
-            .map_err(|e| format!("a file name in the zip cannot be read: {e}"))?;
-        let mut read = |name: &str| -> Result<String, String> {
+            .map_err(EpisodeZipError::Names)?;
+        let mut read = |name: &str| -> Result<String, EpisodeZipError> {
             let mut text = String::new();
             archive
                 .by_name(name)
-                .map_err(|e| format!("no {name}: {e}"))?
+                .map_err(|source| EpisodeZipError::Missing {
+                    name: name.to_owned(),
+                    source,
+                })?
                 .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read {name}: {e}"))?;
+                .map_err(|source| EpisodeZipError::Unreadable {
+                    name: name.to_owned(),
+                    source,
+                })?;
             Ok(text)
         };
         let meta = match serde_json::from_str(&read("meta.json")?) {
             Ok(Value::Object(map)) => map,
-            _ => return Err("meta.json is not a JSON object".into()),
+            _ => return Err(EpisodeZipError::MetaNotObject),
         };
-        let parse_lines = |name: &str, text: String| -> Result<Vec<Value>, String> {
-            text.lines()
-                .filter(|l| !l.trim().is_empty())
-                .enumerate()
-                .map(|(i, line)| {
-                    serde_json::from_str(line).map_err(|e| format!("{name} line {}: {e}", i + 1))
-                })
-                .collect()
-        };
+        let parse_lines =
+            |file: &'static str, text: String| -> Result<Vec<Value>, EpisodeZipError> {
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .enumerate()
+                    .map(|(i, line)| {
+                        serde_json::from_str(line).map_err(|source| EpisodeZipError::Line {
+                            file,
+                            line: i + 1,
+                            source,
+                        })
+                    })
+                    .collect()
+            };
         let frames = parse_lines(FRAMES_INDEX, read(FRAMES_INDEX)?)?;
         let actions = parse_lines(ACTIONS_LOG, read(ACTIONS_LOG)?)?;
         for frame in &frames {
             let file = frame
                 .get("file")
                 .and_then(Value::as_str)
-                .ok_or_else(|| format!("{FRAMES_INDEX}: a frame without \"file\": {frame}"))?;
+                .ok_or_else(|| EpisodeZipError::FrameWithoutFile(frame.clone()))?;
             if !names.iter().any(|n| n == file) {
-                return Err(format!(
-                    "{FRAMES_INDEX} lists {file}, which is not in the zip"
-                ));
+                return Err(EpisodeZipError::MissingFrame(file.to_owned()));
             }
         }
         Ok(Self {
@@ -489,15 +562,20 @@ impl EpisodeZip {
     }
 
     /// The bytes of one file in `zip`.
-    pub fn file(zip: &[u8], name: &str) -> Result<Vec<u8>, String> {
-        let mut archive =
-            ZipArchive::new(Cursor::new(zip)).map_err(|e| format!("not a zip: {e}"))?;
+    pub fn file(zip: &[u8], name: &str) -> Result<Vec<u8>, EpisodeZipError> {
+        let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(EpisodeZipError::NotZip)?;
         let mut data = Vec::new();
         archive
             .by_name(name)
-            .map_err(|e| format!("no {name}: {e}"))?
+            .map_err(|source| EpisodeZipError::Missing {
+                name: name.to_owned(),
+                source,
+            })?
             .read_to_end(&mut data)
-            .map_err(|e| format!("cannot read {name}: {e}"))?;
+            .map_err(|source| EpisodeZipError::Unreadable {
+                name: name.to_owned(),
+                source,
+            })?;
         Ok(data)
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::mds::{Compression, WriterOptions, parse_hash_list, parse_size_limit};
+use crate::mds::{Compression, MdsError, WriterOptions, parse_hash_list, parse_size_limit};
 
 use super::remote::RemoteUrl;
 
@@ -115,11 +115,72 @@ pub struct CaptureSettings {
 /// Highest frame rate accepted (the stream itself rarely exceeds 30).
 const MAX_FPS: f64 = 60.0;
 
+/// One problem with the capture options; all of them are reported together.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingProblem {
+    /// `--out` is empty.
+    #[error("--out/CAPTURE_OUT is empty: give the dataset directory")]
+    NoOut,
+    /// An option whose value is not accepted.
+    #[error("{option}: {reason}")]
+    Invalid {
+        /// The flag and variable, e.g. `--fps/CAPTURE_FPS`.
+        option: &'static str,
+        /// What is wrong with the value.
+        #[source]
+        reason: SettingError,
+    },
+}
+
+/// What is wrong with one option's value.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingError {
+    /// A remote that is not an `s3://` URL, as the remote parser words it.
+    #[error("{0}")]
+    Remote(String),
+    /// A compression, shard size or hash list that the dataset writer refuses.
+    #[error(transparent)]
+    Dataset(#[from] MdsError),
+    /// Not a yes/no value.
+    #[error("{0:?} is not a yes/no value: give 1 or 0 (true/false, yes/no, on/off)")]
+    NotBool(String),
+    /// Not a finite number.
+    #[error("{text:?} is not a number of {what}")]
+    NotNumber {
+        /// The value given.
+        text: String,
+        /// What it counts, e.g. `seconds`.
+        what: &'static str,
+    },
+    /// A frame rate of 0 or less, or above [`MAX_FPS`].
+    #[error("{0} is out of range: give more than 0 and at most {MAX_FPS}")]
+    FpsRange(f64),
+    /// Not a JPEG quality.
+    #[error("{0:?} is not a whole number from 0 to 100")]
+    JpegQuality(String),
+    /// Not a frame count.
+    #[error("{0:?} is not a whole number of frames (0 or more)")]
+    FrameCount(String),
+    /// Seconds out of range.
+    #[error("{text:?} is out of range: give {} seconds", if *zero_ok { "0 or more" } else { "more than 0" })]
+    SecondsRange {
+        /// The value given.
+        text: String,
+        /// Whether 0 is accepted.
+        zero_ok: bool,
+    },
+}
+
+/// Puts the option's name on a value's error.
+fn named<T>(option: &'static str, result: Result<T, SettingError>) -> Result<T, SettingProblem> {
+    result.map_err(|reason| SettingProblem::Invalid { option, reason })
+}
+
 impl CaptureSettings {
     /// Checks every option; the list of problems (each naming its flag and variable) otherwise.
-    pub fn from_options(options: &CaptureOptions) -> Result<Self, Vec<String>> {
+    pub fn from_options(options: &CaptureOptions) -> Result<Self, Vec<SettingProblem>> {
         let mut problems = Vec::new();
-        let mut check = |result: Result<(), String>| {
+        let mut check = |result: Result<(), SettingProblem>| {
             if let Err(problem) = result {
                 problems.push(problem);
             }
@@ -136,50 +197,50 @@ impl CaptureSettings {
             upload_wait: Duration::from_secs(30),
         };
         check(if options.out.as_os_str().is_empty() {
-            Err("--out/CAPTURE_OUT is empty: give the dataset directory".into())
+            Err(SettingProblem::NoOut)
         } else {
             Ok(())
         });
-        check(
+        check(named(
+            "--remote/CAPTURE_REMOTE",
             RemoteUrl::parse_setting(&options.remote)
                 .map(|remote| settings.remote = remote)
-                .map_err(|e| format!("--remote/CAPTURE_REMOTE: {e}")),
-        );
-        check(
-            parse_bool(&options.keep_local)
-                .map(|keep| settings.keep_local = keep)
-                .map_err(|e| format!("--keep-local/CAPTURE_KEEP_LOCAL: {e}")),
-        );
-        check(
-            parse_compression(&options.compression)
-                .map(|c| settings.writer.compression = c)
-                .map_err(|e| format!("--compression/CAPTURE_COMPRESSION: {e}")),
-        );
-        check(
+                .map_err(SettingError::Remote),
+        ));
+        check(named(
+            "--keep-local/CAPTURE_KEEP_LOCAL",
+            parse_bool(&options.keep_local).map(|keep| settings.keep_local = keep),
+        ));
+        check(named(
+            "--compression/CAPTURE_COMPRESSION",
+            parse_compression(&options.compression).map(|c| settings.writer.compression = c),
+        ));
+        check(named(
+            "--shard-size/CAPTURE_SHARD_SIZE",
             parse_size_limit(&options.shard_size)
                 .map(|limit| settings.writer.size_limit = limit)
-                .map_err(|e| format!("--shard-size/CAPTURE_SHARD_SIZE: {e}")),
-        );
-        check(
+                .map_err(SettingError::from),
+        ));
+        check(named(
+            "--hashes/CAPTURE_HASHES",
             parse_hash_list(&options.hashes)
                 .map(|hashes| settings.writer.hashes = hashes)
-                .map_err(|e| format!("--hashes/CAPTURE_HASHES: {e}")),
-        );
-        check(
+                .map_err(SettingError::from),
+        ));
+        check(named(
+            "--fps/CAPTURE_FPS",
             parse_number(&options.fps, "frames per second")
                 .and_then(|fps| {
                     if fps > 0.0 && fps <= MAX_FPS {
                         Ok(fps)
                     } else {
-                        Err(format!(
-                            "{fps} is out of range: give more than 0 and at most {MAX_FPS}"
-                        ))
+                        Err(SettingError::FpsRange(fps))
                     }
                 })
-                .map(|fps| settings.fps = fps)
-                .map_err(|e| format!("--fps/CAPTURE_FPS: {e}")),
-        );
-        check(
+                .map(|fps| settings.fps = fps),
+        ));
+        check(named(
+            "--jpeg-quality/CAPTURE_JPEG_QUALITY",
             options
                 .jpeg_quality
                 .trim()
@@ -187,36 +248,25 @@ impl CaptureSettings {
                 .ok()
                 .filter(|q| *q <= 100)
                 .map(|q| settings.jpeg_quality = q)
-                .ok_or_else(|| {
-                    format!(
-                        "--jpeg-quality/CAPTURE_JPEG_QUALITY: {:?} is not a whole number from 0 to 100",
-                        options.jpeg_quality
-                    )
-                }),
-        );
-        check(
+                .ok_or_else(|| SettingError::JpegQuality(options.jpeg_quality.clone())),
+        ));
+        check(named(
+            "--min-frames/CAPTURE_MIN_FRAMES",
             options
                 .min_frames
                 .trim()
                 .parse::<u64>()
                 .map(|n| settings.min_frames = n)
-                .map_err(|_| {
-                    format!(
-                        "--min-frames/CAPTURE_MIN_FRAMES: {:?} is not a whole number of frames (0 or more)",
-                        options.min_frames
-                    )
-                }),
-        );
-        check(
-            parse_seconds(&options.episode_timeout, false)
-                .map(|t| settings.episode_timeout = t)
-                .map_err(|e| format!("--episode-timeout/CAPTURE_EPISODE_TIMEOUT: {e}")),
-        );
-        check(
-            parse_seconds(&options.upload_wait, true)
-                .map(|t| settings.upload_wait = t)
-                .map_err(|e| format!("--upload-wait/CAPTURE_UPLOAD_WAIT: {e}")),
-        );
+                .map_err(|_| SettingError::FrameCount(options.min_frames.clone())),
+        ));
+        check(named(
+            "--episode-timeout/CAPTURE_EPISODE_TIMEOUT",
+            parse_seconds(&options.episode_timeout, false).map(|t| settings.episode_timeout = t),
+        ));
+        check(named(
+            "--upload-wait/CAPTURE_UPLOAD_WAIT",
+            parse_seconds(&options.upload_wait, true).map(|t| settings.upload_wait = t),
+        ));
         if problems.is_empty() {
             Ok(settings)
         } else {
@@ -238,39 +288,42 @@ impl CaptureSettings {
 }
 
 /// `CAPTURE_KEEP_LOCAL`-style booleans: 1/0, true/false, yes/no, on/off.
-fn parse_bool(text: &str) -> Result<bool, String> {
+fn parse_bool(text: &str) -> Result<bool, SettingError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(format!(
-            "{text:?} is not a yes/no value: give 1 or 0 (true/false, yes/no, on/off)"
-        )),
+        _ => Err(SettingError::NotBool(text.to_owned())),
     }
 }
 
 /// `CAPTURE_COMPRESSION`: empty or `none` for no compression.
-fn parse_compression(text: &str) -> Result<Option<Compression>, String> {
+fn parse_compression(text: &str) -> Result<Option<Compression>, SettingError> {
     let text = text.trim();
     if text.is_empty() || text.eq_ignore_ascii_case("none") {
         return Ok(None);
     }
-    Compression::parse_setting(text).map_err(|e| e.to_string())
+    Ok(Compression::parse_setting(text)?)
 }
 
-fn parse_number(text: &str, what: &str) -> Result<f64, String> {
+fn parse_number(text: &str, what: &'static str) -> Result<f64, SettingError> {
     text.trim()
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("{text:?} is not a number of {what}"))
+        .ok_or_else(|| SettingError::NotNumber {
+            text: text.to_owned(),
+            what,
+        })
 }
 
 /// Seconds as a whole or decimal number; zero only when `zero_ok`.
-fn parse_seconds(text: &str, zero_ok: bool) -> Result<Duration, String> {
+fn parse_seconds(text: &str, zero_ok: bool) -> Result<Duration, SettingError> {
     let seconds = parse_number(text, "seconds")?;
     if seconds < 0.0 || (!zero_ok && seconds == 0.0) || seconds > 1e9 {
-        let least = if zero_ok { "0 or more" } else { "more than 0" };
-        return Err(format!("{text:?} is out of range: give {least} seconds"));
+        return Err(SettingError::SecondsRange {
+            text: text.to_owned(),
+            zero_ok,
+        });
     }
     Ok(Duration::from_secs_f64(seconds))
 }
@@ -317,7 +370,11 @@ mod tests {
             ..CaptureOptions::default()
         };
         let problems = CaptureSettings::from_options(&options).unwrap_err();
-        let text = problems.join("\n");
+        let text = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
         for variable in [
             "CAPTURE_REMOTE",
             "CAPTURE_KEEP_LOCAL",

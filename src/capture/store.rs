@@ -58,7 +58,7 @@ impl EpisodeStore {
             let name = path.display().to_string();
             let episode = fs::read(&path)
                 .map_err(|e| e.to_string())
-                .and_then(PackagedEpisode::from_zip);
+                .and_then(|zip| PackagedEpisode::from_zip(zip).map_err(|e| e.to_string()));
             match episode {
                 Err(reason) => report.unreadable.push(format!("{name}: {reason}")),
                 Ok(episode) if stored.contains(&episode.episode_id) => {

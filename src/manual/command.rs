@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
-use crate::input::{Action, Button, Chord, DEFAULT_DRAG_STEPS, KeyTable, Keysym, Point};
+use crate::input::{
+    Action, ActionError, Button, Chord, ChordError, DEFAULT_DRAG_STEPS, KeyTable, Keysym, Point,
+};
 
-use super::help;
+use super::help::{self, UnknownCommand};
 
 /// Longest `sleep` a script may ask for.
 const MAX_SLEEP: Duration = Duration::from_secs(3600);
@@ -47,6 +49,99 @@ pub enum Command {
     Quit,
 }
 
+/// Why a line is not a command.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Quotes that are not closed.
+    #[error("cannot split the line: {0} (close your quotes)")]
+    Split(#[source] shell_words::ParseError),
+    /// A command name that is not in the table.
+    #[error(transparent)]
+    Unknown(#[from] UnknownCommand),
+    /// Arguments the command does not take.
+    #[error("{command}: {source}\n  usage: {usage}")]
+    Arguments {
+        /// The command's name.
+        command: &'static str,
+        /// The command's usage line.
+        usage: &'static str,
+        /// What is wrong with the arguments.
+        #[source]
+        source: ArgumentError,
+    },
+}
+
+/// What is wrong with a command's arguments.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgumentError {
+    /// Fewer arguments than the command needs.
+    #[error("missing arguments (got {got})")]
+    Missing {
+        /// How many were given.
+        got: usize,
+    },
+    /// More arguments than the command takes.
+    #[error("too many arguments (got {got})")]
+    TooMany {
+        /// How many were given.
+        got: usize,
+    },
+    /// More than a button and a point given to a click.
+    #[error("too many arguments ({0})")]
+    TooManyForClick(usize),
+    /// A number argument that is not a number.
+    #[error("{what} {text:?} is not a number")]
+    NotNumber {
+        /// What the number is, e.g. `x` or `steps`.
+        what: &'static str,
+        /// The argument as given.
+        text: String,
+        /// Why it does not parse.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A pixel coordinate with a fraction.
+    #[error("{axis} {text:?} is not a whole pixel (use --norm for 0..1 fractions)")]
+    NotWholePixel {
+        /// `x` or `y`.
+        axis: &'static str,
+        /// The argument as given.
+        text: String,
+    },
+    /// A `--norm` coordinate outside 0..1.
+    #[error("{axis} = {value} is outside 0..1 (--norm takes fractions of the screen)")]
+    OutsideScreen {
+        /// `x` or `y`.
+        axis: &'static str,
+        /// The fraction given.
+        value: f64,
+    },
+    /// A command without coordinates before any pointer position is known.
+    #[error("no pointer position yet: give X Y")]
+    NoPointer,
+    /// One or more than two coordinates.
+    #[error("expected X Y or nothing, got {0} coordinate(s)")]
+    Coordinates(usize),
+    /// `scroll … 0`.
+    #[error("the number of notches must be at least 1")]
+    NoNotches,
+    /// A `sleep` that is negative or too long.
+    #[error("{0} is not a number of seconds from 0 to 3600")]
+    SleepRange(f64),
+    /// `size` with more than two arguments.
+    #[error("expected WxH or W H")]
+    SizeArguments,
+    /// A `size` that is not a screen size.
+    #[error(transparent)]
+    Size(neko_sandbox::cli::ArgError),
+    /// A mouse button or scroll direction that does not exist.
+    #[error(transparent)]
+    Action(#[from] ActionError),
+    /// A key chord that does not parse.
+    #[error(transparent)]
+    Chord(#[from] ChordError),
+}
+
 /// What parsing needs to know besides the line.
 #[derive(Debug, Clone, Copy)]
 pub struct ParseContext<'a> {
@@ -59,24 +154,27 @@ pub struct ParseContext<'a> {
 }
 
 /// Parses one line.
-pub fn parse(line: &str, context: &ParseContext<'_>) -> Result<Command, String> {
+pub fn parse(line: &str, context: &ParseContext<'_>) -> Result<Command, ParseError> {
     let trimmed = line.trim();
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(Command::Nothing);
     }
-    let words = shell_words::split(trimmed)
-        .map_err(|e| format!("cannot split the line: {e} (close your quotes)"))?;
+    let words = shell_words::split(trimmed).map_err(ParseError::Split)?;
     let Some((name, args)) = words.split_first() else {
         return Ok(Command::Nothing);
     };
-    let command = help::find(name).ok_or_else(|| help::unknown_command(name))?;
+    let command = help::find(name).ok_or_else(|| UnknownCommand::new(name))?;
     Arguments {
         command: command.name,
         args,
         context,
     }
     .parse()
-    .map_err(|e| format!("{}: {e}\n  usage: {}", command.name, command.usage))
+    .map_err(|source| ParseError::Arguments {
+        command: command.name,
+        usage: command.usage,
+        source,
+    })
 }
 
 struct Arguments<'a> {
@@ -86,7 +184,7 @@ struct Arguments<'a> {
 }
 
 impl Arguments<'_> {
-    fn parse(&self) -> Result<Command, String> {
+    fn parse(&self) -> Result<Command, ArgumentError> {
         let args = self.args;
         Ok(match self.command {
             "move" | "hover" => {
@@ -118,7 +216,7 @@ impl Arguments<'_> {
                 self.count(2, 3)?;
                 let at = self.point(0)?;
                 let button = match args.get(2) {
-                    Some(name) => name.parse().map_err(|e| format!("{e}"))?,
+                    Some(name) => name.parse()?,
                     None => Button::Left,
                 };
                 Command::Input(vec![Action::Tap { at, button }])
@@ -137,13 +235,13 @@ impl Arguments<'_> {
             }
             "scroll" => {
                 self.count(1, 2)?;
-                let direction = args[0].parse().map_err(|e| format!("{e}"))?;
+                let direction = args[0].parse()?;
                 let amount = match args.get(1) {
                     Some(text) => self.number::<u32>(text, "notches")?,
                     None => 1,
                 };
                 if amount == 0 {
-                    return Err("the number of notches must be at least 1".into());
+                    return Err(ArgumentError::NoNotches);
                 }
                 Command::Input(vec![Action::Scroll { direction, amount }])
             }
@@ -152,8 +250,7 @@ impl Arguments<'_> {
                 let chords = args
                     .iter()
                     .map(|text| Chord::parse(text, self.context.keys).map(Action::Key))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| e.to_string())?;
+                    .collect::<Result<Vec<_>, _>>()?;
                 Command::Input(chords)
             }
             "text" => {
@@ -211,9 +308,7 @@ impl Arguments<'_> {
                 let duration = Duration::try_from_secs_f64(seconds)
                     .ok()
                     .filter(|d| *d <= MAX_SLEEP)
-                    .ok_or_else(|| {
-                        format!("{seconds} is not a number of seconds from 0 to 3600")
-                    })?;
+                    .ok_or(ArgumentError::SleepRange(seconds))?;
                 Command::Sleep(duration)
             }
             "help" => {
@@ -226,17 +321,17 @@ impl Arguments<'_> {
     }
 
     /// `click [button] [X Y]` or `click [X Y] [button]`.
-    fn click(&self) -> Result<Command, String> {
+    fn click(&self) -> Result<Command, ArgumentError> {
         let (button, rest) = self.split_button()?;
         let at = self.optional_point_in(&rest)?;
         Ok(Command::Input(vec![Action::Click { at, button }]))
     }
 
     /// Takes a button name from the first or last argument (left when none), returning the rest.
-    fn split_button(&self) -> Result<(Button, Vec<String>), String> {
+    fn split_button(&self) -> Result<(Button, Vec<String>), ArgumentError> {
         let args = self.args;
         if args.len() > 3 {
-            return Err(format!("too many arguments ({})", args.len()));
+            return Err(ArgumentError::TooManyForClick(args.len()));
         }
         // A name that is not a number is a button when it is one, or when the count of the
         // other arguments says it must be (`click purple`, `click purple 1 2`).
@@ -251,7 +346,7 @@ impl Arguments<'_> {
         } else {
             return Ok((Button::Left, rest));
         };
-        Ok((button.parse().map_err(|e| format!("{e}"))?, rest))
+        Ok((button.parse()?, rest))
     }
 
     /// Arguments from `index` on, joined by spaces, with `\n`, `\t` and `\\` unescaped.
@@ -259,54 +354,65 @@ impl Arguments<'_> {
         unescape(&self.args[index..].join(" "))
     }
 
-    fn bare(&self, command: Command) -> Result<Command, String> {
+    fn bare(&self, command: Command) -> Result<Command, ArgumentError> {
         self.count(0, 0)?;
         Ok(command)
     }
 
-    fn count(&self, min: usize, max: usize) -> Result<(), String> {
+    fn count(&self, min: usize, max: usize) -> Result<(), ArgumentError> {
         let n = self.args.len();
         if n < min {
-            return Err(format!("missing arguments (got {n})"));
+            return Err(ArgumentError::Missing { got: n });
         }
         if n > max {
-            return Err(format!("too many arguments (got {n})"));
+            return Err(ArgumentError::TooMany { got: n });
         }
         Ok(())
     }
 
-    fn number<T: std::str::FromStr>(&self, text: &str, what: &str) -> Result<T, String> {
+    fn number<T>(&self, text: &str, what: &'static str) -> Result<T, ArgumentError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
         text.trim()
             .parse()
-            .map_err(|_| format!("{what} {text:?} is not a number"))
+            .map_err(|source| ArgumentError::NotNumber {
+                what,
+                text: text.to_owned(),
+                source: Box::new(source),
+            })
     }
 
     /// The point made of arguments `index` and `index + 1`.
-    fn point(&self, index: usize) -> Result<Point, String> {
+    fn point(&self, index: usize) -> Result<Point, ArgumentError> {
         self.point_from(&self.args[index], &self.args[index + 1])
     }
 
-    fn point_from(&self, x: &str, y: &str) -> Result<Point, String> {
+    fn point_from(&self, x: &str, y: &str) -> Result<Point, ArgumentError> {
         if self.context.normalized {
             let x = self.number::<f64>(x, "x")?;
             let y = self.number::<f64>(y, "y")?;
             for (axis, value) in [("x", x), ("y", y)] {
                 if !(0.0..=1.0).contains(&value) {
-                    return Err(format!(
-                        "{axis} = {value} is outside 0..1 (--norm takes fractions of the screen)"
-                    ));
+                    return Err(ArgumentError::OutsideScreen { axis, value });
                 }
             }
             Ok(Point::normalized(x, y))
         } else {
-            let parse = |text: &str, axis: &str| {
-                text.trim().parse::<i32>().map_err(|_| {
+            let parse = |text: &str, axis: &'static str| {
+                text.trim().parse::<i32>().map_err(|source| {
                     if text.trim().parse::<f64>().is_ok() {
-                        format!(
-                            "{axis} {text:?} is not a whole pixel (use --norm for 0..1 fractions)"
-                        )
+                        ArgumentError::NotWholePixel {
+                            axis,
+                            text: text.to_owned(),
+                        }
                     } else {
-                        format!("{axis} {text:?} is not a number")
+                        ArgumentError::NotNumber {
+                            what: axis,
+                            text: text.to_owned(),
+                            source: Box::new(source),
+                        }
                     }
                 })
             };
@@ -315,35 +421,29 @@ impl Arguments<'_> {
     }
 
     /// `X Y` at `index`, or the last pointer position when there are no more arguments.
-    fn optional_point(&self, index: usize) -> Result<Point, String> {
+    fn optional_point(&self, index: usize) -> Result<Point, ArgumentError> {
         self.optional_point_in(&self.args[index.min(self.args.len())..])
     }
 
-    fn optional_point_in(&self, args: &[String]) -> Result<Point, String> {
+    fn optional_point_in(&self, args: &[String]) -> Result<Point, ArgumentError> {
         match args {
-            [] => self
-                .context
-                .last_point
-                .ok_or_else(|| "no pointer position yet: give X Y".to_owned()),
+            [] => self.context.last_point.ok_or(ArgumentError::NoPointer),
             [x, y] => self.point_from(x, y),
-            _ => Err(format!(
-                "expected X Y or nothing, got {} coordinate(s)",
-                args.len()
-            )),
+            _ => Err(ArgumentError::Coordinates(args.len())),
         }
     }
 
     /// `WxH`, `W H`, or nothing.
-    fn size(&self) -> Result<Command, String> {
+    fn size(&self) -> Result<Command, ArgumentError> {
         let text = match self.args {
             [] => return Ok(Command::Size(None)),
             [one] => one.clone(),
             [w, h] => format!("{w}x{h}"),
-            _ => return Err("expected WxH or W H".into()),
+            _ => return Err(ArgumentError::SizeArguments),
         };
         neko_sandbox::cli::parse_size(&text)
             .map(|size| Command::Size(Some(size)))
-            .map_err(|error| error.to_string())
+            .map_err(ArgumentError::Size)
     }
 }
 
@@ -384,7 +484,7 @@ mod tests {
         }
     }
 
-    fn parse_px(line: &str) -> Result<Command, String> {
+    fn parse_px(line: &str) -> Result<Command, ParseError> {
         parse(line, &context(false))
     }
 
@@ -421,22 +521,31 @@ mod tests {
         assert!(
             parse_px("click purple 1 2")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown mouse button")
         );
     }
 
     #[test]
     fn coordinates_are_checked() {
-        let error = parse_px("move ten 20").unwrap_err();
+        let error = parse_px("move ten 20").unwrap_err().to_string();
         assert!(error.contains("x \"ten\" is not a number"), "{error}");
         assert!(error.contains("usage: move X Y"), "{error}");
-        assert!(parse_px("move 1.5 2").unwrap_err().contains("--norm"));
+        assert!(
+            parse_px("move 1.5 2")
+                .unwrap_err()
+                .to_string()
+                .contains("--norm")
+        );
         assert!(
             parse_px("move 1")
                 .unwrap_err()
+                .to_string()
                 .contains("missing arguments")
         );
-        let norm = parse("move 0.5 1.5", &context(true)).unwrap_err();
+        let norm = parse("move 0.5 1.5", &context(true))
+            .unwrap_err()
+            .to_string();
         assert!(norm.contains("y = 1.5 is outside 0..1"), "{norm}");
         assert_eq!(
             parse("hover 0.25 0.75", &context(true)).unwrap(),
@@ -448,7 +557,12 @@ mod tests {
             last_point: None,
             ..context(false)
         };
-        assert!(parse("click", &no_point).unwrap_err().contains("give X Y"));
+        assert!(
+            parse("click", &no_point)
+                .unwrap_err()
+                .to_string()
+                .contains("give X Y")
+        );
     }
 
     #[test]
@@ -462,6 +576,7 @@ mod tests {
         assert!(
             parse_px("text \"open")
                 .unwrap_err()
+                .to_string()
                 .contains("close your quotes")
         );
         assert_eq!(single(r#"text "a\nb""#), Action::Type("a\nb".into()));
@@ -485,7 +600,7 @@ mod tests {
         };
         assert_eq!(actions.len(), 2);
         assert_eq!(actions[1], Action::Key(Chord::single(Keysym::TAB)));
-        let error = parse_px("key Ctlr+c").unwrap_err();
+        let error = parse_px("key Ctlr+c").unwrap_err().to_string();
         assert!(error.contains("did you mean"), "{error}");
         assert_eq!(single("enter"), Action::Key(Chord::single(Keysym::RETURN)));
     }
@@ -502,9 +617,15 @@ mod tests {
         assert!(
             parse_px("scroll sideways")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown scroll direction")
         );
-        assert!(parse_px("scroll up 0").unwrap_err().contains("at least 1"));
+        assert!(
+            parse_px("scroll up 0")
+                .unwrap_err()
+                .to_string()
+                .contains("at least 1")
+        );
         assert_eq!(
             single("swipe 1 2 3 4 7"),
             Action::Drag {
@@ -557,10 +678,16 @@ mod tests {
                 variant: "nodeadkeys".into()
             }
         );
-        assert!(parse_px("enter now").unwrap_err().contains("too many"));
+        assert!(
+            parse_px("enter now")
+                .unwrap_err()
+                .to_string()
+                .contains("too many")
+        );
         assert!(
             parse_px("frobnicate")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown command")
         );
     }

@@ -247,8 +247,8 @@ pub fn overview(normalized: bool) -> String {
 }
 
 /// Help for one command, or an error naming the closest command.
-pub fn explain(name: &str) -> Result<String, String> {
-    let command = find(name).ok_or_else(|| unknown_command(name))?;
+pub fn explain(name: &str) -> Result<String, UnknownCommand> {
+    let command = find(name).ok_or_else(|| UnknownCommand::new(name))?;
     let mut text = format!("{}\n  {}", command.usage, command.summary);
     if !command.aliases.is_empty() {
         text.push_str(&format!("\n  also: {}", command.aliases.join(", ")));
@@ -256,14 +256,31 @@ pub fn explain(name: &str) -> Result<String, String> {
     Ok(text)
 }
 
-/// "unknown command" with a suggestion when one is close.
-pub fn unknown_command(name: &str) -> String {
-    match suggest(name) {
-        Some(close) => {
-            format!("unknown command {name:?}; did you mean {close:?}? (`help` lists all)")
+/// A command name that is not in the table; says the closest one when one is close.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown command {name:?}{} (`help` lists all)", did_you_mean(*.suggestion))]
+pub struct UnknownCommand {
+    /// The name as given.
+    pub name: String,
+    /// The command name closest to it, if any is close.
+    pub suggestion: Option<&'static str>,
+}
+
+impl UnknownCommand {
+    /// The error for `name`, with a suggestion when one is close.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            suggestion: suggest(name),
         }
-        None => format!("unknown command {name:?} (`help` lists all)"),
     }
+}
+
+/// `; did you mean "…"?` for a suggestion, nothing without one.
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|close| format!("; did you mean {close:?}?"))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -288,7 +305,23 @@ mod tests {
         assert_eq!(suggest("scrol"), Some("scroll"));
         assert_eq!(suggest("exti"), Some("quit"));
         assert_eq!(suggest("frobnicate"), None);
-        assert!(unknown_command("sesions").contains("\"sessions\""));
+        assert!(
+            UnknownCommand::new("sesions")
+                .to_string()
+                .contains("\"sessions\"")
+        );
+    }
+
+    #[test]
+    fn unknown_commands_read_the_same_with_and_without_a_suggestion() {
+        assert_eq!(
+            UnknownCommand::new("clik").to_string(),
+            "unknown command \"clik\"; did you mean \"click\"? (`help` lists all)"
+        );
+        assert_eq!(
+            UnknownCommand::new("frobnicate").to_string(),
+            "unknown command \"frobnicate\" (`help` lists all)"
+        );
     }
 
     #[test]

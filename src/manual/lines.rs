@@ -149,7 +149,9 @@ fn read_terminal(sender: &mpsc::Sender<Line>, printer: std::sync::mpsc::Sender<O
     let mut editor = match DefaultEditor::new() {
         Ok(editor) => editor,
         Err(error) => {
-            eprintln!("line editing is unavailable ({error}); reading plain lines");
+            stderr_printer()(&format!(
+                "line editing is unavailable ({error}); reading plain lines"
+            ));
             let _ = printer.send(None);
             let stdin = std::io::stdin();
             feed(sender, stdin.lock().lines().map_while(Result::ok));

@@ -16,10 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use args::ManualArgs;
-pub use command::{Command, ParseContext, parse};
+pub use command::{ArgumentError, Command, ParseContext, ParseError, parse};
+pub use help::UnknownCommand;
 pub use lines::Source;
 
-use crate::connection::SessionSettings;
+use crate::connection::{ConnectionError, SessionSettings};
 use crate::input::Screen;
 use crate::session::{ControlError, ControlOptions, Controller, Failures, Link, Printer};
 use admin::Admin;
@@ -109,37 +110,38 @@ pub async fn run(args: ManualArgs, source: Source) -> u8 {
 }
 
 /// The session settings, and the pipeline variables from the media flags.
-fn variables(args: &ManualArgs) -> Result<(SessionSettings, BTreeMap<String, String>), String> {
-    let session = args.connection.session().map_err(|e| e.to_string())?;
+fn variables(
+    args: &ManualArgs,
+) -> Result<(SessionSettings, BTreeMap<String, String>), ConnectionError> {
+    let session = args.connection.session()?;
     let variables = BTreeMap::from([("audio".to_owned(), (!args.no_audio).to_string())]);
     Ok((session, variables))
 }
 
 /// Why a line failed.
+#[derive(Debug, thiserror::Error)]
 enum LineError {
-    /// The line itself: fix it and go on.
-    Command(String),
-    /// The session is gone.
-    Connection(String),
+    /// The line is not a command.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// `help` for a command that does not exist.
+    #[error(transparent)]
+    Help(#[from] UnknownCommand),
+    /// The controller could not carry the command out.
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    /// An admin request failed.
+    #[error(transparent)]
+    Admin(#[from] admin::AdminError),
 }
 
-impl From<ControlError> for LineError {
-    fn from(error: ControlError) -> Self {
-        match error {
-            ControlError::Refused(message) => Self::Command(message),
-            ControlError::Connection(message) => Self::Connection(message),
-            ControlError::Outage => Self::Connection(ControlError::Outage.to_string()),
-        }
-    }
-}
-
-impl From<admin::AdminError> for LineError {
-    fn from(error: admin::AdminError) -> Self {
-        match error {
-            admin::AdminError::Failed { ref source, .. } if source.is_transient() => {
-                Self::Connection(error.to_string())
-            }
-            other => Self::Command(other.to_string()),
+impl LineError {
+    /// Whether the session is gone; otherwise the line itself failed: fix it and go on.
+    fn is_connection_lost(&self) -> bool {
+        match self {
+            Self::Control(ControlError::Connection(_) | ControlError::Outage) => true,
+            Self::Admin(admin::AdminError::Failed { source, .. }) => source.is_transient(),
+            _ => false,
         }
     }
 }
@@ -159,13 +161,15 @@ impl Repl<'_> {
             let (go_on, status) = match outcome {
                 Ok(true) => (true, EXIT_OK),
                 Ok(false) => (false, EXIT_OK),
-                Err(LineError::Command(message)) => {
-                    (self.eprint)(&self.located("error", line.number, &message));
-                    (self.interactive, EXIT_COMMAND_FAILED)
-                }
-                Err(LineError::Connection(message)) => {
+                Err(error) if error.is_connection_lost() => {
+                    let message = error.to_string();
                     (self.eprint)(&self.located("connection error", line.number, &message));
                     (false, EXIT_CONNECTION)
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    (self.eprint)(&self.located("error", line.number, &message));
+                    (self.interactive, EXIT_COMMAND_FAILED)
                 }
             };
             line.finish(go_on);
@@ -193,7 +197,7 @@ impl Repl<'_> {
             last_point: controller.last_point(),
             keys: &keys,
         };
-        let command = parse(text, &context).map_err(LineError::Command)?;
+        let command = parse(text, &context)?;
         let admin = Admin::new(controller.client());
         let message = match command {
             Command::Nothing => None,
@@ -240,7 +244,7 @@ impl Repl<'_> {
                 None
             }
             Command::Help(None) => Some(help::overview(self.normalized)),
-            Command::Help(Some(name)) => Some(help::explain(&name).map_err(LineError::Command)?),
+            Command::Help(Some(name)) => Some(help::explain(&name)?),
         };
         if let Some(message) = message {
             (self.print)(&message);

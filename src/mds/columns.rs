@@ -1,9 +1,38 @@
 //! The column set of a dataset and the sample record layout: columns in
 //! sorted name order, u32 sizes of the variable-size columns, then the data.
 
-use super::encoding::Encoding;
+use super::cursor::{Cursor, CursorError};
+use super::encoding::{Encoding, ValueError};
 use super::error::{MdsError, Result};
 use super::value::Sample;
+
+/// Why a sample record does not decode.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The size table is cut, or bytes are left after the last column.
+    #[error(transparent)]
+    Layout(#[from] CursorError),
+    /// A column's bytes run past the record.
+    #[error("column `{column}`: {source}")]
+    Cut {
+        /// The column name.
+        column: String,
+        /// How far it runs past.
+        #[source]
+        source: CursorError,
+    },
+    /// A column's bytes are not a value of its encoding.
+    #[error("column `{column}` ({encoding}): {source}")]
+    Value {
+        /// The column name.
+        column: String,
+        /// The column's encoding.
+        encoding: String,
+        /// What is wrong with the value.
+        #[source]
+        source: ValueError,
+    },
+}
 
 /// Column names with their encodings, kept sorted by name as MDS stores them.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +57,7 @@ impl Columns {
                     Encoding::parse(encoding.as_ref()).map_err(|reason| MdsError::Encoding {
                         column: name.clone(),
                         encoding: encoding.as_ref().to_owned(),
-                        reason,
+                        reason: Box::new(reason),
                     })?;
                 Ok((name, encoding))
             })
@@ -101,19 +130,17 @@ impl Columns {
         let mut record = vec![0u8; 4 * variable];
         let mut slot = 0;
         for (name, encoding) in self.names.iter().zip(&self.encodings) {
-            let error = |reason: String| MdsError::Value {
+            let error = |reason: ValueError| MdsError::Value {
                 column: name.clone(),
                 encoding: encoding.as_str().to_owned(),
-                reason,
+                reason: Box::new(reason),
             };
             let start = record.len();
             encoding.encode(&sample[name], &mut record).map_err(error)?;
             let len = record.len() - start;
             match encoding.fixed_size() {
                 Some(size) if size != len => {
-                    return Err(error(format!(
-                        "encoded to {len} bytes, but the encoding has a fixed size of {size}"
-                    )));
+                    return Err(error(ValueError::FixedSize { len, size }));
                 }
                 Some(_) => {}
                 None => {
@@ -128,8 +155,8 @@ impl Columns {
     }
 
     /// Decodes one sample record (`decode_sample`); the error is the reason.
-    pub(crate) fn decode_record(&self, record: &[u8]) -> Result<Sample, String> {
-        let mut cur = super::cursor::Cursor::new(record);
+    pub(crate) fn decode_record(&self, record: &[u8]) -> Result<Sample, RecordError> {
+        let mut cur = Cursor::new(record);
         let mut sizes = Vec::with_capacity(self.encodings.len());
         for encoding in &self.encodings {
             sizes.push(match encoding.fixed_size() {
@@ -139,12 +166,15 @@ impl Columns {
         }
         let mut sample = Sample::new();
         for ((name, encoding), size) in self.names.iter().zip(&self.encodings).zip(sizes) {
-            let data = cur
-                .take(size)
-                .map_err(|e| format!("column `{name}`: {e}"))?;
-            let value = encoding
-                .decode(data)
-                .map_err(|e| format!("column `{name}` ({}): {e}", encoding.as_str()))?;
+            let data = cur.take(size).map_err(|source| RecordError::Cut {
+                column: name.clone(),
+                source,
+            })?;
+            let value = encoding.decode(data).map_err(|source| RecordError::Value {
+                column: name.clone(),
+                encoding: encoding.as_str().to_owned(),
+                source,
+            })?;
             sample.insert(name.clone(), value);
         }
         cur.finish()?;
@@ -211,6 +241,7 @@ mod tests {
             columns
                 .decode_record(&longer)
                 .unwrap_err()
+                .to_string()
                 .contains("trailing")
         );
     }

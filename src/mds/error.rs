@@ -4,6 +4,10 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::columns::RecordError;
+use super::encoding::{EncodingError, ValueError};
+use super::shard::LayoutError;
+
 /// Anything that can go wrong while writing or reading an MDS dataset.
 #[derive(Debug, thiserror::Error)]
 pub enum MdsError {
@@ -69,7 +73,8 @@ pub enum MdsError {
         /// The encoding as written.
         encoding: String,
         /// Why it was refused, with the supported names.
-        reason: String,
+        #[source]
+        reason: Box<EncodingError>,
     },
     /// Appending to a dataset whose shards have other columns.
     #[error(
@@ -101,7 +106,8 @@ pub enum MdsError {
         /// The column's encoding.
         encoding: String,
         /// What is wrong with the value.
-        reason: String,
+        #[source]
+        reason: Box<ValueError>,
     },
     /// A single sample too large for a shard's 32-bit offsets.
     #[error(
@@ -141,7 +147,8 @@ pub enum MdsError {
         /// The index file.
         path: PathBuf,
         /// What is wrong with it.
-        reason: String,
+        #[source]
+        reason: Box<IndexDefect>,
     },
     /// A shard file whose contents do not follow the MDS layout.
     #[error("{path} is corrupt: {reason}; restore it from a copy or remove it and its index entry")]
@@ -149,7 +156,8 @@ pub enum MdsError {
         /// The shard file.
         path: PathBuf,
         /// What is wrong with it.
-        reason: String,
+        #[source]
+        reason: Box<ShardDefect>,
     },
     /// A shard file whose hash differs from the one in the index.
     #[error(
@@ -164,6 +172,128 @@ pub enum MdsError {
         expected: String,
         /// The digest of the file on disk.
         actual: String,
+    },
+}
+
+/// What is wrong with an `index.json`.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexDefect {
+    /// The text is not JSON of the index's form.
+    #[error("{0}")]
+    Json(#[source] serde_json::Error),
+    /// An index version other than 2.
+    #[error("version is {0}, expected 2")]
+    Version(u64),
+    /// A shard entry of another format or version.
+    #[error("shard {shard} is format {format:?} version {version}, expected mds version 2")]
+    ShardFormat {
+        /// The shard number.
+        shard: usize,
+        /// The format it names.
+        format: String,
+        /// The version it names.
+        version: u64,
+    },
+    /// A shard entry whose column lists differ in length.
+    #[error("shard {shard} has {names} column names but {encodings} encodings and {sizes} sizes")]
+    ColumnCounts {
+        /// The shard number.
+        shard: usize,
+        /// Number of column names.
+        names: usize,
+        /// Number of column encodings.
+        encodings: usize,
+        /// Number of column sizes.
+        sizes: usize,
+    },
+    /// A shard number past the listed shards.
+    #[error("there is no shard {0}")]
+    NoShard(usize),
+    /// A shard entry whose column names are not in sorted order.
+    #[error("shard {0}: column_names are not sorted")]
+    UnsortedColumns(usize),
+    /// A shard entry whose column sizes disagree with its encodings.
+    #[error("shard {shard}: column_sizes {sizes:?} do not match the encodings")]
+    ColumnSizes {
+        /// The shard number.
+        shard: usize,
+        /// The sizes it lists.
+        sizes: Vec<Option<u64>>,
+    },
+}
+
+/// What is wrong with a shard file.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardDefect {
+    /// The uncompressed data has another size than the index lists.
+    #[error("it holds {holds} bytes of shard data, index.json says {listed}")]
+    RawSize {
+        /// Bytes of uncompressed shard data.
+        holds: usize,
+        /// Bytes the index lists.
+        listed: u64,
+    },
+    /// A file has another size than the index lists.
+    #[error("{basename} has {has} bytes, index.json says {listed}")]
+    FileSize {
+        /// The file name in the index.
+        basename: String,
+        /// Bytes it has.
+        has: usize,
+        /// Bytes the index lists.
+        listed: u64,
+    },
+    /// The header does not describe the file.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// Another number of samples than the index lists.
+    #[error("it has {has} samples, index.json says {listed}")]
+    SampleCount {
+        /// Samples in the file.
+        has: usize,
+        /// Samples the index lists.
+        listed: u64,
+    },
+    /// The config in the header is not the MDS config JSON.
+    #[error("bad config: {0}")]
+    Config(#[source] serde_json::Error),
+    /// A config of another format or version.
+    #[error("not an MDS version 2 shard")]
+    NotVersion2,
+    /// Columns in the config that differ from the index.
+    #[error("its columns differ from those in index.json")]
+    ColumnsDiffer,
+    /// A compressed file listed without a compression.
+    #[error("index.json lists zip_data but no compression")]
+    NoCompression,
+    /// A compressed file that does not decompress with the listed compression.
+    #[error("cannot decompress as {compression}: {source}")]
+    DecompressAs {
+        /// The compression the index lists.
+        compression: String,
+        /// The decoder's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A compressed file that does not decompress as its extension says.
+    #[error("cannot decompress: {0}")]
+    Decompress(#[source] io::Error),
+    /// A config whose compression differs from the file's extension.
+    #[error("its config says compression {config:?} but the file name says {file_name:?}")]
+    CompressionMismatch {
+        /// The compression in the config.
+        config: Option<String>,
+        /// The compression the extension names.
+        file_name: Option<&'static str>,
+    },
+    /// A sample record that does not decode.
+    #[error("sample {index}: {source}")]
+    Sample {
+        /// The sample's position in the shard.
+        index: usize,
+        /// What is wrong with it.
+        #[source]
+        source: RecordError,
     },
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{MdsError, Result};
+use super::error::{IndexDefect, MdsError, Result};
 use crate::pyjson;
 
 /// The index file name inside a dataset directory.
@@ -79,28 +79,31 @@ impl Index {
 
     /// Parses index text; `path` is only used in errors.
     pub fn from_json(text: &str, path: &Path) -> Result<Index> {
-        let error = |reason: String| MdsError::Index {
+        let error = |reason: IndexDefect| MdsError::Index {
             path: path.to_owned(),
-            reason,
+            reason: Box::new(reason),
         };
-        let file: IndexFile = serde_json::from_str(text).map_err(|e| error(e.to_string()))?;
+        let file: IndexFile =
+            serde_json::from_str(text).map_err(|e| error(IndexDefect::Json(e)))?;
         if file.version != 2 {
-            return Err(error(format!("version is {}, expected 2", file.version)));
+            return Err(error(IndexDefect::Version(file.version)));
         }
         for (i, shard) in file.shards.iter().enumerate() {
             if shard.format != "mds" || shard.version != 2 {
-                return Err(error(format!(
-                    "shard {i} is format {:?} version {}, expected mds version 2",
-                    shard.format, shard.version
-                )));
+                return Err(error(IndexDefect::ShardFormat {
+                    shard: i,
+                    format: shard.format.clone(),
+                    version: shard.version,
+                }));
             }
             let n = shard.column_names.len();
             if shard.column_encodings.len() != n || shard.column_sizes.len() != n {
-                return Err(error(format!(
-                    "shard {i} has {n} column names but {} encodings and {} sizes",
-                    shard.column_encodings.len(),
-                    shard.column_sizes.len()
-                )));
+                return Err(error(IndexDefect::ColumnCounts {
+                    shard: i,
+                    names: n,
+                    encodings: shard.column_encodings.len(),
+                    sizes: shard.column_sizes.len(),
+                }));
             }
         }
         Ok(Index {

@@ -1,9 +1,48 @@
 //! The `ndarray[:dtype[:d0,d1,…]]` encoding: optional dtype code byte,
 //! optional `(ndim << 2) | shape_dtype` byte and shape, then the raw values.
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, CursorError};
 use super::dtype::Dtype;
-use super::value::NdArray;
+use super::value::{NdArray, NdArrayError};
+
+/// Why an array cannot be stored in or read from an `ndarray` column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArrayError {
+    /// The column's dtype differs from the array's.
+    #[error("wrong dtype: expected {}, got {}", expected.name(), got.name())]
+    WrongDtype {
+        /// The column's dtype.
+        expected: Dtype,
+        /// The array's dtype.
+        got: Dtype,
+    },
+    /// The array has no elements, which Python cannot store either.
+    #[error("an array with 0 elements cannot be stored")]
+    Empty,
+    /// The array has no axes.
+    #[error("a 0-dimensional array cannot be stored; use a scalar encoding")]
+    NoAxes,
+    /// The array has more axes than the shape byte can count.
+    #[error("too many axes: at most 63, got {0}")]
+    TooManyAxes(usize),
+    /// The column's shape differs from the array's.
+    #[error("wrong shape: expected {expected:?}, got {got:?}")]
+    WrongShape {
+        /// The column's shape.
+        expected: Vec<u64>,
+        /// The array's shape.
+        got: Vec<u64>,
+    },
+    /// A stored dtype code that names no dtype.
+    #[error("unknown dtype code {0}")]
+    UnknownDtype(u8),
+    /// The stored header is cut short.
+    #[error(transparent)]
+    Cut(#[from] CursorError),
+    /// The stored values do not fill the stored shape.
+    #[error(transparent)]
+    Shape(#[from] NdArrayError),
+}
 
 /// Encodes `array` for a column whose dtype and shape may be fixed.
 pub(crate) fn encode(
@@ -11,29 +50,28 @@ pub(crate) fn encode(
     dtype: Option<Dtype>,
     shape: Option<&[u64]>,
     out: &mut Vec<u8>,
-) -> Result<(), String> {
+) -> Result<(), ArrayError> {
     match dtype {
         None => out.push(array.dtype().code()),
         Some(d) if d == array.dtype() => {}
         Some(d) => {
-            return Err(format!(
-                "wrong dtype: expected {}, got {}",
-                d.name(),
-                array.dtype().name()
-            ));
+            return Err(ArrayError::WrongDtype {
+                expected: d,
+                got: array.dtype(),
+            });
         }
     }
     if array.data().is_empty() {
-        return Err("an array with 0 elements cannot be stored".to_owned());
+        return Err(ArrayError::Empty);
     }
     match shape {
         None => {
             let dims = array.shape();
             if dims.is_empty() {
-                return Err("a 0-dimensional array cannot be stored; use a scalar encoding".into());
+                return Err(ArrayError::NoAxes);
             }
             if dims.len() >= 64 {
-                return Err(format!("too many axes: at most 63, got {}", dims.len()));
+                return Err(ArrayError::TooManyAxes(dims.len()));
             }
             let max = dims.iter().copied().max().unwrap_or(0);
             let (code, width) = match max {
@@ -49,10 +87,10 @@ pub(crate) fn encode(
         }
         Some(s) if s == array.shape() => {}
         Some(s) => {
-            return Err(format!(
-                "wrong shape: expected {s:?}, got {:?}",
-                array.shape()
-            ));
+            return Err(ArrayError::WrongShape {
+                expected: s.to_vec(),
+                got: array.shape().to_vec(),
+            });
         }
     }
     out.extend_from_slice(array.data());
@@ -64,13 +102,13 @@ pub(crate) fn decode(
     data: &[u8],
     dtype: Option<Dtype>,
     shape: Option<&[u64]>,
-) -> Result<NdArray, String> {
+) -> Result<NdArray, ArrayError> {
     let mut cur = Cursor::new(data);
     let dtype = match dtype {
         Some(d) => d,
         None => {
             let code = cur.u8()?;
-            Dtype::from_code(code).ok_or(format!("unknown dtype code {code}"))?
+            Dtype::from_code(code).ok_or(ArrayError::UnknownDtype(code))?
         }
     };
     let shape = match shape {
@@ -89,7 +127,7 @@ pub(crate) fn decode(
                 .collect()
         }
     };
-    NdArray::new(dtype, shape, cur.rest().to_vec())
+    Ok(NdArray::new(dtype, shape, cur.rest().to_vec())?)
 }
 
 #[cfg(test)]
@@ -125,8 +163,11 @@ mod tests {
         encode(&array, Some(Dtype::F32), Some(&[2]), &mut out).unwrap();
         assert_eq!(out, vec![0; 8]);
         let err = encode(&array, Some(Dtype::F32), Some(&[3]), &mut out).unwrap_err();
+        let err = err.to_string();
         assert!(err.contains("wrong shape"), "{err}");
-        let err = encode(&array, Some(Dtype::F64), None, &mut out).unwrap_err();
+        let err = encode(&array, Some(Dtype::F64), None, &mut out)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("wrong dtype"), "{err}");
     }
 

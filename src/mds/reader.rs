@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::columns::Columns;
 use super::compression::Compression;
-use super::error::{MdsError, Result};
+use super::error::{IndexDefect, MdsError, Result, ShardDefect};
 use super::hashing::HashAlgo;
 use super::index::{FileInfo, INDEX_FILE, Index, ShardEntry};
 use super::shard::{Layout, StoredConfig};
@@ -67,51 +67,47 @@ impl MdsReader {
             .get(number)
             .ok_or_else(|| MdsError::Index {
                 path: self.dir.join(INDEX_FILE),
-                reason: format!("there is no shard {number}"),
+                reason: Box::new(IndexDefect::NoShard(number)),
             })?;
         let (path, raw) = self.read_raw(entry)?;
-        let corrupt = |reason: String| MdsError::Corrupt {
+        let corrupt = |reason: ShardDefect| MdsError::Corrupt {
             path: path.clone(),
-            reason,
+            reason: Box::new(reason),
         };
         if raw.len() as u64 != entry.raw_data.bytes {
-            return Err(corrupt(format!(
-                "it holds {} bytes of shard data, index.json says {}",
-                raw.len(),
-                entry.raw_data.bytes
-            )));
+            return Err(corrupt(ShardDefect::RawSize {
+                holds: raw.len(),
+                listed: entry.raw_data.bytes,
+            }));
         }
-        let layout = Layout::parse(&raw).map_err(corrupt)?;
+        let layout = Layout::parse(&raw).map_err(|e| corrupt(e.into()))?;
         if layout.len() as u64 != entry.samples {
-            return Err(corrupt(format!(
-                "it has {} samples, index.json says {}",
-                layout.len(),
-                entry.samples
-            )));
+            return Err(corrupt(ShardDefect::SampleCount {
+                has: layout.len(),
+                listed: entry.samples,
+            }));
         }
         let columns = Columns::new(entry.column_names.iter().zip(&entry.column_encodings))?;
-        let bad_index = |reason: String| MdsError::Index {
+        let bad_index = |reason: IndexDefect| MdsError::Index {
             path: self.dir.join(INDEX_FILE),
-            reason: format!("shard {number}: {reason}"),
+            reason: Box::new(reason),
         };
         if columns.names() != entry.column_names {
-            return Err(bad_index("column_names are not sorted".into()));
+            return Err(bad_index(IndexDefect::UnsortedColumns(number)));
         }
         if columns.sizes() != entry.column_sizes {
-            return Err(bad_index(format!(
-                "column_sizes {:?} do not match the encodings",
-                entry.column_sizes
-            )));
+            return Err(bad_index(IndexDefect::ColumnSizes {
+                shard: number,
+                sizes: entry.column_sizes.clone(),
+            }));
         }
         let config: StoredConfig = serde_json::from_slice(layout.config(&raw))
-            .map_err(|e| corrupt(format!("bad config: {e}")))?;
+            .map_err(|e| corrupt(ShardDefect::Config(e)))?;
         if config.column_names != entry.column_names
             || config.column_encodings != entry.column_encodings
             || config.column_sizes != entry.column_sizes
         {
-            return Err(corrupt(
-                "its columns differ from those in index.json".into(),
-            ));
+            return Err(corrupt(ShardDefect::ColumnsDiffer));
         }
         Ok(ShardSamples {
             path,
@@ -145,17 +141,22 @@ impl MdsReader {
         let zip_path = self.dir.join(&zip.basename);
         let data = read(&zip_path)?;
         self.check(&zip_path, &data, zip)?;
-        let corrupt = |reason: String| MdsError::Corrupt {
+        let corrupt = |reason: ShardDefect| MdsError::Corrupt {
             path: zip_path.clone(),
-            reason,
+            reason: Box::new(reason),
         };
         let text = entry
             .compression
             .as_deref()
-            .ok_or_else(|| corrupt("index.json lists zip_data but no compression".into()))?;
+            .ok_or_else(|| corrupt(ShardDefect::NoCompression))?;
         let raw = Compression::parse(text)?
             .decompress(&data)
-            .map_err(|e| corrupt(format!("cannot decompress as {text}: {e}")))?;
+            .map_err(|source| {
+                corrupt(ShardDefect::DecompressAs {
+                    compression: text.to_owned(),
+                    source,
+                })
+            })?;
         self.check(&zip_path, &raw, &entry.raw_data)?;
         Ok((zip_path, raw))
     }
@@ -165,12 +166,11 @@ impl MdsReader {
         if data.len() as u64 != info.bytes {
             return Err(MdsError::Corrupt {
                 path: path.to_owned(),
-                reason: format!(
-                    "{} has {} bytes, index.json says {}",
-                    info.basename,
-                    data.len(),
-                    info.bytes
-                ),
+                reason: Box::new(ShardDefect::FileSize {
+                    basename: info.basename.clone(),
+                    has: data.len(),
+                    listed: info.bytes,
+                }),
             });
         }
         if !self.verify_hashes {
@@ -227,9 +227,9 @@ impl ShardSamples {
     pub fn get(&self, i: usize) -> Result<Sample> {
         self.columns
             .decode_record(self.layout.record(&self.raw, i))
-            .map_err(|reason| MdsError::Corrupt {
+            .map_err(|source| MdsError::Corrupt {
                 path: self.path.clone(),
-                reason: format!("sample {i}: {reason}"),
+                reason: Box::new(ShardDefect::Sample { index: i, source }),
             })
     }
 }

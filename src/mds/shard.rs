@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::columns::Columns;
 use super::compression::Compression;
-use super::cursor::Cursor;
+use super::cursor::{Cursor, CursorError};
 use super::hashing::HashAlgo;
 use crate::pyjson;
 
@@ -93,6 +93,42 @@ pub(crate) fn header(config: &[u8], record_sizes: &[u32]) -> Vec<u8> {
     out
 }
 
+/// Why a shard header does not describe its file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// The file is shorter than the sample count.
+    #[error("no sample count: {0}")]
+    NoCount(#[source] CursorError),
+    /// The file ends inside the offset table.
+    #[error("offset table of {samples} samples is cut: {source}")]
+    OffsetsCut {
+        /// The sample count in the header.
+        samples: usize,
+        /// How far the table runs past the end.
+        #[source]
+        source: CursorError,
+    },
+    /// The first sample starts inside the header.
+    #[error("first sample offset {first} lies inside the {header}-byte header")]
+    FirstInsideHeader {
+        /// The first sample offset.
+        first: usize,
+        /// The header's size.
+        header: usize,
+    },
+    /// Offsets that go backwards.
+    #[error("sample {0} ends before it starts")]
+    EndsBeforeStart(usize),
+    /// A last offset that is not the end of the file.
+    #[error("the last sample ends at byte {last} but the file has {len} bytes")]
+    LastOffset {
+        /// The last offset.
+        last: usize,
+        /// The file's size.
+        len: usize,
+    },
+}
+
 /// Where the config and records of a shard file lie.
 #[derive(Debug)]
 pub(crate) struct Layout {
@@ -102,28 +138,29 @@ pub(crate) struct Layout {
 
 impl Layout {
     /// Checks the header of a whole uncompressed shard; the error is the reason.
-    pub(crate) fn parse(data: &[u8]) -> Result<Layout, String> {
+    pub(crate) fn parse(data: &[u8]) -> Result<Layout, LayoutError> {
         let mut cur = Cursor::new(data);
-        let n = cur.u32().map_err(|e| format!("no sample count: {e}"))? as usize;
+        let n = cur.u32().map_err(LayoutError::NoCount)? as usize;
         let offsets = cur
             .u32s(n + 1)
-            .map_err(|e| format!("offset table of {n} samples is cut: {e}"))?;
+            .map_err(|source| LayoutError::OffsetsCut { samples: n, source })?;
         let config_start = 4 + 4 * (n + 1);
         let first = offsets[0] as usize;
         if first < config_start {
-            return Err(format!(
-                "first sample offset {first} lies inside the {config_start}-byte header"
-            ));
+            return Err(LayoutError::FirstInsideHeader {
+                first,
+                header: config_start,
+            });
         }
         if let Some(i) = offsets.windows(2).position(|w| w[1] < w[0]) {
-            return Err(format!("sample {i} ends before it starts"));
+            return Err(LayoutError::EndsBeforeStart(i));
         }
         let last = offsets[n] as usize;
         if last != data.len() {
-            return Err(format!(
-                "the last sample ends at byte {last} but the file has {} bytes",
-                data.len()
-            ));
+            return Err(LayoutError::LastOffset {
+                last,
+                len: data.len(),
+            });
         }
         Ok(Layout {
             offsets,
@@ -177,23 +214,36 @@ mod tests {
         assert!(
             Layout::parse(&[1, 0])
                 .unwrap_err()
+                .to_string()
                 .contains("no sample count")
         );
         assert!(
             Layout::parse(&file[..8])
                 .unwrap_err()
+                .to_string()
                 .contains("offset table")
         );
         assert!(
             Layout::parse(&file[..file.len() - 1])
                 .unwrap_err()
+                .to_string()
                 .contains("last sample")
         );
         let mut swapped = file.clone();
         swapped[8..12].copy_from_slice(&100u32.to_le_bytes());
-        assert!(Layout::parse(&swapped).unwrap_err().contains("ends before"));
+        assert!(
+            Layout::parse(&swapped)
+                .unwrap_err()
+                .to_string()
+                .contains("ends before")
+        );
         let mut inside = file;
         inside[4..8].copy_from_slice(&2u32.to_le_bytes());
-        assert!(Layout::parse(&inside).unwrap_err().contains("inside"));
+        assert!(
+            Layout::parse(&inside)
+                .unwrap_err()
+                .to_string()
+                .contains("inside")
+        );
     }
 }

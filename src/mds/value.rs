@@ -114,6 +114,26 @@ impl From<serde_json::Value> for Value {
     }
 }
 
+/// Why [`NdArray::new`] refused its parts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NdArrayError {
+    /// The byte size of the shape does not fit 64 bits.
+    #[error("shape overflows")]
+    ShapeOverflows,
+    /// The data is not as long as the shape and dtype need.
+    #[error("{given} bytes given for shape {shape:?} of {} (needs {needed})", dtype.name())]
+    DataSize {
+        /// Bytes given.
+        given: usize,
+        /// The shape asked for.
+        shape: Vec<u64>,
+        /// The element type.
+        dtype: Dtype,
+        /// Bytes the shape and dtype need.
+        needed: u64,
+    },
+}
+
 /// An n-dimensional array stored as little-endian element bytes, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NdArray {
@@ -126,20 +146,21 @@ impl NdArray {
     /// An array of `shape` whose raw little-endian elements are `data`.
     ///
     /// Fails when `data` is not `product(shape) × dtype size` bytes long.
-    pub fn new(dtype: Dtype, shape: Vec<u64>, data: Vec<u8>) -> Result<Self, String> {
+    pub fn new(dtype: Dtype, shape: Vec<u64>, data: Vec<u8>) -> Result<Self, NdArrayError> {
         let elements = shape
             .iter()
             .try_fold(1u64, |n, &d| n.checked_mul(d))
-            .ok_or("shape overflows")?;
-        let want = elements
+            .ok_or(NdArrayError::ShapeOverflows)?;
+        let needed = elements
             .checked_mul(dtype.size() as u64)
-            .ok_or("shape overflows")?;
-        if data.len() as u64 != want {
-            return Err(format!(
-                "{} bytes given for shape {shape:?} of {} (needs {want})",
-                data.len(),
-                dtype.name()
-            ));
+            .ok_or(NdArrayError::ShapeOverflows)?;
+        if data.len() as u64 != needed {
+            return Err(NdArrayError::DataSize {
+                given: data.len(),
+                shape,
+                dtype,
+                needed,
+            });
         }
         Ok(NdArray { dtype, shape, data })
     }

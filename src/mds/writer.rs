@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use super::atomic::{self, TEMP_PREFIX, write_atomically};
 use super::columns::Columns;
 use super::compression::{Compression, Family};
-use super::error::{MdsError, Result};
+use super::error::{MdsError, Result, ShardDefect};
 use super::hashing::{self, HashAlgo, HashingWriter, MultiHasher};
 use super::index::{FileInfo, INDEX_FILE, Index, ShardEntry};
 use super::lock::lock_exclusive;
@@ -415,9 +415,9 @@ fn list_dir(dir: &Path) -> Result<BTreeMap<usize, Vec<PathBuf>>> {
 fn recover(number: usize, paths: &[PathBuf]) -> Result<ShardEntry> {
     let raw_name = shard::raw_basename(number);
     let path = &paths[0];
-    let corrupt = |reason: String| MdsError::Corrupt {
+    let corrupt = |reason: ShardDefect| MdsError::Corrupt {
         path: path.clone(),
-        reason,
+        reason: Box::new(reason),
     };
     let stray = || MdsError::StrayShard { path: path.clone() };
     if paths.len() > 1 {
@@ -449,26 +449,25 @@ fn recover(number: usize, paths: &[PathBuf]) -> Result<ShardEntry> {
             let compression = Compression::parse(family.extension())?;
             let raw = compression
                 .decompress(&data)
-                .map_err(|e| corrupt(format!("cannot decompress: {e}")))?;
+                .map_err(|e| corrupt(ShardDefect::Decompress(e)))?;
             (raw, Some(data))
         }
     };
-    let layout = Layout::parse(&raw).map_err(corrupt)?;
-    let config: StoredConfig = serde_json::from_slice(layout.config(&raw))
-        .map_err(|e| corrupt(format!("bad config: {e}")))?;
+    let layout = Layout::parse(&raw).map_err(|e| corrupt(e.into()))?;
+    let config: StoredConfig =
+        serde_json::from_slice(layout.config(&raw)).map_err(|e| corrupt(ShardDefect::Config(e)))?;
     if config.format != "mds" || config.version != 2 {
-        return Err(corrupt("not an MDS version 2 shard".into()));
+        return Err(corrupt(ShardDefect::NotVersion2));
     }
     let stored_family = match &config.compression {
         Some(text) => Some(Compression::parse(text)?.family()),
         None => None,
     };
     if stored_family != family {
-        return Err(corrupt(format!(
-            "its config says compression {:?} but the file name says {:?}",
-            config.compression,
-            family.map(Family::extension)
-        )));
+        return Err(corrupt(ShardDefect::CompressionMismatch {
+            config: config.compression,
+            file_name: family.map(Family::extension),
+        }));
     }
     let algos = config
         .hashes

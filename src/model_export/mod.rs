@@ -7,13 +7,21 @@
 //! creates a Python environment of its own with the pinned versions (once), runs the built-in
 //! export script (export, then PyTorch-vs-ONNX verification) and lists what it wrote.
 
+mod console;
+mod error;
 mod needs;
 mod python;
 mod source;
 
 use std::path::{Path, PathBuf};
 
-pub use needs::ExportDtype;
+pub use error::{
+    EnvFailure, ExportError, HubAnswerProblem, HubFailure, LocalModelProblem, RunFailure,
+    SafetensorsError,
+};
+pub use needs::{ExportDtype, HostError};
+
+use console::Console;
 
 use needs::{Host, ThisMachine, gb};
 use python::{ExportJob, PythonEnv, Step};
@@ -66,121 +74,26 @@ pub struct ExportArgs {
     pub skip_checks: bool,
 }
 
-/// Why an export did not start or did not finish.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    /// The local checkpoint is not usable.
-    #[error("{path}: {problem}")]
-    LocalModel {
-        /// The directory given.
-        path: PathBuf,
-        /// What is wrong.
-        problem: String,
-    },
-    /// The hub did not answer.
-    #[error(
-        "cannot reach the Hugging Face hub at {endpoint}: {reason} (check the network or HF_ENDPOINT; with the model already in the cache set HF_HUB_OFFLINE=1, or pass --model a local directory)"
-    )]
-    HubUnreachable {
-        /// `HF_ENDPOINT`.
-        endpoint: String,
-        /// The failure.
-        reason: String,
-    },
-    /// The hub answered with an error for the model.
-    #[error("the hub answered {status} for {model}: {}", hub_hint(*status, *has_token))]
-    HubRefused {
-        /// The model id.
-        model: String,
-        /// HTTP status.
-        status: u16,
-        /// Whether a token was sent.
-        has_token: bool,
-    },
-    /// The hub's answer was not what its API returns.
-    #[error("the hub's answer for {model} is not usable: {reason}")]
-    HubAnswer {
-        /// The model id.
-        model: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// Offline, and the model is not in the cache.
-    #[error(
-        "HF_HUB_OFFLINE is set but {model} is not in the hub cache at {cache} (download it once online, or pass --model a local directory)"
-    )]
-    NotCached {
-        /// The model id.
-        model: String,
-        /// The cache searched.
-        cache: PathBuf,
-    },
-    /// This machine lacks memory or disk for the export.
-    #[error(
-        "the export needs about {} of {place} for {what}, this machine has {} (free some, export on a larger machine, or pass --skip-checks if swap makes up the difference)",
-        gb(*need),
-        gb(*has)
-    )]
-    NotEnough {
-        /// What it is for.
-        what: &'static str,
-        /// "memory" or "free disk at PATH".
-        place: String,
-        /// Bytes needed.
-        need: u64,
-        /// Bytes available.
-        has: u64,
-    },
-    /// What this machine has could not be read.
-    #[error("cannot tell what this machine has: {reason} (pass --skip-checks to start anyway)")]
-    HostUnknown {
-        /// The failure.
-        reason: String,
-    },
-    /// The Python environment could not be created or installed.
-    #[error("the Python environment in {dir} is not usable: {reason}")]
-    PythonEnv {
-        /// The environment directory.
-        dir: PathBuf,
-        /// The failure.
-        reason: String,
-    },
-    /// The export script could not be run.
-    #[error("cannot run the export: {reason}")]
-    Run {
-        /// The failure.
-        reason: String,
-    },
-}
-
-fn hub_hint(status: u16, has_token: bool) -> &'static str {
-    match (status, has_token) {
-        (401 | 403, false) => {
-            "the model is gated or private; accept its terms on the hub and set HF_TOKEN"
-        }
-        (401 | 403, true) => "HF_TOKEN was refused or has no access to this model",
-        (404, _) => "no such model (check the id)",
-        (429, _) => "too many requests; wait and run again",
-        _ => "the hub failed; try again later",
-    }
-}
-
 /// Runs `neko-agent model …`; returns the exit code (0 done, 1 the export or its verification
 /// failed, 2 it could not start).
 pub async fn run(args: ModelArgs) -> u8 {
     let ModelCommand::Export(args) = args.command;
-    match export(&args).await {
-        Ok(true) => 0,
-        Ok(false) => 1,
+    let console = Console;
+    match export(&args, &console).await {
+        Ok(()) => 0,
         Err(error) => {
-            eprintln!("error: {error}");
-            2
+            console.error(&error);
+            match error {
+                ExportError::StepFailed { .. } => 1,
+                _ => 2,
+            }
         }
     }
 }
 
-/// Checks, then exports; `Ok(false)` when the script failed (its own output says why).
-async fn export(args: &ExportArgs) -> Result<bool, ExportError> {
+/// Checks, then exports; [`ExportError::StepFailed`] when the script failed (its own output
+/// says why).
+async fn export(args: &ExportArgs, console: &Console) -> Result<(), ExportError> {
     let hub = Hub::from_env();
     let model = Source::parse(&args.model);
     let processor = Source::parse(&args.processor);
@@ -198,21 +111,21 @@ async fn export(args: &ExportArgs) -> Result<bool, ExportError> {
         &hub.cache,
         env_missing.then_some(env_dir.as_path()),
     );
-    println!(
+    console.result(&format!(
         "{model}: {:.2} billion parameters; exporting {} to {}",
         checkpoint.parameters as f64 / 1e9,
         args.dtype.as_str(),
         args.out.display()
-    );
-    print_needs(&needs, &ThisMachine);
+    ));
+    print_needs(console, &needs, &ThisMachine);
     if !args.skip_checks {
         needs::check(&needs, &ThisMachine)?;
     }
     if args.check_only {
-        println!("this machine can run the export");
-        return Ok(true);
+        console.result("this machine can run the export");
+        return Ok(());
     }
-    let env = tokio::task::block_in_place(|| PythonEnv::prepare(&env_dir, &args.python))?;
+    let env = tokio::task::block_in_place(|| PythonEnv::prepare(&env_dir, &args.python, console))?;
     let job = ExportJob {
         model: &args.model,
         processor: &args.processor,
@@ -221,54 +134,52 @@ async fn export(args: &ExportArgs) -> Result<bool, ExportError> {
     };
     for step in [Step::Export, Step::Verify] {
         let run = tokio::task::block_in_place(|| python::run_step(&env, &job, step))?;
-        println!(
+        console.result(&format!(
             "{} {}: {:.1} s, peak memory {}",
             step.name(),
             run.status,
             run.elapsed.as_secs_f64(),
             gb(run.peak_rss_bytes)
-        );
+        ));
         if !run.success {
-            eprintln!(
-                "error: the {} failed ({}); the output above says why",
-                step.name(),
-                run.status
-            );
-            return Ok(false);
+            return Err(ExportError::StepFailed {
+                step: step.name(),
+                status: run.status,
+            });
         }
     }
-    print_written(&args.out);
+    print_written(console, &args.out);
     let dtype_flag = match args.dtype {
         ExportDtype::Fp32 => "",
         ExportDtype::Fp16 => " --model-dtype fp16",
         ExportDtype::Int8 => " --model-dtype quantized",
     };
-    println!(
+    console.result(&format!(
         "checked against PyTorch; run it with: neko-agent run --model-dir {}{dtype_flag}",
         args.out.display()
-    );
-    Ok(true)
+    ));
+    Ok(())
 }
 
 /// One line per need: what, where, how much, and what this machine has.
-fn print_needs(needs: &[needs::Need], host: &dyn Host) {
+fn print_needs(console: &Console, needs: &[needs::Need], host: &dyn Host) {
     for need in needs {
         let has = match &need.disk {
             None => host.available_memory(),
             Some(path) => host.free_disk(path),
         };
         let has = has.map_or_else(|e| format!("unknown ({e})"), gb);
-        println!(
+        console.result(&format!(
             "  needs {:>8} of {} for {}; has {has}",
             gb(need.bytes),
             need.place(),
             need.what
-        );
+        ));
     }
 }
 
 /// Lists the files under `out` with their sizes, and the total.
-fn print_written(out: &Path) {
+fn print_written(console: &Console, out: &Path) {
     let mut files = Vec::new();
     collect_files(out, &mut files);
     files.sort();
@@ -276,14 +187,14 @@ fn print_written(out: &Path) {
     for (path, size) in &files {
         total += size;
         let shown = path.strip_prefix(out).unwrap_or(path);
-        println!("  {:>10}  {}", human(*size), shown.display());
+        console.result(&format!("  {:>10}  {}", human(*size), shown.display()));
     }
-    println!(
+    console.result(&format!(
         "wrote {} files, {} in all, to {}",
         files.len(),
         human(total),
         out.display()
-    );
+    ));
 }
 
 fn collect_files(dir: &Path, files: &mut Vec<(PathBuf, u64)>) {

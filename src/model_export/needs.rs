@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ExportError;
+use super::error::ExportError;
 use super::source::Checkpoint;
 
 /// Peak resident memory of the export step per float32 parameter, measured on 402M- and
@@ -130,37 +130,58 @@ pub fn peak_memory(parameters: u64, dtype: ExportDtype) -> u64 {
     export.max(verify)
 }
 
+/// Why what this machine has could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// `/proc/meminfo` cannot be read.
+    #[error("cannot read /proc/meminfo: {0}")]
+    Meminfo(#[source] std::io::Error),
+    /// `/proc/meminfo` has no `MemAvailable` line.
+    #[error("/proc/meminfo has no MemAvailable line")]
+    NoMemAvailable,
+    /// The file system holding a path cannot be measured.
+    #[error("cannot stat {}: {source}", path.display())]
+    Stat {
+        /// The nearest existing ancestor of the path asked about.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: rustix::io::Errno,
+    },
+}
+
 /// What this machine has for a need, in bytes.
 pub trait Host {
     /// Memory available to a new process.
-    fn available_memory(&self) -> Result<u64, String>;
+    fn available_memory(&self) -> Result<u64, HostError>;
     /// Free space on the file system holding `path` (or its nearest existing ancestor).
-    fn free_disk(&self, path: &Path) -> Result<u64, String>;
+    fn free_disk(&self, path: &Path) -> Result<u64, HostError>;
 }
 
 /// The machine this runs on: `/proc/meminfo` and `statvfs`.
 pub struct ThisMachine;
 
 impl Host for ThisMachine {
-    fn available_memory(&self) -> Result<u64, String> {
-        let meminfo = std::fs::read_to_string("/proc/meminfo")
-            .map_err(|e| format!("cannot read /proc/meminfo: {e}"))?;
+    fn available_memory(&self) -> Result<u64, HostError> {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").map_err(HostError::Meminfo)?;
         meminfo
             .lines()
             .find_map(|line| line.strip_prefix("MemAvailable:"))
             .and_then(|rest| rest.trim().strip_suffix("kB"))
             .and_then(|kb| kb.trim().parse::<u64>().ok())
             .map(|kb| kb * 1024)
-            .ok_or_else(|| "/proc/meminfo has no MemAvailable line".to_owned())
+            .ok_or(HostError::NoMemAvailable)
     }
 
-    fn free_disk(&self, path: &Path) -> Result<u64, String> {
+    fn free_disk(&self, path: &Path) -> Result<u64, HostError> {
         let existing = path
             .ancestors()
             .find(|p| p.exists())
             .unwrap_or_else(|| Path::new("."));
-        let stats = rustix::fs::statvfs(existing)
-            .map_err(|e| format!("cannot stat {}: {e}", existing.display()))?;
+        let stats = rustix::fs::statvfs(existing).map_err(|source| HostError::Stat {
+            path: existing.to_owned(),
+            source,
+        })?;
         Ok(stats.f_bavail * stats.f_frsize)
     }
 }
@@ -200,10 +221,10 @@ mod tests {
     }
 
     impl Host for Fake {
-        fn available_memory(&self) -> Result<u64, String> {
+        fn available_memory(&self) -> Result<u64, HostError> {
             Ok(self.memory)
         }
-        fn free_disk(&self, _: &Path) -> Result<u64, String> {
+        fn free_disk(&self, _: &Path) -> Result<u64, HostError> {
             Ok(self.disk)
         }
     }

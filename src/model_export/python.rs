@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::ExportError;
+use super::console::Console;
+use super::error::{EnvFailure, ExportError, RunFailure};
 use super::needs::ExportDtype;
 
 /// `scripts/models/export_showui.py`: export, then PyTorch-vs-ONNX verification.
@@ -42,57 +43,58 @@ impl PythonEnv {
     }
 
     /// Creates the environment in `dir` with `python` (when missing) and installs the pinned
-    /// requirements (when not installed from these already). Safe to run again.
-    pub fn prepare(dir: &Path, python: &Path) -> Result<Self, ExportError> {
+    /// requirements (when not installed from these already), telling `console` what it does.
+    /// Safe to run again.
+    pub fn prepare(dir: &Path, python: &Path, console: &Console) -> Result<Self, ExportError> {
         let env = Self {
             dir: dir.to_owned(),
         };
         if Self::is_installed(dir) {
             return Ok(env);
         }
-        let failed = |reason: String| ExportError::PythonEnv {
+        let failed = |reason: EnvFailure| ExportError::PythonEnv {
             dir: dir.to_owned(),
             reason,
         };
         if !dir.join("bin/python").exists() {
-            eprintln!("creating the Python environment in {}", dir.display());
+            console.progress(&format!(
+                "creating the Python environment in {}",
+                dir.display()
+            ));
             let output = Command::new(python)
                 .args(["-m", "venv"])
                 .arg(dir)
                 .stdin(Stdio::null())
                 .output()
-                .map_err(|e| {
-                    failed(format!(
-                        "cannot run {}: {e} (install Python 3.10 or newer, or pass --python)",
-                        python.display()
-                    ))
+                .map_err(|source| {
+                    failed(EnvFailure::NoPython {
+                        python: python.to_owned(),
+                        source,
+                    })
                 })?;
             if !output.status.success() {
-                return Err(failed(format!(
-                    "{} -m venv failed: {} (on Debian/Ubuntu: apt install python3-venv)",
-                    python.display(),
-                    String::from_utf8_lossy(&output.stderr).trim()
-                )));
+                return Err(failed(EnvFailure::Venv {
+                    python: python.to_owned(),
+                    stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+                }));
             }
         }
-        eprintln!(
+        console.progress(&format!(
             "installing the pinned export requirements into {} (about 6 GB, once)",
             dir.display()
-        );
+        ));
         let requirements = dir.join("neko-agent-requirements.txt");
-        std::fs::write(&requirements, REQUIREMENTS).map_err(|e| failed(e.to_string()))?;
+        std::fs::write(&requirements, REQUIREMENTS).map_err(|e| failed(EnvFailure::Write(e)))?;
         let status = Command::new(env.python())
             .args(["-m", "pip", "install", "--disable-pip-version-check", "-r"])
             .arg(&requirements)
             .stdin(Stdio::null())
             .status()
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(EnvFailure::NoPip(e)))?;
         if !status.success() {
-            return Err(failed(format!(
-                "pip install failed ({status}); its output above says why (PyPI must be reachable)"
-            )));
+            return Err(failed(EnvFailure::Pip(status)));
         }
-        std::fs::write(dir.join(STAMP_FILE), stamp()).map_err(|e| failed(e.to_string()))?;
+        std::fs::write(dir.join(STAMP_FILE), stamp()).map_err(|e| failed(EnvFailure::Write(e)))?;
         Ok(env)
     }
 
@@ -163,14 +165,20 @@ pub struct ExportJob<'a> {
 /// steps' peaks do not add up (its output goes to this process's terminal). Temporary graphs go
 /// under `<out>/.export-tmp`, on the disk the checks measured, removed afterwards.
 pub fn run_step(env: &PythonEnv, job: &ExportJob<'_>, step: Step) -> Result<StepRun, ExportError> {
-    let failed = |reason: String| ExportError::Run { reason };
-    std::fs::create_dir_all(job.out)
-        .map_err(|e| failed(format!("cannot create {}: {e}", job.out.display())))?;
+    let failed = |reason: RunFailure| ExportError::Run { reason };
+    let create = |path: &Path| {
+        std::fs::create_dir_all(path).map_err(|source| {
+            failed(RunFailure::CreateDir {
+                path: path.to_owned(),
+                source,
+            })
+        })
+    };
+    create(job.out)?;
     let scratch = job.out.join(".export-tmp");
-    std::fs::create_dir_all(&scratch)
-        .map_err(|e| failed(format!("cannot create {}: {e}", scratch.display())))?;
+    create(&scratch)?;
     let script = scratch.join("export_showui.py");
-    std::fs::write(&script, EXPORT_SCRIPT).map_err(|e| failed(e.to_string()))?;
+    std::fs::write(&script, EXPORT_SCRIPT).map_err(|e| failed(RunFailure::WriteScript(e)))?;
     let started = Instant::now();
     let child = Command::new(env.python())
         .arg(&script)
@@ -183,11 +191,20 @@ pub fn run_step(env: &PythonEnv, job: &ExportJob<'_>, step: Step) -> Result<Step
         .env("PYTHONUNBUFFERED", "1")
         .stdin(Stdio::null())
         .spawn()
-        .map_err(|e| failed(format!("cannot start {}: {e}", env.python().display())))?;
+        .map_err(|source| {
+            failed(RunFailure::Start {
+                python: env.python(),
+                source,
+            })
+        })?;
     let waited = wait_with_peak_memory(child);
     let _ = std::fs::remove_dir_all(&scratch);
-    let (code, peak_rss_bytes) =
-        waited.map_err(|e| failed(format!("waiting for the {}: {e}", step.name())))?;
+    let (code, peak_rss_bytes) = waited.map_err(|source| {
+        failed(RunFailure::Wait {
+            step: step.name(),
+            source,
+        })
+    })?;
     Ok(StepRun {
         success: code == Some(0),
         status: code.map_or_else(|| "killed by a signal".to_owned(), |c| format!("exit {c}")),
@@ -238,9 +255,13 @@ mod tests {
     #[test]
     fn a_missing_python_is_named_with_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
-        let error = PythonEnv::prepare(&dir.path().join("env"), Path::new("/no/such/python3"))
-            .unwrap_err()
-            .to_string();
+        let error = PythonEnv::prepare(
+            &dir.path().join("env"),
+            Path::new("/no/such/python3"),
+            &Console,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("cannot run /no/such/python3"), "{error}");
         assert!(error.contains("--python"), "{error}");
     }

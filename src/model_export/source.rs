@@ -6,14 +6,16 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::ExportError;
+use super::error::{
+    ExportError, HubAnswerProblem, HubFailure, LocalModelProblem, SafetensorsError,
+};
 
 /// The largest safetensors header read (the real ones are a few hundred kB).
-const MAX_HEADER_BYTES: u64 = 64 << 20;
+pub(super) const MAX_HEADER_BYTES: u64 = 64 << 20;
 /// How long the hub may take to answer a model query.
 const HUB_TIMEOUT: Duration = Duration::from_secs(15);
 /// The largest hub answer read.
-const MAX_HUB_ANSWER_BYTES: usize = 4 << 20;
+pub(super) const MAX_HUB_ANSWER_BYTES: usize = 4 << 20;
 
 /// Where a checkpoint comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,7 +147,7 @@ pub async fn reachable(source: &Source, hub: &Hub) -> Result<(), ExportError> {
             } else {
                 Err(ExportError::LocalModel {
                     path: dir.clone(),
-                    problem: "has no tokenizer_config.json (a processor source needs the tokenizer and preprocessor files)".into(),
+                    problem: LocalModelProblem::NoTokenizerConfig,
                 })
             }
         }
@@ -162,14 +164,14 @@ pub async fn reachable(source: &Source, hub: &Hub) -> Result<(), ExportError> {
 /// metadata.
 async fn model_info(hub: &Hub, id: &str) -> Result<Checkpoint, ExportError> {
     let url = format!("{}/api/models/{id}", hub.endpoint);
-    let unreachable = |reason: String| ExportError::HubUnreachable {
+    let unreachable = |reason: HubFailure| ExportError::HubUnreachable {
         endpoint: hub.endpoint.clone(),
         reason,
     };
     let client = reqwest::Client::builder()
         .timeout(HUB_TIMEOUT)
         .build()
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| unreachable(HubFailure::Client(e)))?;
     let mut request = client.get(&url);
     if let Some(token) = &hub.token {
         request = request.bearer_auth(token);
@@ -177,7 +179,7 @@ async fn model_info(hub: &Hub, id: &str) -> Result<Checkpoint, ExportError> {
     let response = request
         .send()
         .await
-        .map_err(|e| unreachable(error_chain(&e)))?;
+        .map_err(|e| unreachable(HubFailure::Request(e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(ExportError::HubRefused {
@@ -189,25 +191,23 @@ async fn model_info(hub: &Hub, id: &str) -> Result<Checkpoint, ExportError> {
     let body = response
         .bytes()
         .await
-        .map_err(|e| unreachable(error_chain(&e)))?;
+        .map_err(|e| unreachable(HubFailure::Request(e)))?;
     if body.len() > MAX_HUB_ANSWER_BYTES {
-        return Err(unreachable(format!(
-            "its answer for {id} is {} bytes, more than the {MAX_HUB_ANSWER_BYTES} read",
-            body.len()
-        )));
+        return Err(unreachable(HubFailure::AnswerTooLarge {
+            model: id.to_owned(),
+            bytes: body.len(),
+        }));
     }
     let info: HubModel = serde_json::from_slice(&body).map_err(|e| ExportError::HubAnswer {
         model: id.to_owned(),
-        reason: e.to_string(),
+        reason: HubAnswerProblem::Json(e),
     })?;
     let by_dtype = info.safetensors.map(|s| s.parameters).unwrap_or_default();
     let parameters: u64 = by_dtype.values().sum();
     if parameters == 0 {
         return Err(ExportError::HubAnswer {
             model: id.to_owned(),
-            reason:
-                "it lists no safetensors weights (a checkpoint in safetensors format is needed)"
-                    .into(),
+            reason: HubAnswerProblem::NoWeights,
         });
     }
     let download_bytes = by_dtype
@@ -218,18 +218,6 @@ async fn model_info(hub: &Hub, id: &str) -> Result<Checkpoint, ExportError> {
         parameters,
         download_bytes,
     })
-}
-
-/// An error and its causes on one line (reqwest hides the useful part in the sources).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
 }
 
 #[derive(serde::Deserialize)]
@@ -255,69 +243,67 @@ fn dtype_bytes(dtype: &str) -> u64 {
 
 /// Parameters of a local checkpoint: the element counts in its safetensors headers.
 fn local_parameters(dir: &Path) -> Result<u64, ExportError> {
-    let problem = |problem: String| ExportError::LocalModel {
+    let problem = |problem: LocalModelProblem| ExportError::LocalModel {
         path: dir.to_owned(),
         problem,
     };
     if !dir.is_dir() {
-        return Err(problem(
-            "is not a directory (give a hub id like showlab/ShowUI-2B or a checkpoint directory)"
-                .into(),
-        ));
+        return Err(problem(LocalModelProblem::NotADirectory));
     }
     if !dir.join("config.json").exists() {
-        return Err(problem(
-            "has no config.json: not a transformers checkpoint".into(),
-        ));
+        return Err(problem(LocalModelProblem::NoConfig));
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| problem(e.to_string()))?
+        .map_err(|e| problem(LocalModelProblem::Unlisted(e)))?
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "safetensors"))
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(problem(
-            "has no *.safetensors weights (save it with save_pretrained(..., safe_serialization=True))"
-                .into(),
-        ));
+        return Err(problem(LocalModelProblem::NoWeights));
     }
     files.iter().try_fold(0u64, |total, file| {
         safetensors_parameters(file)
             .map(|count| total + count)
-            .map_err(|reason| problem(format!("{}: {reason}", file.display())))
+            .map_err(|source| {
+                problem(LocalModelProblem::Weights {
+                    file: file.clone(),
+                    source,
+                })
+            })
     })
 }
 
 /// Element count of every tensor in one safetensors file, from its header alone.
-fn safetensors_parameters(path: &Path) -> Result<u64, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+fn safetensors_parameters(path: &Path) -> Result<u64, SafetensorsError> {
+    let mut file = std::fs::File::open(path).map_err(SafetensorsError::Open)?;
     let mut length = [0u8; 8];
     file.read_exact(&mut length)
-        .map_err(|e| format!("cannot read its header length: {e}"))?;
+        .map_err(SafetensorsError::HeaderLength)?;
     let length = u64::from_le_bytes(length);
     if length > MAX_HEADER_BYTES {
-        return Err(format!(
-            "its header claims {length} bytes, more than the {MAX_HEADER_BYTES} read: not a safetensors file"
-        ));
+        return Err(SafetensorsError::HeaderTooLong(length));
     }
     let mut header = Vec::with_capacity(length as usize);
     file.take(length)
         .read_to_end(&mut header)
-        .map_err(|e| format!("cannot read its header: {e}"))?;
+        .map_err(SafetensorsError::Header)?;
     let tensors: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(&header).map_err(|e| format!("its header is not JSON: {e}"))?;
+        serde_json::from_slice(&header).map_err(SafetensorsError::HeaderJson)?;
     let mut total = 0u64;
     for (name, tensor) in tensors.iter().filter(|(name, _)| *name != "__metadata__") {
         let shape = tensor
             .get("shape")
             .and_then(serde_json::Value::as_array)
-            .ok_or_else(|| format!("tensor {name:?} has no shape"))?;
+            .ok_or_else(|| SafetensorsError::NoShape(name.clone()))?;
         let count = shape.iter().try_fold(1u64, |count, dim| {
             dim.as_u64()
                 .and_then(|dim| count.checked_mul(dim))
-                .ok_or_else(|| format!("tensor {name:?} has a bad shape {shape:?}"))
+                .ok_or_else(|| SafetensorsError::BadShape {
+                    tensor: name.clone(),
+                    shape: shape.clone(),
+                })
         })?;
         total = total.saturating_add(count);
     }

@@ -22,5 +22,6 @@ pub use encode::{EncodeError, EncodedImage, encode_image};
 pub use request::request_body;
 pub use response::{Answer, MAX_REASONING_CHARS, ResponseError, parse_response};
 pub use settings::{
-    AgentType, ImageFormat, OPENROUTER_HOST, RemoteArgs, RemoteSettings, chat_completions_url,
+    AgentType, ImageFormat, OPENROUTER_HOST, RemoteArgs, RemoteSettings, ServerUrlError,
+    chat_completions_url,
 };

@@ -394,20 +394,39 @@ impl RemoteArgs {
     }
 }
 
+/// Why a text is not a chat-completions server URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServerUrlError {
+    /// The text does not parse as a URL.
+    #[error("{text:?} is not a URL ({source}); e.g. http://localhost:11434/v1")]
+    NotUrl {
+        /// The text given.
+        text: String,
+        /// Why it does not parse.
+        #[source]
+        source: url::ParseError,
+    },
+    /// Another scheme than http(s), or no host.
+    #[error("{0:?} must start with http:// or https:// and name a host")]
+    NotHttp(String),
+    /// A query or fragment, which the requests would drop.
+    #[error("{0:?} must not have a query or fragment")]
+    QueryOrFragment(String),
+}
+
 /// The chat-completions URL for `text`: used as it is when its path ends in
 /// `/chat/completions`, else `/chat/completions` is appended to it (so both
 /// `http://host:8000/v1` and `http://host:8000/v1/chat/completions` work).
-pub fn chat_completions_url(text: &str) -> Result<Url, String> {
-    let mut url = Url::parse(text.trim()).map_err(|error| {
-        format!("{text:?} is not a URL ({error}); e.g. http://localhost:11434/v1")
+pub fn chat_completions_url(text: &str) -> Result<Url, ServerUrlError> {
+    let mut url = Url::parse(text.trim()).map_err(|source| ServerUrlError::NotUrl {
+        text: text.to_owned(),
+        source,
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(format!(
-            "{text:?} must start with http:// or https:// and name a host"
-        ));
+        return Err(ServerUrlError::NotHttp(text.to_owned()));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{text:?} must not have a query or fragment"));
+        return Err(ServerUrlError::QueryOrFragment(text.to_owned()));
     }
     let path = url.path().trim_end_matches('/').to_owned();
     if !path.ends_with("/chat/completions") {

@@ -2,6 +2,7 @@
 //! media, or a bare signalling client without WebRTC.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use tokio::sync::broadcast;
 
 use super::control::Controller;
 use super::lock;
-use crate::connection::SessionSettings;
+use crate::connection::{NoSessionElement, SessionSettings, TargetError};
 use crate::pipeline_file::{PipelineFile, PipelineFileError, find_pipeline};
 
 /// How long closing a signalling-only session waits for the WebSocket close.
@@ -23,14 +24,64 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     /// The server URL or credentials are unusable.
-    #[error("{0}")]
-    Target(String),
+    #[error(transparent)]
+    Target(#[from] TargetError),
     /// The pipeline file is wrong.
     #[error(transparent)]
     PipelineFile(#[from] PipelineFileError),
-    /// The pipeline could not start or lacks its `nekosrc`.
-    #[error("{0}")]
-    Pipeline(String),
+    /// The caller's preparation of the pipeline failed.
+    #[error("{}: {source}", path.display())]
+    Prepare {
+        /// The pipeline file.
+        path: PathBuf,
+        /// What the preparation said.
+        #[source]
+        source: PrepareError,
+    },
+    /// The pipeline has no Neko element to carry the session.
+    #[error("{}: {source}", path.display())]
+    NoSessionElement {
+        /// The pipeline file.
+        path: PathBuf,
+        /// Which elements were looked for.
+        #[source]
+        source: NoSessionElement,
+    },
+    /// The session element is of another kind.
+    #[error("{}: the Neko element is neither nekosrc nor nekosink", path.display())]
+    NotNeko {
+        /// The pipeline file.
+        path: PathBuf,
+    },
+    /// The pipeline has no bus to report its errors on.
+    #[error("pipeline without a bus")]
+    NoBus,
+    /// The pipeline did not go to playing.
+    #[error("the pipeline {} did not start: {source}", path.display())]
+    NotStarted {
+        /// The pipeline file.
+        path: PathBuf,
+        /// What GStreamer said.
+        #[source]
+        source: gst::StateChangeError,
+    },
+    /// The Neko element is playing but has no client.
+    #[error("the Neko element started without a session")]
+    NoClient,
+}
+
+/// Why a caller's preparation of a pipeline failed, in its own words.
+pub type PrepareError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the server or credentials in the session settings were not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// The server URL or credentials are unusable.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The server refused the login or did not answer.
+    #[error(transparent)]
+    Login(#[from] gstneko::client::RestError),
 }
 
 /// Called with the text of a pipeline error (for example a refused login).
@@ -70,9 +121,7 @@ impl SessionOf {
 impl Link {
     /// A bare signalling session (`--no-media`).
     pub fn signalling(session: &SessionSettings) -> Result<Self, LinkError> {
-        let target = session
-            .target()
-            .map_err(|e| LinkError::Target(e.to_string()))?;
+        let target = session.target()?;
         let (client, notices) = NekoClient::start(ClientConfig::new(target));
         Ok(Self {
             client,
@@ -100,33 +149,30 @@ impl Link {
         session: &SessionSettings,
         variables: &BTreeMap<String, String>,
         on_error: ErrorSink,
-        prepare: impl FnOnce(&gst::Pipeline) -> Result<(), String>,
+        prepare: impl FnOnce(&gst::Pipeline) -> Result<(), PrepareError>,
     ) -> Result<Self, LinkError> {
         let path = find_pipeline(pipeline_name);
         let file = PipelineFile::load(&path)?;
         let pipeline = file.instantiate(variables)?;
-        prepare(&pipeline)
-            .map_err(|reason| LinkError::Pipeline(format!("{}: {reason}", path.display())))?;
-        let element = session
-            .apply_to(&pipeline)
-            .map_err(|error| LinkError::Pipeline(format!("{}: {error}", path.display())))?;
-        let session = SessionOf::of(element).ok_or_else(|| {
-            LinkError::Pipeline(format!(
-                "{}: the Neko element is neither nekosrc nor nekosink",
-                path.display()
-            ))
+        prepare(&pipeline).map_err(|source| LinkError::Prepare {
+            path: path.clone(),
+            source,
         })?;
+        let element =
+            session
+                .apply_to(&pipeline)
+                .map_err(|source| LinkError::NoSessionElement {
+                    path: path.clone(),
+                    source,
+                })?;
+        let session =
+            SessionOf::of(element).ok_or_else(|| LinkError::NotNeko { path: path.clone() })?;
         watch_bus(&pipeline, on_error)?;
-        if let Err(error) = pipeline.set_state(gst::State::Playing) {
+        if let Err(source) = pipeline.set_state(gst::State::Playing) {
             let _ = pipeline.set_state(gst::State::Null);
-            return Err(LinkError::Pipeline(format!(
-                "the pipeline {} did not start: {error}",
-                path.display()
-            )));
+            return Err(LinkError::NotStarted { path, source });
         }
-        let client = session.client().ok_or_else(|| {
-            LinkError::Pipeline("the Neko element started without a session".into())
-        })?;
+        let client = session.client().ok_or(LinkError::NoClient)?;
         let notices = client.subscribe();
         Ok(Self {
             client,
@@ -156,9 +202,7 @@ impl Link {
 
 /// Forwards pipeline errors to `on_error` from GStreamer's bus thread.
 fn watch_bus(pipeline: &gst::Pipeline, on_error: ErrorSink) -> Result<(), LinkError> {
-    let bus = pipeline
-        .bus()
-        .ok_or_else(|| LinkError::Pipeline("pipeline without a bus".into()))?;
+    let bus = pipeline.bus().ok_or(LinkError::NoBus)?;
     bus.set_sync_handler(move |_, message| {
         if let gst::MessageView::Error(error) = message.view() {
             on_error(error.error().to_string());
@@ -193,10 +237,10 @@ impl Failures {
 }
 
 /// Logs in over REST (and out again) to prove the server and credentials in `session`.
-pub async fn check_login(session: &SessionSettings) -> Result<(), String> {
-    let target = session.target().map_err(|e| e.to_string())?;
+pub async fn check_login(session: &SessionSettings) -> Result<(), LoginError> {
+    let target = session.target()?;
     let rest = gstneko::client::RestClient::new(target);
-    let login = rest.login().await.map_err(|e| e.to_string())?;
+    let login = rest.login().await?;
     if matches!(
         rest.target().credentials,
         gstneko::client::Credentials::Password { .. }

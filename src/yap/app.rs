@@ -359,7 +359,7 @@ async fn healthcheck(args: &YapArgs, session: &SessionSettings) -> u8 {
         Err(error) => problems.push(error.to_string()),
     }
     if let Err(error) = crate::session::check_login(session).await {
-        problems.push(error);
+        problems.push(error.to_string());
     }
     if problems.is_empty() {
         println!("yap healthcheck ok");
