@@ -10,10 +10,9 @@ mod median_time;
 use median_time::time;
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action, to_input};
 use neko_agent::frame::RawFrame;
+use neko_agent::frame::RgbImage;
 use neko_agent::input::{Screen, plan};
-use neko_agent::model::{
-    ImageProcessor, ImageRef, PreprocessorConfig, SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS,
-};
+use neko_agent::model::{ImageProcessor, PreprocessorConfig, SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS};
 
 fn frame_1080p() -> RawFrame {
     gst::init().expect("GStreamer initialises");
@@ -51,8 +50,12 @@ fn main() {
         (
             "model input from it (normalise, patch)",
             time(30, || {
-                let image = ImageRef::new(rgb.width, rgb.height, &rgb.data).unwrap();
-                processor.preprocess(image).unwrap()
+                let image = RgbImage {
+                    width: rgb.width,
+                    height: rgb.height,
+                    data: rgb.data.clone(),
+                };
+                processor.preprocess(&image).unwrap()
             }),
         ),
         (

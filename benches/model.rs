@@ -12,8 +12,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use desktop_frame::desktop_frame;
+use neko_agent::frame::RgbImage;
 use neko_agent::model::{
-    ImageProcessor, ImageRef, Message, ModelOptions, Part, PreprocessorConfig, SHOWUI_MAX_PIXELS,
+    ImageProcessor, Message, ModelOptions, Part, PreprocessorConfig, SHOWUI_MAX_PIXELS,
     SHOWUI_MIN_PIXELS, ShowUi, Timings,
 };
 use neko_agent::onnx::ProviderChoice;
@@ -40,11 +41,15 @@ fn main() {
     )
     .expect("ShowUI budget");
     let rgb = desktop_frame(1920, 1080);
-    let image = ImageRef::new(1920, 1080, &rgb).expect("frame");
+    let image = RgbImage {
+        width: 1920,
+        height: 1080,
+        data: rgb,
+    };
     let size = processor.resized_size(1920, 1080).expect("size");
     let (median, min) = measure(20, || {
         let start = Instant::now();
-        let pv = processor.preprocess(image).expect("preprocess");
+        let pv = processor.preprocess(&image).expect("preprocess");
         std::hint::black_box(&pv.values);
         start.elapsed()
     });
@@ -75,14 +80,18 @@ fn main() {
         ms(started.elapsed())
     );
     let small = desktop_frame(448, 252);
-    let image = ImageRef::new(448, 252, &small).expect("frame");
+    let image = RgbImage {
+        width: 448,
+        height: 252,
+        data: small,
+    };
     let messages = [Message::user(vec![
         Part::Text("Task: click the red block".into()),
         Part::Image,
     ])];
     let runs: Vec<(Timings, usize, usize)> = (0..10)
         .map(|_| {
-            let out = model.generate(image, &messages, 128).expect("generate");
+            let out = model.generate(&image, &messages, 128).expect("generate");
             (out.timings, out.tokens, out.prompt_tokens)
         })
         .collect();

@@ -31,7 +31,8 @@ use std::time::Instant;
 
 use desktop_frame::desktop_frame;
 use neko_agent::agent::{History, Mode, NavPrompt};
-use neko_agent::model::{Dtype, ImageRef, ModelOptions, ShowUi};
+use neko_agent::frame::RgbImage;
+use neko_agent::model::{Dtype, ModelOptions, ShowUi};
 use neko_agent::onnx::ProviderChoice;
 use serde::{Deserialize, Serialize};
 
@@ -91,13 +92,17 @@ fn engine_run(model_dir: &Path, dtype: Dtype) {
     let model = ShowUi::load(&options).unwrap_or_else(|e| panic!("{e}"));
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     let rgb = desktop_frame(WIDTH, HEIGHT);
-    let image = ImageRef::new(WIDTH, HEIGHT, &rgb).expect("frame");
+    let image = RgbImage {
+        width: WIDTH,
+        height: HEIGHT,
+        data: rgb,
+    };
     let messages = NavPrompt::new(Mode::Web).messages(TASK, &History::new());
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     let calls = (0..CALLS)
         .map(|_| {
             let reply = model
-                .generate(image, &messages, TOKENS)
+                .generate(&image, &messages, TOKENS)
                 .unwrap_or_else(|e| panic!("{e}"));
             let t = reply.timings;
             Call {

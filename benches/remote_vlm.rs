@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use median_time::time;
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action};
-use neko_agent::model::ImageRef;
+use neko_agent::frame::RgbImage;
 use neko_agent::remote::{
     ImageFormat, RemoteSettings, chat_completions_url, encode_image, parse_response, request_body,
 };
@@ -101,12 +101,16 @@ fn main() {
         .flat_map(|size| contents.map(|c| (size, c)))
     {
         let rgb = make(width, height);
-        let image = ImageRef::new(width, height, &rgb).unwrap();
+        let image = RgbImage {
+            width,
+            height,
+            data: rgb.clone(),
+        };
         for format in [ImageFormat::Jpeg, ImageFormat::Png] {
             let settings = settings(format);
-            let encoded = encode_image(image, settings.image_edge, format).unwrap();
+            let encoded = encode_image(&image, settings.image_edge, format).unwrap();
             let encode = time(ROUNDS, || {
-                encode_image(image, settings.image_edge, format).unwrap()
+                encode_image(&image, settings.image_edge, format).unwrap()
             });
             let build = time(ROUNDS, || {
                 request_body(&settings, &messages, &encoded.data_url)

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use neko_agent::model::{ImageRef, Message, ModelError, ModelOptions, Part, ShowUi, StopReason};
+use neko_agent::frame::RgbImage;
+use neko_agent::model::{Message, ModelError, ModelOptions, Part, ShowUi, StopReason};
 use neko_agent::onnx::{ExecutionProvider, ProviderChoice, RuntimeError, find_library};
 
 fn fixture_dir(name: &str) -> PathBuf {
@@ -118,9 +119,13 @@ fn first_step_clicks_the_red_region() {
     let script = script("showui-fixture");
     let model = model("showui-fixture");
     let rgb = frame(112, 84);
-    let image = ImageRef::new(112, 84, &rgb).unwrap();
+    let image = RgbImage {
+        width: 112,
+        height: 84,
+        data: rgb.clone(),
+    };
     let out = model
-        .generate(image, &legacy("Click red", None), 128)
+        .generate(&image, &legacy("Click red", None), 128)
         .unwrap();
     assert_eq!(out.text, script.first_step);
     assert_clean(&out.text, &script);
@@ -137,14 +142,18 @@ fn json_history_leads_to_the_answer() {
     let script = script("showui-fixture");
     let model = model("showui-fixture");
     let rgb = frame(112, 84);
-    let image = ImageRef::new(112, 84, &rgb).unwrap();
+    let image = RgbImage {
+        width: 112,
+        height: 84,
+        data: rgb.clone(),
+    };
     let out = model
-        .generate(image, &legacy("Click red", Some(HISTORY)), 128)
+        .generate(&image, &legacy("Click red", Some(HISTORY)), 128)
         .unwrap();
     assert_eq!(out.text, script.later_steps);
     assert_clean(&out.text, &script);
     let out = model
-        .generate(image, &cot("Click red", Some(HISTORY)), 128)
+        .generate(&image, &cot("Click red", Some(HISTORY)), 128)
         .unwrap();
     assert_eq!(out.text, script.later_steps);
 }
@@ -156,8 +165,14 @@ fn frame_size_and_prompt_shape_do_not_matter() {
     let model = model("showui-fixture");
     for (width, height) in [(56, 56), (200, 330), (300, 100)] {
         let rgb = frame(width, height);
-        let image = ImageRef::new(width, height, &rgb).unwrap();
-        let out = model.generate(image, &cot("Click red", None), 128).unwrap();
+        let image = RgbImage {
+            width,
+            height,
+            data: rgb.clone(),
+        };
+        let out = model
+            .generate(&image, &cot("Click red", None), 128)
+            .unwrap();
         assert_eq!(out.text, script.first_step, "{width}x{height}");
         let size = out.image_size;
         assert!(
@@ -173,10 +188,14 @@ fn the_garbage_fixture_says_its_line() {
     let script = script("showui-fixture-garbage");
     let model = model("showui-fixture-garbage");
     let rgb = frame(84, 56);
-    let image = ImageRef::new(84, 56, &rgb).unwrap();
+    let image = RgbImage {
+        width: 84,
+        height: 56,
+        data: rgb.clone(),
+    };
     for history in [None, Some(HISTORY)] {
         let out = model
-            .generate(image, &legacy("Click red", history), 64)
+            .generate(&image, &legacy("Click red", history), 64)
             .unwrap();
         assert_eq!(out.text, script.first_step);
         assert_eq!(out.text, "I cannot do that");
@@ -189,9 +208,13 @@ fn max_new_tokens_cuts_the_reply() {
     let script = script("showui-fixture");
     let model = model("showui-fixture");
     let rgb = frame(84, 56);
-    let image = ImageRef::new(84, 56, &rgb).unwrap();
+    let image = RgbImage {
+        width: 84,
+        height: 56,
+        data: rgb.clone(),
+    };
     let out = model
-        .generate(image, &legacy("Click red", None), 3)
+        .generate(&image, &legacy("Click red", None), 3)
         .unwrap();
     assert_eq!(out.tokens, 3);
     assert_eq!(out.stop, StopReason::MaxTokens);
@@ -203,9 +226,13 @@ fn max_new_tokens_cuts_the_reply() {
 fn messages_need_exactly_one_image_part() {
     let model = model("showui-fixture");
     let rgb = frame(84, 56);
-    let image = ImageRef::new(84, 56, &rgb).unwrap();
+    let image = RgbImage {
+        width: 84,
+        height: 56,
+        data: rgb.clone(),
+    };
     let messages = [Message::user(vec![Part::Text("no image here".into())])];
-    let err = model.generate(image, &messages, 16).unwrap_err();
+    let err = model.generate(&image, &messages, 16).unwrap_err();
     assert!(matches!(err, ModelError::Prompt(_)), "{err:?}");
     assert!(err.to_string().contains("Part::Image"), "{err}");
 }

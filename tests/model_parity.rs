@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action};
-use neko_agent::model::{Dtype, ImageRef, ModelOptions, ShowUi, StopReason};
+use neko_agent::frame::RgbImage;
+use neko_agent::model::{Dtype, ModelOptions, ShowUi, StopReason};
 use neko_agent::onnx::{ProviderChoice, find_library};
 use parity::parity_dir;
 use serde::Deserialize;
@@ -174,10 +175,14 @@ fn assert_same_ids(case: &str, what: &str, engine: &[u32], transformers: &[u32])
 fn preprocessing_matches_the_qwen2_vl_image_processor() {
     for case in reference().cases.iter().filter(|c| c.history.is_empty()) {
         let rgb = frame(case);
-        let image = ImageRef::new(case.width, case.height, &rgb).unwrap();
+        let image = RgbImage {
+            width: case.width,
+            height: case.height,
+            data: rgb.clone(),
+        };
         let pixels = model(Dtype::Fp32)
             .image_processor()
-            .preprocess(image)
+            .preprocess(&image)
             .unwrap();
         assert_eq!(pixels.grid_thw, case.image_grid_thw, "{}", case.name);
         assert_eq!(
@@ -221,10 +226,14 @@ fn assert_greedy_parity(dtype: Dtype) {
             &case.fp32
         };
         let rgb = frame(case);
-        let image = ImageRef::new(case.width, case.height, &rgb).unwrap();
+        let image = RgbImage {
+            width: case.width,
+            height: case.height,
+            data: rgb.clone(),
+        };
         let messages = NavPrompt::new(Mode::Web).messages(&case.task, &history(case));
         let reply = model(dtype)
-            .generate(image, &messages, reference.max_new_tokens)
+            .generate(&image, &messages, reference.max_new_tokens)
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
         assert_same_ids(&case.name, "prompt", &reply.prompt_ids, &case.prompt_ids);
         assert_eq!(reply.prompt_tokens, case.prompt_length, "{}", case.name);
@@ -299,10 +308,14 @@ fn an_end_token_stops_generation_where_transformers_stops() {
 
     let model = ShowUi::load(&options(dir)).unwrap_or_else(|e| panic!("{e}"));
     let rgb = frame(case);
-    let image = ImageRef::new(case.width, case.height, &rgb).unwrap();
+    let image = RgbImage {
+        width: case.width,
+        height: case.height,
+        data: rgb.clone(),
+    };
     let messages = NavPrompt::new(Mode::Web).messages(&case.task, &history(case));
     let reply = model
-        .generate(image, &messages, reference.max_new_tokens)
+        .generate(&image, &messages, reference.max_new_tokens)
         .unwrap();
     assert_eq!(reply.token_ids, end.generated_ids);
     assert_eq!(reply.stop, StopReason::EndOfTurn);
@@ -329,8 +342,16 @@ fn images_of_different_sizes_encode_in_one_call_as_one_by_one() {
         .flat_map(|row| row[..crop_width as usize * 3].to_vec())
         .collect();
     let images = [
-        ImageRef::new(wide.width, wide.height, &wide_rgb).unwrap(),
-        ImageRef::new(crop_width, other.height, &other_rgb).unwrap(),
+        RgbImage {
+            width: wide.width,
+            height: wide.height,
+            data: wide_rgb.clone(),
+        },
+        RgbImage {
+            width: crop_width,
+            height: other.height,
+            data: other_rgb.clone(),
+        },
     ];
     for (dtype, tolerance) in [(Dtype::Fp32, 1e-4), (Dtype::Fp16, 1e-2)] {
         let options = ModelOptions {
@@ -340,11 +361,11 @@ fn images_of_different_sizes_encode_in_one_call_as_one_by_one() {
             ..options(parity_dir().join("export"))
         };
         let model = ShowUi::load(&options).unwrap_or_else(|e| panic!("{e}"));
-        let together = model.encode_images(&images).unwrap();
+        let together = model.encode_images(&[&images[0], &images[1]]).unwrap();
         assert_eq!(together.len(), 2);
         assert_ne!(together[0].grid_thw, together[1].grid_thw);
         for (image, batched) in images.iter().zip(&together) {
-            let alone = model.encode_images(std::slice::from_ref(image)).unwrap();
+            let alone = model.encode_images(&[image]).unwrap();
             assert_eq!(alone[0].grid_thw, batched.grid_thw);
             assert_eq!(alone[0].values.len(), batched.values.len());
             let scale = alone[0].values.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -377,10 +398,14 @@ fn int8_graphs_answer_the_same_prompt_and_their_agreement_is_reported() {
     assert_eq!(model.dtype(), Dtype::Quantized);
     for case in &reference.cases {
         let rgb = frame(case);
-        let image = ImageRef::new(case.width, case.height, &rgb).unwrap();
+        let image = RgbImage {
+            width: case.width,
+            height: case.height,
+            data: rgb.clone(),
+        };
         let messages = NavPrompt::new(Mode::Web).messages(&case.task, &history(case));
         let reply = model
-            .generate(image, &messages, reference.max_new_tokens)
+            .generate(&image, &messages, reference.max_new_tokens)
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
         assert_same_ids(&case.name, "prompt", &reply.prompt_ids, &case.prompt_ids);
         assert!(

@@ -19,7 +19,7 @@ use common::agent_run::{finish, loopback_room, run_command, text};
 use common::tls::{Nginx, TestCa};
 use gstneko::client::Trust;
 use neko_agent::agent::{History, Mode, NavPrompt};
-use neko_agent::model::ImageRef;
+use neko_agent::frame::RgbImage;
 use neko_agent::remote::{
     ImageFormat, RemoteError, RemoteSettings, RemoteVlm, ResponseError, chat_completions_url,
 };
@@ -500,7 +500,14 @@ async fn call_trusting(
     let rgb = vec![90u8; 96 * 54 * 3];
     let messages = NavPrompt::new(Mode::Web).messages("Open the red box", &History::new());
     let request = client
-        .prepare(ImageRef::new(96, 54, &rgb).unwrap(), &messages)
+        .prepare(
+            &RgbImage {
+                width: 96,
+                height: 54,
+                data: rgb.clone(),
+            },
+            &messages,
+        )
         .unwrap();
     client.complete(request).await
 }

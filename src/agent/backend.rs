@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::runner::AgentError;
 use crate::frame::RgbImage;
-use crate::model::{ImageRef, Message, ModelError, ShowUi, Timings};
+use crate::model::{Message, ShowUi, Timings};
 use crate::remote::{RemoteError, RemoteTimings, RemoteVlm};
 
 /// Which model answers.
@@ -87,9 +87,7 @@ impl Backend {
             Self::Local(model) => {
                 let model = model.clone();
                 let generation = tokio::task::spawn_blocking(move || {
-                    let view = ImageRef::new(image.width, image.height, &image.data)
-                        .map_err(ModelError::from)?;
-                    model.generate(view, &messages, max_new_tokens)
+                    model.generate(&image, &messages, max_new_tokens)
                 })
                 .await
                 .map_err(AgentError::Worker)??;
@@ -105,10 +103,8 @@ impl Backend {
             Self::Remote(remote) => {
                 let preparing = remote.clone();
                 let request = tokio::task::spawn_blocking(move || -> Result<_, AgentError> {
-                    let view = ImageRef::new(image.width, image.height, &image.data)
-                        .map_err(ModelError::from)?;
                     Ok(preparing
-                        .prepare(view, &messages)
+                        .prepare(&image, &messages)
                         .map_err(RemoteError::from)?)
                 })
                 .await

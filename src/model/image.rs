@@ -4,6 +4,7 @@
 use super::config::PreprocessorConfig;
 use super::parallel::for_each_row_chunk;
 use super::resize::resize_rgb8_bicubic;
+use crate::frame::RgbImage;
 
 /// ShowUI's recommended smallest image: 256 tokens of 28×28 pixels.
 pub const SHOWUI_MIN_PIXELS: u64 = 256 * 28 * 28;
@@ -60,47 +61,23 @@ pub enum ImageError {
     },
 }
 
-/// A borrowed, tightly packed RGB8 frame (3 bytes per pixel, rows without padding), such as the
-/// mapped buffer of a GStreamer `video/x-raw,format=RGB` sample whose stride is `width × 3`.
-#[derive(Debug, Clone, Copy)]
-pub struct ImageRef<'a> {
-    width: u32,
-    height: u32,
-    rgb: &'a [u8],
-}
-
-impl<'a> ImageRef<'a> {
-    /// Wraps `rgb` after checking that it holds exactly `width × height` pixels.
-    pub fn new(width: u32, height: u32, rgb: &'a [u8]) -> Result<Self, ImageError> {
-        if width == 0 || height == 0 {
-            return Err(ImageError::Empty { width, height });
-        }
-        let expected = width as usize * height as usize * 3;
-        if rgb.len() != expected {
-            return Err(ImageError::BufferSize {
-                width,
-                height,
-                expected,
-                actual: rgb.len(),
-            });
-        }
-        Ok(Self { width, height, rgb })
+/// Checks that `image` is a non-empty, tightly packed RGB picture (3 bytes per pixel, no row
+/// padding), as the model's preprocessing needs it.
+pub fn check_packed(image: &RgbImage) -> Result<(), ImageError> {
+    let (width, height) = (image.width, image.height);
+    if width == 0 || height == 0 {
+        return Err(ImageError::Empty { width, height });
     }
-
-    /// Width in pixels.
-    pub fn width(&self) -> u32 {
-        self.width
+    let expected = width as usize * height as usize * 3;
+    if image.data.len() != expected {
+        return Err(ImageError::BufferSize {
+            width,
+            height,
+            expected,
+            actual: image.data.len(),
+        });
     }
-
-    /// Height in pixels.
-    pub fn height(&self) -> u32 {
-        self.height
-    }
-
-    /// The RGB bytes.
-    pub fn rgb(&self) -> &'a [u8] {
-        self.rgb
-    }
+    Ok(())
 }
 
 /// Width and height of an image in pixels.
@@ -246,11 +223,17 @@ impl ImageProcessor {
     }
 
     /// Resizes, normalises and flattens one frame into vision-encoder rows.
-    pub fn preprocess(&self, image: ImageRef<'_>) -> Result<PixelValues, ImageError> {
+    pub fn preprocess(&self, image: &RgbImage) -> Result<PixelValues, ImageError> {
+        check_packed(image)?;
         let size = self.resized_size(image.width, image.height)?;
         let (w, h) = (size.width as usize, size.height as usize);
-        let resized =
-            resize_rgb8_bicubic(image.rgb, image.width as usize, image.height as usize, w, h);
+        let resized = resize_rgb8_bicubic(
+            &image.data,
+            image.width as usize,
+            image.height as usize,
+            w,
+            h,
+        );
         let p = self.config.patch_size;
         let m = self.config.merge_size;
         let t = self.config.temporal_patch_size;
@@ -365,11 +348,16 @@ mod tests {
 
     #[test]
     fn buffers_must_be_tight_rgb() {
-        assert!(ImageRef::new(2, 2, &[0; 12]).is_ok());
-        let err = ImageRef::new(2, 2, &[0; 16]).unwrap_err();
+        let image = |width, height, bytes| RgbImage {
+            width,
+            height,
+            data: vec![0; bytes],
+        };
+        assert!(check_packed(&image(2, 2, 12)).is_ok());
+        let err = check_packed(&image(2, 2, 16)).unwrap_err();
         assert!(err.to_string().contains("needs 12"), "{err}");
         assert_eq!(
-            ImageRef::new(0, 2, &[]).unwrap_err(),
+            check_packed(&image(0, 2, 0)).unwrap_err(),
             ImageError::Empty {
                 width: 0,
                 height: 2
@@ -391,7 +379,11 @@ mod tests {
             ImageProcessor::new(PreprocessorConfig::default(), QWEN_MIN, QWEN_MAX).unwrap();
         let rgb = vec![255u8; 224 * 224 * 3];
         let pv = processor
-            .preprocess(ImageRef::new(224, 224, &rgb).unwrap())
+            .preprocess(&RgbImage {
+                width: 224,
+                height: 224,
+                data: rgb.clone(),
+            })
             .unwrap();
         assert_eq!(pv.grid_thw, [1, 16, 16]);
         assert_eq!((pv.rows(), pv.row_len), (256, 1176));
@@ -468,7 +460,11 @@ mod tests {
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                     .collect();
                 let pv = processor
-                    .preprocess(ImageRef::new(width, height, &rgb).unwrap())
+                    .preprocess(&RgbImage {
+                        width,
+                        height,
+                        data: rgb.clone(),
+                    })
                     .unwrap();
                 let grid: Vec<usize> = case["grid_thw"]
                     .as_array()
@@ -513,7 +509,11 @@ mod tests {
         }
         let processor = ImageProcessor::new(PreprocessorConfig::default(), 784, QWEN_MAX).unwrap();
         let pv = processor
-            .preprocess(ImageRef::new(w as u32, h as u32, &rgb).unwrap())
+            .preprocess(&RgbImage {
+                width: w as u32,
+                height: h as u32,
+                data: rgb.clone(),
+            })
             .unwrap();
         assert_eq!(pv.grid_thw, [1, 2, 4]);
         let value = |c: usize, byte: u8| processor.table[c][byte as usize];

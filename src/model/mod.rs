@@ -23,8 +23,8 @@ mod tokens;
 pub use config::{ConfigError, PreprocessorConfig};
 pub use graphs::GraphError;
 pub use image::{
-    ImageError, ImageProcessor, ImageRef, ImageSize, PixelValues, SHOWUI_MAX_PIXELS,
-    SHOWUI_MIN_PIXELS, smart_resize,
+    ImageError, ImageProcessor, ImageSize, PixelValues, SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS,
+    check_packed, smart_resize,
 };
 pub use layout::{Dtype, LayoutError};
 pub use options::{DEFAULT_MODEL_DIR, ModelOptions, OptionsError};

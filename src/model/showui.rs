@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use super::config::{ConfigError, GenerationConfig, ModelConfig, PreprocessorConfig, read_json};
 use super::graphs::{GraphError, Graphs};
-use super::image::{ImageError, ImageProcessor, ImageRef, ImageSize};
+use super::image::{ImageError, ImageProcessor, ImageSize};
 use super::layout::{Dtype, LayoutError, ModelFiles};
 use super::options::ModelOptions;
 use super::prompt::{Message, PromptError, expand_image_pads, render_chat};
 use super::rope::rope_index;
 use super::tokens::{TextCodec, TokenizerError};
+use crate::frame::RgbImage;
 use crate::onnx::{ExecutionProvider, Runtime, RuntimeError};
 
 /// Anything that stops the model from loading or answering.
@@ -237,12 +238,12 @@ impl ShowUi {
 
     /// Runs the vision encoder once on all `images` (each preprocessed like
     /// [`generate`](Self::generate) does) and returns each image's features, in order.
-    pub fn encode_images(&self, images: &[ImageRef<'_>]) -> Result<Vec<ImageFeatures>, ModelError> {
+    pub fn encode_images(&self, images: &[&RgbImage]) -> Result<Vec<ImageFeatures>, ModelError> {
         let mut grids = Vec::with_capacity(images.len());
         let mut values = Vec::new();
         let mut row_len = 0;
         for image in images {
-            let pixels = self.processor.preprocess(*image)?;
+            let pixels = self.processor.preprocess(image)?;
             row_len = pixels.row_len;
             grids.push(pixels.grid_thw);
             values.extend_from_slice(&pixels.values);
@@ -292,7 +293,7 @@ impl ShowUi {
     /// greedily, stopping at an end token or after `max_new_tokens` tokens.
     pub fn generate(
         &self,
-        image: ImageRef<'_>,
+        image: &RgbImage,
         messages: &[Message],
         max_new_tokens: usize,
     ) -> Result<Generation, ModelError> {

@@ -13,7 +13,8 @@ use super::encode::{EncodeError, encode_image};
 use super::request::request_body;
 use super::response::{Answer, ResponseError, error_message, parse_response};
 use super::settings::{RETRY_AFTER_CAP, RemoteSettings};
-use crate::model::{ImageRef, Message};
+use crate::frame::RgbImage;
+use crate::model::Message;
 
 /// Largest response body read.
 pub const MAX_RESPONSE_BYTES: usize = 4 << 20;
@@ -234,7 +235,7 @@ impl RemoteVlm {
     /// run it off the async threads).
     pub fn prepare(
         &self,
-        image: ImageRef<'_>,
+        image: &RgbImage,
         messages: &[Message],
     ) -> Result<PreparedRequest, EncodeError> {
         let started = Instant::now();

@@ -4,7 +4,8 @@
 use base64::Engine;
 
 use super::settings::ImageFormat;
-use crate::model::{ImageRef, resize_rgb8_bicubic};
+use crate::frame::RgbImage;
+use crate::model::{ImageError, check_packed, resize_rgb8_bicubic};
 
 /// JPEG quality of the frames sent (the Python agent's).
 const JPEG_QUALITY: u8 = 95;
@@ -12,6 +13,9 @@ const JPEG_QUALITY: u8 = 95;
 /// The frame could not be encoded.
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
+    /// The picture is not a tightly packed RGB picture.
+    #[error(transparent)]
+    Image(#[from] ImageError),
     /// The JPEG encoder refused the image.
     #[error("cannot encode the {width}×{height} frame as JPEG: {source}")]
     Jpeg {
@@ -50,19 +54,20 @@ pub struct EncodedImage {
 /// Scales `image` down so its longest edge is at most `max_edge` (never up; at most 65 535, the
 /// JPEG limit) and encodes it.
 pub fn encode_image(
-    image: ImageRef<'_>,
+    image: &RgbImage,
     max_edge: u32,
     format: ImageFormat,
 ) -> Result<EncodedImage, EncodeError> {
-    let (width, height) = scaled_size(image.width(), image.height(), max_edge);
+    check_packed(image)?;
+    let (width, height) = scaled_size(image.width, image.height, max_edge);
     let resized;
-    let rgb = if (width, height) == (image.width(), image.height()) {
-        image.rgb()
+    let rgb = if (width, height) == (image.width, image.height) {
+        &image.data
     } else {
         resized = resize_rgb8_bicubic(
-            image.rgb(),
-            image.width() as usize,
-            image.height() as usize,
+            &image.data,
+            image.width as usize,
+            image.height as usize,
             width as usize,
             height as usize,
         );
@@ -141,7 +146,11 @@ mod tests {
     #[test]
     fn data_urls_name_their_format() {
         let rgb = vec![200u8; 64 * 48 * 3];
-        let image = ImageRef::new(64, 48, &rgb).unwrap();
+        let image = &RgbImage {
+            width: 64,
+            height: 48,
+            data: rgb,
+        };
         let jpeg = encode_image(image, 32, ImageFormat::Jpeg).unwrap();
         assert_eq!((jpeg.width, jpeg.height), (32, 24));
         assert!(jpeg.data_url.starts_with("data:image/jpeg;base64,/9j/"));
