@@ -57,7 +57,18 @@ fn main() -> ExitCode {
 
 async fn run_agent(args: neko_agent::agent::RunArgs) -> anyhow::Result<ExitCode> {
     init_gstreamer()?;
-    Ok(ExitCode::from(neko_agent::agent::app::run(args).await))
+    Ok(match neko_agent::agent::app::run(args).await {
+        Ok(outcome) => {
+            if let Some(notice) = outcome.notice() {
+                eprintln!("{notice}");
+            }
+            ExitCode::from(outcome.exit_code())
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    })
 }
 
 async fn run_yap(args: neko_agent::yap::YapArgs) -> anyhow::Result<ExitCode> {

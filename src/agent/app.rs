@@ -18,14 +18,18 @@ use super::prompt::NavPrompt;
 use super::runner::{Agent, AgentConfig, AgentError, TaskOutcome};
 use super::settle::SettleOptions;
 use super::sight::{Sight, SightLimits};
-use crate::capture::{AgentCapture, CaptureSettings};
-use crate::connection::{ConnectionArgs, SessionSettings};
-use crate::model::{DEFAULT_MODEL_DIR, ModelOptions, ShowUi};
-use crate::remote::RemoteVlm;
-use crate::session::{ControlOptions, Controller, Failures, Link, Printer};
-use crate::voice::live::Voice;
+use crate::capture::{AgentCapture, CaptureError, CaptureSettings, SettingProblem};
+use crate::connection::{ConnectionArgs, ConnectionError, SessionSettings};
+use crate::frame::FrameError;
+use crate::model::{DEFAULT_MODEL_DIR, ModelError, ModelOptions, ShowUi};
+use crate::remote::{RemoteError, RemoteVlm};
+use crate::session::{
+    ControlError, ControlOptions, Controller, Failures, Link, LinkError, Printer,
+};
+use crate::voice::live::{Voice, VoiceError};
 use crate::voice::speaker::SpeakerEvent;
-use gstneko::client::Trust;
+use gstneko::client::{Trust, TrustError};
+use neko_sandbox::RoomError;
 
 /// The task was answered (offline), or online mode ended cleanly.
 pub const EXIT_ANSWERED: u8 = 0;
@@ -41,6 +45,148 @@ pub const EXIT_STEP_LIMIT: u8 = 4;
 /// Stopped by SIGINT/SIGTERM.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// How a run ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The task was answered, online mode ended cleanly, or `--healthcheck` found no problem.
+    Done,
+    /// The step limit was reached without an answer.
+    StepLimit {
+        /// Steps taken.
+        steps: u32,
+    },
+    /// Stopped by SIGINT/SIGTERM.
+    Interrupted,
+}
+
+impl RunOutcome {
+    /// The process exit status.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Done => EXIT_ANSWERED,
+            Self::StepLimit { .. } => EXIT_STEP_LIMIT,
+            Self::Interrupted => EXIT_INTERRUPTED,
+        }
+    }
+
+    /// What the user is told on stderr about this ending, if anything.
+    pub fn notice(&self) -> Option<String> {
+        match self {
+            Self::Done => None,
+            Self::StepLimit { steps } => {
+                Some(format!("no answer after {steps} steps (NEKO_MAX_STEPS)"))
+            }
+            Self::Interrupted => Some("interrupted".to_owned()),
+        }
+    }
+}
+
+/// Why `neko-agent run` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Settings that cannot work, all of them at once.
+    #[error("the agent settings are wrong:\n  - {}", .0.join("\n  - "))]
+    Settings(Vec<String>),
+    /// The model or the remote endpoint could not be opened.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The metrics port could not be bound.
+    #[error("cannot serve metrics on {address}: {source}")]
+    Metrics {
+        /// The address asked for.
+        address: SocketAddr,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
+    /// No server was configured and the embedded room did not start.
+    #[error("the embedded sandbox room could not start: {0}")]
+    EmbeddedRoom(#[source] RoomError),
+    /// `--capture` could not open its dataset.
+    #[error(transparent)]
+    Capture(#[from] CaptureOpenError),
+    /// The server settings are incomplete or wrong.
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    /// The agent's pipeline could not be built or started.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// `--voice` could not start.
+    #[error("--voice: {0}")]
+    Voice(#[source] VoiceOpenError),
+    /// The pipeline has no usable `frames` appsink.
+    #[error(transparent)]
+    Frames(#[from] FrameError),
+    /// The pipeline file made a signalling-only session.
+    #[error("the agent needs a media session")]
+    NoMedia,
+    /// The room was not joined in time.
+    #[error(transparent)]
+    NotConnected(ControlError),
+    /// `--capture` could not attach its recorder to the session.
+    #[error(transparent)]
+    CaptureAttach(crate::capture::encoder::EncodeError),
+    /// The agent failed while working.
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    /// `--healthcheck` found problems; each is shown on its own `error:` line.
+    #[error("{}", .0.join("\nerror: "))]
+    Unhealthy(Vec<String>),
+}
+
+impl RunError {
+    /// The process exit status.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::EmbeddedRoom(_) | Self::Unhealthy(_) => EXIT_FAILED,
+            Self::NotConnected(_) => EXIT_CONNECTION,
+            Self::Agent(error) => exit_for(error),
+            _ => EXIT_USAGE,
+        }
+    }
+}
+
+/// Why the model or the remote endpoint could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The remote endpoint's settings are wrong.
+    #[error("{}", .0.join("; "))]
+    RemoteSettings(Vec<String>),
+    /// `--ca-file` cannot be used.
+    #[error("--ca-file/NEKO_CA_FILE: {0}")]
+    CaFile(#[source] TrustError),
+    /// The remote endpoint's client could not be built.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    /// The thread loading the model died.
+    #[error("the model loader stopped: {0}")]
+    Loader(#[source] tokio::task::JoinError),
+    /// The model could not be loaded.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// Why `--capture` could not open its dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureOpenError {
+    /// The capture settings are wrong.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Settings(Vec<SettingProblem>),
+    /// The dataset could not be opened or recovered.
+    #[error(transparent)]
+    Open(#[from] CaptureError),
+}
+
+/// Why `--voice` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum VoiceOpenError {
+    /// The voice settings are wrong.
+    #[error("{}", .0.join("; "))]
+    Settings(Vec<String>),
+    /// The voice's session or engine did not start.
+    #[error(transparent)]
+    Open(#[from] VoiceError),
+}
+
 /// The fixture model used with the embedded sandbox room when no model is configured.
 const FIXTURE_MODEL: &str = "models/showui-fixture";
 
@@ -50,31 +196,17 @@ const MAX_WAIT_S: f64 = 86_400.0;
 /// How long to wait for the room at start.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Runs the agent; returns the process exit status.
-pub async fn run(args: RunArgs) -> u8 {
+/// Runs the agent until the task is answered, online mode ends, or it fails; what it prints on
+/// the way goes to stdout, and how it ended is returned for the caller to report.
+pub async fn run(args: RunArgs) -> Result<RunOutcome, RunError> {
     let print: Printer = Arc::new(|line: &str| println!("{line}"));
-    let config = match agent_config(&args) {
-        Ok(config) => config,
-        Err(problems) => {
-            eprintln!(
-                "error: the agent settings are wrong:\n  - {}",
-                problems.join("\n  - ")
-            );
-            return EXIT_USAGE;
-        }
-    };
+    let config = agent_config(&args).map_err(RunError::Settings)?;
     let embedded = !args.connection.is_configured();
     let model_options = model_options(&args.model, embedded);
     if args.healthcheck {
-        return healthcheck(&args, &model_options).await;
+        return healthcheck(&args, &model_options, &print).await;
     }
-    let model = match open_backend(&args, &model_options).await {
-        Ok(model) => model,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return EXIT_USAGE;
-        }
-    };
+    let model = open_backend(&args, &model_options).await?;
     match &model {
         Backend::Local(_) => print(&format!(
             "model: {} ({})",
@@ -85,49 +217,42 @@ pub async fn run(args: RunArgs) -> u8 {
     }
     let metrics = Arc::new(Metrics::default());
     if let Some(address) = metrics_address(&args) {
-        match metrics.clone().serve(address).await {
-            Ok(bound) => tracing::info!(%bound, "metrics at http://{bound}/metrics"),
-            Err(error) => {
-                eprintln!("error: cannot serve metrics on {address}: {error}");
-                return EXIT_USAGE;
-            }
-        }
+        let bound = metrics
+            .clone()
+            .serve(address)
+            .await
+            .map_err(|source| RunError::Metrics { address, source })?;
+        tracing::info!(%bound, "metrics at http://{bound}/metrics");
     }
     let (room, connection) = if embedded {
-        match crate::embedded_room::start(&args.room, "agent").await {
-            Ok((room, connection)) => {
-                print(&format!(
-                    "no NEKO_URL/NEKO_WS given: running on the embedded sandbox room at {}",
-                    room.base_url()
-                ));
-                (Some(room), connection)
-            }
-            Err(error) => {
-                eprintln!("error: the embedded sandbox room could not start: {error}");
-                return EXIT_FAILED;
-            }
-        }
+        let (room, connection) = crate::embedded_room::start(&args.room, "agent")
+            .await
+            .map_err(RunError::EmbeddedRoom)?;
+        print(&format!(
+            "no NEKO_URL/NEKO_WS given: running on the embedded sandbox room at {}",
+            room.base_url()
+        ));
+        (Some(room), connection)
     } else {
         (None, args.connection.clone())
     };
     let capture = match open_capture(&args, &print).await {
         Ok(capture) => capture,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return EXIT_USAGE;
+        Err(error) => {
+            if let Some(room) = room {
+                room.shutdown().await;
+            }
+            return Err(error.into());
         }
     };
-    let status = tokio::select! {
-        status = drive(&args, config, model, metrics, &connection, print.clone(), capture.as_ref()) => status,
+    let result = tokio::select! {
+        result = drive(&args, config, model, metrics, &connection, print.clone(), capture.as_ref()) => result,
         _ = async {
             crate::shutdown::interrupted().await;
             if let Some(capture) = &capture {
                 capture.interrupted();
             }
-        } => {
-            eprintln!("interrupted");
-            EXIT_INTERRUPTED
-        }
+        } => Ok(RunOutcome::Interrupted),
     };
     if let Some(capture) = capture {
         for line in capture.close().await.lines() {
@@ -137,7 +262,7 @@ pub async fn run(args: RunArgs) -> u8 {
     if let Some(room) = room {
         room.shutdown().await;
     }
-    status
+    result
 }
 
 /// Joins the room and runs the offline task or the online loop.
@@ -149,39 +274,26 @@ async fn drive(
     connection: &ConnectionArgs,
     print: Printer,
     capture: Option<&AgentCapture>,
-) -> u8 {
-    let session = match connection.session() {
-        Ok(session) => session,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return EXIT_USAGE;
-        }
-    };
+) -> Result<RunOutcome, RunError> {
+    let session = connection.session()?;
     let variables = BTreeMap::from([
         ("decoder".to_owned(), args.decoder.clone()),
         ("audio".to_owned(), wants_audio(args).to_string()),
     ]);
     let failures = Failures::default();
     let sink = failures.clone();
-    let link = match Link::media(
+    let link = Link::media(
         &args.pipeline,
         &session,
         &variables,
         Arc::new(move |message| sink.report(message)),
-    ) {
-        Ok(link) => link,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return EXIT_USAGE;
-        }
-    };
+    )?;
     let voice = if args.voice {
         match open_voice(args, &session, &failures) {
             Ok(voice) => Some(voice),
             Err(error) => {
-                eprintln!("error: --voice: {error}");
                 link.close();
-                return EXIT_USAGE;
+                return Err(RunError::Voice(error));
             }
         }
     } else {
@@ -193,12 +305,12 @@ async fn drive(
         voice: voice.clone(),
         capture,
     };
-    let status = drive_session(args, config, model, metrics, joined, print).await;
+    let result = drive_session(args, config, model, metrics, joined, print).await;
     if let Some(voice) = voice {
         finish_narration(voice).await;
     }
     link.close();
-    status
+    result
 }
 
 /// The sessions an agent run acts, reports and speaks through.
@@ -214,14 +326,14 @@ fn open_voice(
     args: &RunArgs,
     session: &SessionSettings,
     failures: &Failures,
-) -> Result<Arc<Mutex<Voice>>, String> {
+) -> Result<Arc<Mutex<Voice>>, VoiceOpenError> {
     let voice_variables = BTreeMap::from([(
         "frame_ms".to_owned(),
         args.voice_settings.frame_ms.to_string(),
     )]);
     let problems = args.voice_settings.problems();
     if !problems.is_empty() {
-        return Err(problems.join("; "));
+        return Err(VoiceOpenError::Settings(problems));
     }
     let sink = failures.clone();
     let (voice, mut events) = Voice::open(
@@ -229,8 +341,7 @@ fn open_voice(
         session,
         &voice_variables,
         Arc::new(move |message| sink.report(format!("voice: {message}"))),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             if let SpeakerEvent::Failed { text, error } = event {
@@ -263,24 +374,14 @@ async fn drive_session(
     metrics: Arc<Metrics>,
     joined: Joined<'_>,
     print: Printer,
-) -> u8 {
+) -> Result<RunOutcome, RunError> {
     let Joined {
         link,
         failures,
         voice,
         capture,
     } = joined;
-    let frames = match link.pipeline().map(FrameSource::attach) {
-        Some(Ok(frames)) => frames,
-        Some(Err(error)) => {
-            eprintln!("error: {error}");
-            return EXIT_USAGE;
-        }
-        None => {
-            eprintln!("error: the agent needs a media session");
-            return EXIT_USAGE;
-        }
-    };
+    let frames = FrameSource::attach(link.pipeline().ok_or(RunError::NoMedia)?)?;
     let controller = Controller::start(
         link.client.clone(),
         link.notices.resubscribe(),
@@ -295,10 +396,10 @@ async fn drive_session(
     );
     failures.attach(&controller);
     metrics.readiness.watch(link.client.clone());
-    if let Err(error) = controller.wait_connected(CONNECT_TIMEOUT).await {
-        eprintln!("error: {error}");
-        return EXIT_CONNECTION;
-    }
+    controller
+        .wait_connected(CONNECT_TIMEOUT)
+        .await
+        .map_err(RunError::NotConnected)?;
     let reconnects = metrics.clone();
     let mut reconnect_notices = link.client.subscribe();
     tokio::spawn(async move {
@@ -322,15 +423,12 @@ async fn drive_session(
     );
     if let Some(capture) = capture {
         let source = frames.clone();
-        match capture.attach(&link.client, move || {
-            source.latest().map(|frame| frame.sample().clone())
-        }) {
-            Ok(recorder) => agent = agent.with_capture(recorder),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return EXIT_USAGE;
-            }
-        }
+        let recorder = capture
+            .attach(&link.client, move || {
+                source.latest().map(|frame| frame.sample().clone())
+            })
+            .map_err(RunError::CaptureAttach)?;
+        agent = agent.with_capture(recorder);
     }
     if let Some(voice) = voice {
         agent = agent.with_narrator(Arc::new(move |text: &str| {
@@ -343,22 +441,14 @@ async fn drive_session(
             }
         }));
     }
-    if let Err(error) = agent.wait_for_video().await {
-        eprintln!("error: {error}");
-        return exit_for(&error);
-    }
+    agent.wait_for_video().await?;
     if args.online {
-        return match online::serve(&agent, link.client.subscribe()).await {
-            Ok(()) => EXIT_ANSWERED,
-            Err(error) => {
-                eprintln!("error: {error}");
-                exit_for(&error)
-            }
-        };
+        online::serve(&agent, link.client.subscribe()).await?;
+        return Ok(RunOutcome::Done);
     }
     print(&format!("task: {}", args.task));
-    match agent.run_task(&args.task).await {
-        Ok(TaskOutcome::Answered { answer, steps }) => {
+    match agent.run_task(&args.task).await? {
+        TaskOutcome::Answered { answer, steps } => {
             agent
                 .say(&format!(
                     "{} Task completed: {}",
@@ -367,9 +457,9 @@ async fn drive_session(
                 ))
                 .await;
             print(&format!("answer after {steps} step(s): {answer}"));
-            EXIT_ANSWERED
+            Ok(RunOutcome::Done)
         }
-        Ok(TaskOutcome::StepLimit { steps }) => {
+        TaskOutcome::StepLimit { steps } => {
             agent
                 .say(&format!(
                     "{} Task incomplete after {steps} steps: {}",
@@ -377,12 +467,7 @@ async fn drive_session(
                     args.task
                 ))
                 .await;
-            eprintln!("no answer after {steps} steps (NEKO_MAX_STEPS)");
-            EXIT_STEP_LIMIT
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            exit_for(&error)
+            Ok(RunOutcome::StepLimit { steps })
         }
     }
 }
@@ -399,17 +484,16 @@ fn exit_for(error: &AgentError) -> u8 {
 
 /// `--capture`: the dataset opened (finishing what an earlier run left) before the room is
 /// joined.
-async fn open_capture(args: &RunArgs, print: &Printer) -> Result<Option<AgentCapture>, String> {
+async fn open_capture(
+    args: &RunArgs,
+    print: &Printer,
+) -> Result<Option<AgentCapture>, CaptureOpenError> {
     if !args.capture {
         return Ok(None);
     }
-    let settings = CaptureSettings::from_options(&args.capture_options).map_err(|problems| {
-        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        messages.join("; ")
-    })?;
-    let (capture, lines) = AgentCapture::open(&settings, print.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let settings =
+        CaptureSettings::from_options(&args.capture_options).map_err(CaptureOpenError::Settings)?;
+    let (capture, lines) = AgentCapture::open(&settings, print.clone()).await?;
     for line in lines {
         print(&format!("capture: {line}"));
     }
@@ -565,8 +649,12 @@ fn project_path(path: &Path) -> PathBuf {
 
 /// The local engine, or the remote endpoint's client when `NEKO_AGENT_TYPE` names one (its
 /// settings were checked by [`agent_config`]).
-async fn open_backend(args: &RunArgs, model: &ModelOptions) -> Result<Backend, String> {
-    let Some(settings) = args.remote.settings().map_err(|p| p.join("; "))? else {
+async fn open_backend(args: &RunArgs, model: &ModelOptions) -> Result<Backend, BackendError> {
+    let Some(settings) = args
+        .remote
+        .settings()
+        .map_err(BackendError::RemoteSettings)?
+    else {
         return load_model(model).await.map(Backend::Local);
     };
     let trust = match args
@@ -575,23 +663,18 @@ async fn open_backend(args: &RunArgs, model: &ModelOptions) -> Result<Backend, S
         .as_deref()
         .filter(|p| !p.as_os_str().is_empty())
     {
-        Some(path) => {
-            Trust::with_ca_file(path).map_err(|e| format!("--ca-file/NEKO_CA_FILE: {e}"))?
-        }
+        Some(path) => Trust::with_ca_file(path).map_err(BackendError::CaFile)?,
         None => Trust::system(),
     };
-    RemoteVlm::new(settings, &trust)
-        .map(|remote| Backend::Remote(Arc::new(remote)))
-        .map_err(|e| e.to_string())
+    Ok(Backend::Remote(Arc::new(RemoteVlm::new(settings, &trust)?)))
 }
 
-async fn load_model(options: &ModelOptions) -> Result<Arc<ShowUi>, String> {
+async fn load_model(options: &ModelOptions) -> Result<Arc<ShowUi>, BackendError> {
     let options = options.clone();
-    tokio::task::spawn_blocking(move || ShowUi::load(&options))
+    let model = tokio::task::spawn_blocking(move || ShowUi::load(&options))
         .await
-        .map_err(|e| format!("the model loader stopped: {e}"))?
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
+        .map_err(BackendError::Loader)??;
+    Ok(Arc::new(model))
 }
 
 /// `--metrics-port`, else a parsable `$PORT`, else `$NEKO_METRICS_PORT`, else 9000; None when
@@ -615,10 +698,14 @@ fn metrics_address(args: &RunArgs) -> Option<SocketAddr> {
 
 /// `--healthcheck`: settings, the backend (model files and ONNX Runtime, or the remote
 /// endpoint's settings and CA file), and the server's login.
-async fn healthcheck(args: &RunArgs, model: &ModelOptions) -> u8 {
+async fn healthcheck(
+    args: &RunArgs,
+    model: &ModelOptions,
+    print: &Printer,
+) -> Result<RunOutcome, RunError> {
     let mut problems = Vec::new();
     if let Err(error) = open_backend(args, model).await {
-        problems.push(error);
+        problems.push(error.to_string());
     }
     if args.connection.is_configured() {
         match args.connection.session() {
@@ -630,13 +717,9 @@ async fn healthcheck(args: &RunArgs, model: &ModelOptions) -> u8 {
             Err(error) => problems.extend(error.0),
         }
     }
-    if problems.is_empty() {
-        println!("ok");
-        EXIT_ANSWERED
-    } else {
-        for problem in problems {
-            eprintln!("error: {problem}");
-        }
-        EXIT_FAILED
+    if !problems.is_empty() {
+        return Err(RunError::Unhealthy(problems));
     }
+    print("ok");
+    Ok(RunOutcome::Done)
 }
