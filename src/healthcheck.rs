@@ -79,20 +79,13 @@ pub enum NoAnswer {
     Io(#[source] std::io::Error),
 }
 
-/// `neko-agent healthcheck`: probes once and prints the verdict; 0 when healthy, 1 when not.
-pub async fn run(args: &HealthcheckArgs) -> u8 {
+/// `neko-agent healthcheck`: probes the URL the arguments name once; what answered (URL and
+/// status line) when it is healthy.
+pub async fn run(args: &HealthcheckArgs) -> Result<String, HealthcheckError> {
     let url = probe_url(args);
     let timeout = Duration::from_secs_f64(args.timeout.clamp(0.1, 60.0));
-    match probe(&url, timeout).await {
-        Ok(status) => {
-            println!("healthy: {url} answered {status:?}");
-            0
-        }
-        Err(error) => {
-            eprintln!("unhealthy: {error}");
-            1
-        }
-    }
+    let status = probe(&url, timeout).await?;
+    Ok(format!("{url} answered {status:?}"))
 }
 
 /// The probe URL: `--url`, else `/readyz` on the local metrics port.

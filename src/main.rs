@@ -37,9 +37,7 @@ fn main() -> ExitCode {
                     Command::Dataset(args) => {
                         Ok(ExitCode::from(neko_agent::capture::dataset::run(&args)))
                     }
-                    Command::Healthcheck(args) => {
-                        Ok(ExitCode::from(neko_agent::healthcheck::run(&args).await))
-                    }
+                    Command::Healthcheck(args) => Ok(run_healthcheck(&args).await),
                     Command::Model(args) => {
                         Ok(ExitCode::from(neko_agent::model_export::run(args).await))
                     }
@@ -85,6 +83,19 @@ async fn run_manual(args: ManualArgs) -> anyhow::Result<ExitCode> {
     init_gstreamer()?;
     let source = manual::Source::detect(args.commands.clone());
     Ok(ExitCode::from(manual::run(args, source).await))
+}
+
+async fn run_healthcheck(args: &neko_agent::healthcheck::HealthcheckArgs) -> ExitCode {
+    match neko_agent::healthcheck::run(args).await {
+        Ok(answer) => {
+            println!("healthy: {answer}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("unhealthy: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn init_gstreamer() -> anyhow::Result<()> {

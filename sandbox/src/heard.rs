@@ -198,7 +198,7 @@ impl Microphone {
         pipeline: &gst::Pipeline,
         pad: &gst::Pad,
         session_id: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), ListenError> {
         let chain = gst::parse::bin_from_description(
             &format!(
                 "rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample \
@@ -207,11 +207,11 @@ impl Microphone {
             ),
             true,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(ListenError::Build)?;
         let sink = chain
             .by_name("heard")
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-            .ok_or("the microphone chain has no appsink")?;
+            .ok_or(ListenError::NoAppsink)?;
         let microphone = self.clone();
         let session_id = session_id.to_owned();
         sink.set_callbacks(
@@ -229,14 +229,32 @@ impl Microphone {
                 })
                 .build(),
         );
-        pipeline.add(&chain).map_err(|e| e.to_string())?;
-        chain.sync_state_with_parent().map_err(|e| e.to_string())?;
-        let sink_pad = chain
-            .static_pad("sink")
-            .ok_or("the chain has no sink pad")?;
-        pad.link(&sink_pad).map_err(|e| e.to_string())?;
+        pipeline.add(&chain).map_err(ListenError::Add)?;
+        chain.sync_state_with_parent().map_err(ListenError::Add)?;
+        let sink_pad = chain.static_pad("sink").ok_or(ListenError::NoSinkPad)?;
+        pad.link(&sink_pad).map_err(ListenError::Link)?;
         Ok(())
     }
+}
+
+/// Why the room could not listen to a session's upstream audio.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The decoding chain could not be built.
+    #[error("the microphone chain could not be built: {0}")]
+    Build(#[source] gst::glib::Error),
+    /// The chain has no appsink to read from.
+    #[error("the microphone chain has no appsink")]
+    NoAppsink,
+    /// The chain could not join the peer's pipeline.
+    #[error("the microphone chain could not be started: {0}")]
+    Add(#[source] gst::glib::BoolError),
+    /// The chain has no input.
+    #[error("the chain has no sink pad")]
+    NoSinkPad,
+    /// The peer's audio pad did not link to the chain.
+    #[error("the audio pad did not link to the microphone chain: {0:?}")]
+    Link(#[source] gst::PadLinkError),
 }
 
 #[cfg(test)]

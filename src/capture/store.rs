@@ -57,8 +57,8 @@ impl EpisodeStore {
         for path in spooled {
             let name = path.display().to_string();
             let episode = fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|zip| PackagedEpisode::from_zip(zip).map_err(|e| e.to_string()));
+                .map_err(UnreadableSpool::Read)
+                .and_then(|zip| PackagedEpisode::from_zip(zip).map_err(UnreadableSpool::Zip));
             match episode {
                 Err(reason) => report.unreadable.push(format!("{name}: {reason}")),
                 Ok(episode) if stored.contains(&episode.episode_id) => {
@@ -151,6 +151,17 @@ impl EpisodeStore {
             })
             .collect()
     }
+}
+
+/// Why a spooled episode could not be taken back.
+#[derive(Debug, thiserror::Error)]
+enum UnreadableSpool {
+    /// The file could not be read.
+    #[error("{0}")]
+    Read(#[source] std::io::Error),
+    /// The file is not an episode zip.
+    #[error("{0}")]
+    Zip(#[source] super::package::EpisodeZipError),
 }
 
 #[cfg(test)]
