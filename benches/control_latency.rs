@@ -13,19 +13,15 @@ use host_controller::connected_controller;
 use neko_agent::input::KeyTable;
 use neko_agent::manual::{Command, ParseContext, parse};
 use neko_agent::watch::percentile;
-use neko_sandbox::{Room, RoomConfig};
+use neko_sandbox::RoomConfig;
+use neko_sandbox::testing::TestRoom;
 
 const ROUNDS: usize = 1000;
 const WARM_UP: usize = 50;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let room = Room::start(RoomConfig {
-        media: false,
-        ..RoomConfig::default()
-    })
-    .await
-    .expect("the sandbox room starts");
+    let room = TestRoom::start(RoomConfig::signalling_only()).await;
     let target = Target::new(&room.base_url(), Some("bench"), Some("neko"), None).unwrap();
     let controller = connected_controller(target).await;
     let keys = KeyTable::default();

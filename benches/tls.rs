@@ -1,5 +1,5 @@
-//! The cost of TLS: the same sandbox room served over plain http/ws and over https/wss (a CA and
-//! certificate generated at start with the `openssl` CLI), measuring REST logins on fresh
+//! The cost of TLS: the same sandbox room served over plain http/ws and over https/wss (the test
+//! CA of `neko_sandbox::testing`, generated at start with the `openssl` CLI), measuring REST logins on fresh
 //! connections and WebSocket control events (`move X Y` → recorded by the room), with the
 //! process's CPU time (client and room together) per 1000 events.
 //!
@@ -9,7 +9,6 @@
 mod host_controller;
 
 use std::path::Path;
-use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 use gstneko::client::{RestClient, Target};
@@ -17,7 +16,9 @@ use host_controller::connected_controller;
 use neko_agent::input::KeyTable;
 use neko_agent::manual::{Command, ParseContext, parse};
 use neko_agent::watch::percentile;
-use neko_sandbox::{Room, RoomConfig, TlsFiles};
+use neko_sandbox::testing::TestRoom;
+use neko_sandbox::testing::ca::TestCa;
+use neko_sandbox::{RoomConfig, TlsFiles};
 
 const LOGINS: usize = 200;
 const EVENTS: usize = 1000;
@@ -35,75 +36,6 @@ fn cpu_time() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let status = Process::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("the openssl CLI runs");
-    assert!(status.success(), "openssl {args:?} failed");
-}
-
-/// A CA and a certificate for 127.0.0.1 in `dir`: (CA file, server files).
-fn certificates(dir: &Path) -> (std::path::PathBuf, TlsFiles) {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509"];
-    ca.extend(ec);
-    ca.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=bench CA",
-    ]);
-    ca.extend(["-addext", "basicConstraints=critical,CA:TRUE"]);
-    openssl(dir, &ca);
-    let mut csr = vec!["req"];
-    csr.extend(ec);
-    csr.extend([
-        "-keyout", "room.key", "-out", "room.csr", "-subj", "/CN=room",
-    ]);
-    openssl(dir, &csr);
-    std::fs::write(dir.join("room.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "room.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-out",
-            "room.pem",
-            "-extfile",
-            "room.ext",
-        ],
-    );
-    (
-        dir.join("ca.pem"),
-        TlsFiles {
-            cert: dir.join("room.pem"),
-            key: dir.join("room.key"),
-        },
-    )
-}
-
 /// p50 and p99 of `samples` in milliseconds.
 fn p50_p99(samples: &mut [f64]) -> (f64, f64) {
     (
@@ -113,13 +45,11 @@ fn p50_p99(samples: &mut [f64]) -> (f64, f64) {
 }
 
 async fn measure(name: &str, tls: Option<TlsFiles>, ca: Option<&Path>) {
-    let room = Room::start(RoomConfig {
-        media: false,
+    let room = TestRoom::start(RoomConfig {
         tls,
-        ..RoomConfig::default()
+        ..RoomConfig::signalling_only()
     })
-    .await
-    .expect("the sandbox room starts");
+    .await;
     let target = |user: &str| {
         let target = Target::new(&room.base_url(), Some(user), Some("neko"), None).unwrap();
         match ca {
@@ -186,8 +116,12 @@ async fn measure(name: &str, tls: Option<TlsFiles>, ca: Option<&Path>) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let (ca, files) = certificates(dir.path());
+    let ca = TestCa::generate();
+    let cert = ca.server_cert("room", "IP:127.0.0.1");
+    let files = TlsFiles {
+        cert: cert.cert,
+        key: cert.key,
+    };
     println!(
         "TLS cost over loopback: {LOGINS} REST logins on fresh connections, {EVENTS} WebSocket control events (CPU: client + room, one process)"
     );
@@ -200,5 +134,5 @@ async fn main() {
         "", "ms", "ms", "ms", "ms", "ms", "ms"
     );
     measure("plain", None, None).await;
-    measure("tls", Some(files), Some(&ca)).await;
+    measure("tls", Some(files), Some(&ca.cert)).await;
 }

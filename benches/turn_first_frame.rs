@@ -5,14 +5,13 @@
 //!
 //! Run with `cargo bench --bench turn_first_frame` (add `-- --runs 9` for more runs).
 
-#[path = "../tests/common/turn.rs"]
-mod turn;
-
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use neko_sandbox::{Room, RoomConfig};
+use neko_sandbox::RoomConfig;
+use neko_sandbox::testing::TestRoom;
+use neko_sandbox::testing::turn::TurnServer;
 
 /// One client run: seconds from PLAYING to the first frame (None: no frame within 30 s).
 fn first_frame(url: &str, user: &str, relay: Option<&str>) -> Option<f64> {
@@ -67,19 +66,8 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(5);
-    gst::init().unwrap();
-    gstneko::plugin_register_static().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let room = runtime
-        .block_on(Room::start(RoomConfig {
-            width: 1280,
-            height: 720,
-            rate: 30,
-            ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-            ..RoomConfig::default()
-        }))
-        .unwrap();
-    let turn = turn::TurnServer::start();
+    let room = TestRoom::start_blocking(RoomConfig::loopback(1280, 720, 30));
+    let turn = TurnServer::start();
     let url = room.base_url();
     println!("time to first frame, 1280x720 @30 VP8, {runs} runs each (seconds)");
     println!(
@@ -103,5 +91,5 @@ fn main() {
         println!("{name:<8} {median:>8.3} {min:>8.3} {max:>8.3} {failed:>7}");
     }
     drop(turn);
-    runtime.block_on(room.shutdown());
+    drop(room);
 }

@@ -10,10 +10,8 @@ use std::time::{Duration, Instant};
 
 use gstneko::protocol::{ChatContent, ClientEvent};
 use neko_sandbox::MICROPHONE_RATE;
+use neko_sandbox::testing::audio;
 
-#[allow(dead_code, reason = "shared with the tests, which use more of it")]
-#[path = "../tests/common/audio.rs"]
-mod audio;
 #[path = "../tests/common/voice.rs"]
 mod voice;
 
@@ -47,8 +45,8 @@ struct Run {
     cpu_per_audio_second: f64,
 }
 
-fn measure(runtime: &tokio::runtime::Runtime, binary: &str, engine_args: &[&str]) -> Run {
-    let room = voice::start_room(runtime, 5);
+fn measure(binary: &str, engine_args: &[&str]) -> Run {
+    let room = voice::start_room(5);
     let dir = std::env::temp_dir().join(format!("neko-yap-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     voice::write_reference_voice(&dir.join("voices"));
@@ -58,15 +56,14 @@ fn measure(runtime: &tokio::runtime::Runtime, binary: &str, engine_args: &[&str]
         .stderr(Stdio::null())
         .spawn()
         .expect("neko-agent starts");
-    let person = voice::join_person(runtime, &room);
+    let person = voice::join_person(&room);
     let deadline = Instant::now() + Duration::from_secs(20);
     while room.microphone().heard().len() < 10 {
         assert!(Instant::now() < deadline, "yap never reached the room");
         std::thread::sleep(Duration::from_millis(50));
     }
     let say = |text: &str| {
-        runtime
-            .block_on(person.send(ClientEvent::ChatMessage(ChatContent::new(text))))
+        room.block_on(person.send(ClientEvent::ChatMessage(ChatContent::new(text))))
             .expect("chat sent");
     };
     let mut first_audio_ms = Vec::new();
@@ -111,7 +108,7 @@ fn measure(runtime: &tokio::runtime::Runtime, binary: &str, engine_args: &[&str]
     let _ = yap.kill();
     let _ = yap.wait();
     person.stop();
-    runtime.block_on(room.shutdown());
+    drop(room);
     let _ = std::fs::remove_dir_all(&dir);
     Run {
         first_audio_ms,
@@ -120,8 +117,7 @@ fn measure(runtime: &tokio::runtime::Runtime, binary: &str, engine_args: &[&str]
 }
 
 fn main() {
-    gst::init().expect("GStreamer initialises");
-    gstneko::plugin_register_static().expect("the neko plugin registers");
+    neko_sandbox::testing::init();
     let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/neko-agent");
     let built = Command::new("cargo")
         .args(["build", "--release", "--quiet", "--bin", "neko-agent"])
@@ -130,7 +126,6 @@ fn main() {
         .map(|s| s.success())
         .unwrap_or(false);
     assert!(built, "cargo build --release failed");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/models/f5-fixture");
     println!(
         "| engine | first audio p50 (ms) | p90 (ms) | max (ms) | yap CPU per second of speech |"
@@ -143,7 +138,7 @@ fn main() {
             vec!["--tts", "f5", "--f5-model-dir", fixture],
         ),
     ] {
-        let mut run = measure(&runtime, binary, &args);
+        let mut run = measure(binary, &args);
         let p50 = percentile(&mut run.first_audio_ms, 0.5);
         let p90 = percentile(&mut run.first_audio_ms, 0.9);
         let max = percentile(&mut run.first_audio_ms, 1.0);

@@ -8,14 +8,11 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::agent_run::{finish, loopback_room, run_command, text};
+use common::agent_run::{finish, run_command, text};
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
+use neko_sandbox::testing::TestRoom;
 use neko_sandbox::{Room, RoomConfig};
-
-fn room_config() -> RoomConfig {
-    loopback_room(640, 360)
-}
 
 /// `neko-agent run` against `url` with the fixture `model`, and extra arguments.
 fn agent(url: &str, model: &str, args: &[&str]) -> Command {
@@ -36,7 +33,7 @@ fn fixture(name: &str) -> String {
 async fn the_fixture_model_clicks_the_red_region_then_answers() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let clicks = std::env::temp_dir().join(format!("neko-agent-clicks-{}", std::process::id()));
     let child = agent(
         &room.base_url(),
@@ -80,7 +77,7 @@ async fn the_fixture_model_clicks_the_red_region_then_answers() {
 async fn run_with_voice_narrates_the_steps_in_the_room() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let voices = std::env::temp_dir().join(format!("neko-agent-voices-{}", std::process::id()));
     let child = agent(
         &room.base_url(),
@@ -94,7 +91,7 @@ async fn run_with_voice_narrates_the_steps_in_the_room() {
     let report = text(&output);
     assert_eq!(output.status.code(), Some(0), "{report}");
     let heard = room.microphone().heard();
-    let speech = common::audio::audible_seconds(&heard, 0.01);
+    let speech = neko_sandbox::testing::audio::audible_seconds(&heard, 0.01);
     // "Step 1: click." and "The answer is: done." take well over a second to say.
     assert!(
         speech > 1.0,
@@ -134,7 +131,7 @@ async fn said(
 async fn online_mode_takes_a_task_from_chat_and_posts_the_answer() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let target = Target::new(&room.base_url(), Some("olga"), Some("neko"), None).unwrap();
     let (person, mut notices) = NekoClient::start(ClientConfig::new(target));
     let mut child = agent(&room.base_url(), &fixture("showui-fixture"), &["--online"])
@@ -197,7 +194,7 @@ async fn online_mode_takes_a_task_from_chat_and_posts_the_answer() {
 async fn unparseable_model_output_costs_steps_and_ends_with_status_4() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let child = agent(
         &room.base_url(),
         &fixture("showui-fixture-garbage"),
@@ -269,7 +266,7 @@ fn missing_model_files_and_bad_settings_are_clear() {
 async fn losing_the_server_mid_task_ends_with_status_3() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let child = agent(
         &room.base_url(),
         &fixture("showui-fixture-garbage"),
@@ -299,7 +296,7 @@ async fn losing_the_server_mid_task_ends_with_status_3() {
 async fn a_room_that_dies_mid_task_and_stays_away_ends_with_status_3_and_no_answer() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let child = agent(
         &room.base_url(),
         &fixture("showui-fixture"),
@@ -341,8 +338,8 @@ async fn a_room_that_dies_mid_task_and_stays_away_ends_with_status_3_and_no_answ
 /// Runs the red-box task, crashes the room once it records `crash_on` from the agent, starts
 /// a new room on the same port 3 s later and lets the agent finish there: the new room, when
 /// the agent's video was back in it, and the agent's output.
-async fn restart_mid_task(crash_on: &str) -> (Room, std::time::Instant, String) {
-    let first = Room::start(room_config()).await.unwrap();
+async fn restart_mid_task(crash_on: &str) -> (TestRoom, std::time::Instant, String) {
+    let first = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let address = first.local_addr();
     let child = agent(
         &first.base_url(),
@@ -357,12 +354,11 @@ async fn restart_mid_task(crash_on: &str) -> (Room, std::time::Instant, String) 
         .unwrap_or_else(|| panic!("the agent never sent {crash_on}"));
     first.crash().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let room = Room::start(RoomConfig {
+    let room = TestRoom::start(RoomConfig {
         bind: address,
-        ..room_config()
+        ..RoomConfig::loopback(640, 360, 15)
     })
-    .await
-    .unwrap();
+    .await;
     let watching = async {
         loop {
             if room.sessions().iter().any(|s| s.state.is_watching) {

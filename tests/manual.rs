@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use gstneko::client::{ClientConfig, NekoClient, Target, wait_for_notice};
 use gstneko::protocol::ClientEvent;
+use neko_sandbox::testing::TestRoom;
 use neko_sandbox::{RecordedInput, Room, RoomConfig};
 use serde_json::{Value, json};
 
@@ -75,17 +76,6 @@ async fn manual_async(room: &Room, user: &str, password: &str, args: &[&str], sc
     .unwrap()
 }
 
-fn small_room(media: bool) -> RoomConfig {
-    RoomConfig {
-        width: 640,
-        height: 360,
-        rate: 15,
-        media,
-        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-        ..RoomConfig::default()
-    }
-}
-
 /// Recorded inputs of sessions whose id starts with `user-` (the sandbox names them so).
 fn inputs_of(room: &Room, user: &str) -> Vec<RecordedInput> {
     let prefix = format!("{user}-");
@@ -139,7 +129,7 @@ fn assert_same(actual: &[(String, Value)], expected: &[(String, Value)], run: &R
 async fn a_script_with_every_command_sends_exactly_the_expected_events() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(small_room(true)).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let desktop = room.media().expect("media is on").desktop();
     let green = desktop.lock().unwrap().region("green").unwrap();
     let (gx, gy) = green.rect.center();
@@ -269,7 +259,7 @@ move 1 1
 async fn unicode_text_chords_and_double_click_timing_event_by_event() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(small_room(true)).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let script = "text \"é€😀\\nZ\"\nkey Shift+Tab Alt+Left Super F5 ctrl+shift+Escape 0x1008ff13\ndblclick 300 20\n";
     let run = manual_async(&room, "dave", "neko", &["--no-audio"], script).await;
     assert_eq!(run.code, 0, "{run:?}");
@@ -354,7 +344,11 @@ async fn wait_for(room: &Room, user: &str, check: impl Fn(&RecordedInput) -> boo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn input_waits_for_host_control_and_goes_out_once_granted() {
-    let room = Room::start(small_room(false)).await.unwrap();
+    let room = TestRoom::start(RoomConfig {
+        media: false,
+        ..RoomConfig::loopback(640, 360, 15)
+    })
+    .await;
     let bob = rival(&room).await;
     let script = "click 10 20\n";
     let url = room.base_url();
@@ -392,7 +386,11 @@ async fn input_waits_for_host_control_and_goes_out_once_granted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_taken_by_another_session_is_requested_again() {
-    let room = Room::start(small_room(false)).await.unwrap();
+    let room = TestRoom::start(RoomConfig {
+        media: false,
+        ..RoomConfig::loopback(640, 360, 15)
+    })
+    .await;
     let script = "host\nsleep 4\nclick 11 22\n";
     let url = room.base_url();
     let run = tokio::task::spawn_blocking(move || {
@@ -443,7 +441,11 @@ async fn host_taken_by_another_session_is_requested_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_lines_stop_a_script_with_a_clear_message_and_status_1() {
-    let room = Room::start(small_room(false)).await.unwrap();
+    let room = TestRoom::start(RoomConfig {
+        media: false,
+        ..RoomConfig::loopback(640, 360, 15)
+    })
+    .await;
     let cases = [
         (
             "move 5 6\nfrobnicate\nmove 7 8\n",
@@ -476,7 +478,11 @@ async fn bad_lines_stop_a_script_with_a_clear_message_and_status_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_list_sessions_take_and_reset_control_and_kick() {
-    let room = Room::start(small_room(false)).await.unwrap();
+    let room = TestRoom::start(RoomConfig {
+        media: false,
+        ..RoomConfig::loopback(640, 360, 15)
+    })
+    .await;
     let target = Target::new(&room.base_url(), Some("ivan"), Some("neko"), None).unwrap();
     let (ivan, mut notices) = NekoClient::start(ClientConfig::new(target));
     let ivan_id = wait_for_notice(&mut notices, Duration::from_secs(10), |n| match n {
@@ -523,7 +529,11 @@ async fn admins_list_sessions_take_and_reset_control_and_kick() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_gone_mid_script_ends_it_with_status_3() {
-    let room = Room::start(small_room(false)).await.unwrap();
+    let room = TestRoom::start(RoomConfig {
+        media: false,
+        ..RoomConfig::loopback(640, 360, 15)
+    })
+    .await;
     let url = room.base_url();
     let run = tokio::task::spawn_blocking(move || {
         manual(
@@ -551,8 +561,10 @@ async fn a_server_gone_mid_script_ends_it_with_status_3() {
 #[test]
 fn wrong_password_no_server_and_unreachable_server_are_clear() {
     common::init();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let room = runtime.block_on(Room::start(small_room(false))).unwrap();
+    let room = TestRoom::start_blocking(RoomConfig {
+        media: false,
+        ..RoomConfig::loopback(640, 360, 15)
+    });
     let run = manual(
         &room.base_url(),
         "kim",
@@ -565,7 +577,7 @@ fn wrong_password_no_server_and_unreachable_server_are_clear() {
     let run = manual(&room.base_url(), "kim", "wrong", &[], "move 1 1\n");
     assert_eq!(run.code, 3, "media session: {run:?}");
     assert!(run.stderr.contains("wrong username or password"), "{run:?}");
-    runtime.block_on(room.shutdown());
+    drop(room);
 
     let run = manual(
         "http://127.0.0.1:9",
@@ -588,7 +600,11 @@ fn wrong_password_no_server_and_unreachable_server_are_clear() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_names_sent_by_the_server_are_learnt() {
-    let room = Room::start(small_room(false)).await.unwrap();
+    let room = TestRoom::start(RoomConfig {
+        media: false,
+        ..RoomConfig::loopback(640, 360, 15)
+    })
+    .await;
     let url = room.base_url();
     let run = tokio::task::spawn_blocking(move || {
         manual(

@@ -15,15 +15,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use common::agent_run::{finish, loopback_room, run_command, text};
-use common::tls::{Nginx, TestCa};
+use common::agent_run::{finish, run_command, text};
+use common::nginx::Nginx;
 use gstneko::client::Trust;
 use neko_agent::agent::{History, Mode, NavPrompt};
 use neko_agent::frame::RgbImage;
 use neko_agent::remote::{
     ImageFormat, RemoteError, RemoteSettings, RemoteVlm, ResponseError, chat_completions_url,
 };
-use neko_sandbox::Room;
+use neko_sandbox::RoomConfig;
+use neko_sandbox::testing::TestRoom;
+use neko_sandbox::testing::ca::TestCa;
 use serde_json::{Value, json};
 
 /// One request as the server saw it.
@@ -218,7 +220,7 @@ async fn run_through_a_remote_model_clicks_the_red_region_then_answers() {
         }
     })
     .await;
-    let room = Room::start(loopback_room(640, 360)).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let output = finish(
         agent(
             &room.base_url(),
@@ -319,7 +321,7 @@ async fn a_refused_key_ends_the_run_with_status_2_and_says_why() {
         )
     })
     .await;
-    let room = Room::start(loopback_room(640, 360)).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let output = finish(
         agent(
             &room.base_url(),
@@ -351,7 +353,7 @@ async fn an_unparseable_remote_answer_costs_the_step_as_with_the_local_model() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
     let (address, server) = serve(|_, _| completion("I cannot do that.")).await;
-    let room = Room::start(loopback_room(640, 360)).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let output = finish(
         agent(
             &room.base_url(),
@@ -386,7 +388,7 @@ async fn a_server_down_for_good_ends_the_run_with_status_1_after_its_retries() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
     let (address, server) = serve(|_, _| status(503, "maintenance")).await;
-    let room = Room::start(loopback_room(640, 360)).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let output = finish(
         agent(
             &room.base_url(),
@@ -678,7 +680,7 @@ async fn other_client_errors_are_not_retried_and_hint_at_the_fix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_endpoints_trust_the_ca_file_and_refuse_unknown_issuers() {
     let (upstream, server) = serve(|_, _| completion(CLICK_RED)).await;
-    let ca = TestCa::new();
+    let ca = TestCa::generate();
     let nginx = tokio::task::spawn_blocking(move || {
         let cert = ca.server_cert("vlm", "IP:127.0.0.1");
         (Nginx::start("/", upstream, &cert), ca)

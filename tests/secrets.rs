@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use neko_sandbox::{Room, RoomConfig};
+use neko_sandbox::RoomConfig;
+use neko_sandbox::testing::TestRoom;
 
 const USER_PASSWORD: &str = "pw-7Qx3-never-logged";
 const ADMIN_PASSWORD: &str = "adm-9Kz1-never-logged";
@@ -71,12 +72,11 @@ fn output_after((mut child, log): (Child, std::path::PathBuf), seconds: u64) -> 
 }
 
 /// Logs in to the room over REST and returns the session token.
-fn login_token(runtime: &tokio::runtime::Runtime, room: &Room, user: &str) -> String {
+fn login_token(room: &TestRoom, user: &str) -> String {
     let target =
         gstneko::client::Target::new(&room.base_url(), Some(user), Some(USER_PASSWORD), None)
             .unwrap();
-    runtime
-        .block_on(gstneko::client::RestClient::new(target).login())
+    room.block_on(gstneko::client::RestClient::new(target).login())
         .expect("the test logs in")
         .token
 }
@@ -99,19 +99,11 @@ fn assert_clean(name: &str, output: &str, secrets: &[&str], expect: &str) {
 #[test]
 fn no_subcommand_prints_the_password_or_the_session_token_at_trace() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    common::init();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let room = runtime
-        .block_on(Room::start(RoomConfig {
-            width: 320,
-            height: 240,
-            rate: 10,
-            ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-            user_password: USER_PASSWORD.into(),
-            admin_password: ADMIN_PASSWORD.into(),
-            ..RoomConfig::default()
-        }))
-        .expect("the room starts");
+    let room = TestRoom::start_blocking(RoomConfig {
+        user_password: USER_PASSWORD.into(),
+        admin_password: ADMIN_PASSWORD.into(),
+        ..RoomConfig::loopback(320, 240, 10)
+    });
     let url = room.base_url();
     let ws = |token: &str| format!("{}/api/ws?token={token}", url.replacen("http", "ws", 1));
     let scratch = tempfile::tempdir().unwrap();
@@ -122,7 +114,7 @@ fn no_subcommand_prints_the_password_or_the_session_token_at_trace() {
             .env("NEKO_PASS", USER_PASSWORD);
     };
 
-    let watch_token = login_token(&runtime, &room, "watch-token");
+    let watch_token = login_token(&room, "watch-token");
     let mut watch = verbose("watch");
     watch.args(["--duration", "3", "--decoder", "software"]);
     watch.env("NEKO_WS", ws(&watch_token));
@@ -140,7 +132,7 @@ fn no_subcommand_prints_the_password_or_the_session_token_at_trace() {
     let output = output_after(spawn_logged(&mut watch, scratch.path()), 40);
     assert_clean("watch", &output, &[USER_PASSWORD], "received");
 
-    let manual_token = login_token(&runtime, &room, "manual-token");
+    let manual_token = login_token(&room, "manual-token");
     let mut manual = verbose("manual");
     manual.args(["-c", "sleep 2"]);
     manual.env("NEKO_WS", ws(&manual_token));
@@ -199,6 +191,4 @@ fn no_subcommand_prints_the_password_or_the_session_token_at_trace() {
         &[USER_PASSWORD, ADMIN_PASSWORD],
         "sandbox room on",
     );
-
-    runtime.block_on(room.shutdown());
 }

@@ -7,28 +7,27 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::MEDIA;
-use common::{audio, voice};
+use common::voice;
 use gstneko::client::NekoClient;
 use gstneko::protocol::{ChatContent, ClientEvent};
-use neko_sandbox::Room;
+use neko_sandbox::testing::TestRoom;
+use neko_sandbox::testing::audio;
 
 /// RMS above which a microphone buffer counts as speech.
 const SPEECH: f64 = 0.01;
 
-struct Sandbox {
-    runtime: tokio::runtime::Runtime,
-    room: Option<Room>,
+/// A room, `neko-agent yap` in it and a person who chats; all stopped when dropped.
+struct YapSession {
+    room: TestRoom,
     yap: Option<Child>,
     person: Option<NekoClient>,
     dir: std::path::PathBuf,
 }
 
-impl Sandbox {
+impl YapSession {
     /// A room, a running `neko-agent yap` (with `extra` arguments) and a person to chat.
-    fn start(name: &str, extra: &[&str]) -> Sandbox {
-        common::init();
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let room = voice::start_room(&runtime, 10);
+    fn start(name: &str, extra: &[&str]) -> YapSession {
+        let room = voice::start_room(10);
         let dir = std::env::temp_dir().join(format!("neko-yap-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -44,23 +43,22 @@ impl Sandbox {
         .stderr(Stdio::piped())
         .spawn()
         .expect("neko-agent starts");
-        let person = voice::join_person(&runtime, &room);
-        Sandbox {
-            runtime,
-            room: Some(room),
+        let person = voice::join_person(&room);
+        YapSession {
+            room,
             yap: Some(yap),
             person: Some(person),
             dir,
         }
     }
 
-    fn room(&self) -> &Room {
-        self.room.as_ref().unwrap()
+    fn room(&self) -> &TestRoom {
+        &self.room
     }
 
     fn chat(&self, text: &str) {
         let person = self.person.as_ref().unwrap();
-        self.runtime
+        self.room
             .block_on(person.send(ClientEvent::ChatMessage(ChatContent::new(text))))
             .expect("chat sent");
     }
@@ -157,7 +155,7 @@ fn wait_output(child: &mut Child, timeout: Duration) -> (i32, String) {
     }
 }
 
-impl Drop for Sandbox {
+impl Drop for YapSession {
     fn drop(&mut self) {
         if let Some(mut yap) = self.yap.take() {
             let _ = yap.kill();
@@ -165,9 +163,6 @@ impl Drop for Sandbox {
         }
         if let Some(person) = self.person.take() {
             person.stop();
-        }
-        if let Some(room) = self.room.take() {
-            self.runtime.block_on(room.shutdown());
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -193,7 +188,7 @@ fn espeak_seconds(text: &str) -> f64 {
 #[test]
 fn yap_speaks_every_sentence_and_stops_within_100_ms() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let mut sandbox = Sandbox::start("say", &[]);
+    let mut sandbox = YapSession::start("say", &[]);
     sandbox.wait_ready();
 
     let text = "Hello world. This is a test";
@@ -230,7 +225,7 @@ fn yap_speaks_every_sentence_and_stops_within_100_ms() {
 #[test]
 fn stream_mode_speaks_sentences_as_they_complete_and_the_tail_at_the_end() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let mut sandbox = Sandbox::start("stream", &["--chunk-sec", "20"]);
+    let mut sandbox = YapSession::start("stream", &["--chunk-sec", "20"]);
     sandbox.wait_ready();
     sandbox.chat("/yap:begin");
     sandbox.wait_chat("[yap] stream: begin", Duration::from_secs(5));
@@ -268,7 +263,7 @@ fn stream_mode_speaks_sentences_as_they_complete_and_the_tail_at_the_end() {
 fn f5_fixture_graphs_reach_the_room() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     let models = concat!(env!("CARGO_MANIFEST_DIR"), "/models/f5-fixture");
-    let mut sandbox = Sandbox::start("f5", &["--tts", "f5", "--f5-model-dir", models]);
+    let mut sandbox = YapSession::start("f5", &["--tts", "f5", "--f5-model-dir", models]);
     voice::write_reference_voice(&sandbox.dir.join("voices"));
     sandbox.wait_ready();
     sandbox.chat("/yap Hello there, this is the fixture speaking.");
@@ -292,7 +287,7 @@ fn f5_fixture_graphs_reach_the_room() {
 #[test]
 fn voice_commands_answer_in_chat_and_bad_input_is_explained() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let mut sandbox = Sandbox::start("voices", &[]);
+    let mut sandbox = YapSession::start("voices", &[]);
     sandbox.wait_ready();
     sandbox.chat("/yap:voice add --spk robot --ref espeak:en-us+m3 --rate 1.3");
     sandbox.wait_chat("[yap] voice 'robot' added/updated", Duration::from_secs(5));

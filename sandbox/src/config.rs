@@ -124,6 +124,27 @@ impl Default for RoomConfig {
     }
 }
 
+impl RoomConfig {
+    /// A room of `width × height` at `rate` fps whose ICE stays on the loopback address.
+    pub fn loopback(width: u32, height: u32, rate: u32) -> Self {
+        Self {
+            width,
+            height,
+            rate,
+            ice_addresses: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            ..Self::default()
+        }
+    }
+
+    /// A room without the media side: the control plane (REST, WebSocket, sessions) alone.
+    pub fn signalling_only() -> Self {
+        Self {
+            media: false,
+            ..Self::default()
+        }
+    }
+}
+
 impl std::fmt::Debug for RoomConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RoomConfig")

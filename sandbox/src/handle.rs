@@ -138,6 +138,19 @@ impl Room {
         tracing::info!("sandbox room stopped");
     }
 
+    /// Stops without awaiting, best effort, for a guard dropped inside its caller's runtime:
+    /// sends `system/disconnect` to every socket, stops serving at once and shuts the media
+    /// pipelines down on this thread.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn stop_now(self) {
+        self.shared.close_all_sockets();
+        self.server.stop_now();
+        if let Some(media) = self.shared.media() {
+            media.shutdown();
+        }
+        tracing::info!("sandbox room stopped without waiting");
+    }
+
     /// Stops as a killed server would: every socket dropped without `system/disconnect`, then
     /// the HTTP server and the media stopped, so clients see a lost connection and retry (a new
     /// room can be started on the same address).

@@ -32,6 +32,8 @@ mod signal;
 pub mod stamp;
 mod state;
 mod stun;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod tls;
 mod upstream;
 mod ws;

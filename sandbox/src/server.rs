@@ -68,6 +68,14 @@ impl Server {
             abort.abort();
         }
     }
+
+    /// Stops at once without waiting: signals the graceful stop and aborts the serving task
+    /// (for callers that cannot await, such as a drop inside a runtime).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn stop_now(self) {
+        let _ = self.stop.send(());
+        self.task.abort();
+    }
 }
 
 /// Serves `app` on `listener` until `stopped` completes.

@@ -7,11 +7,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use neko_sandbox::Room;
+use neko_sandbox::RoomConfig;
+use neko_sandbox::testing::TestRoom;
 use serde_json::json;
 
 use crate::common;
-use crate::support::{Person, Proc, capture, episodes, neko_agent, room_config, scratch, text};
+use crate::support::{Person, Proc, capture, episodes, neko_agent, scratch, text};
 
 /// Capture without WebRTC (REST screenshots, as an admin): cheap enough to start twice.
 fn screenshot_capture(url: &str, out: &Path) -> Command {
@@ -28,7 +29,7 @@ fn screenshot_capture(url: &str, out: &Path) -> Command {
 async fn sigterm_mid_episode_finishes_it_with_reason_shutdown() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let out = scratch("sigterm");
     let recorder = Proc::spawn(screenshot_capture(&room.base_url(), &out));
     recorder
@@ -71,7 +72,7 @@ async fn sigterm_mid_episode_finishes_it_with_reason_shutdown() {
 async fn sigkill_mid_episode_is_recovered_by_the_next_start() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let out = scratch("sigkill");
     let recorder = Proc::spawn(screenshot_capture(&room.base_url(), &out));
     recorder
@@ -138,7 +139,7 @@ async fn sigkill_mid_episode_is_recovered_by_the_next_start() {
 async fn sigkill_right_after_start_leaves_nothing_to_recover_below_the_minimum() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let out = scratch("sigkill-early");
     // One screenshot a second: killed at once, the episode has at most one frame of three.
     let slow_capture = || {
@@ -230,12 +231,11 @@ async fn an_unreachable_server_or_a_wrong_password_ends_with_status_3() {
     assert!(report.contains(&format!("127.0.0.1:{port}")), "{report}");
 
     common::init();
-    let room = Room::start(neko_sandbox::RoomConfig {
+    let room = TestRoom::start(neko_sandbox::RoomConfig {
         media: false,
-        ..room_config()
+        ..RoomConfig::loopback(640, 360, 15)
     })
-    .await
-    .unwrap();
+    .await;
     let url = room.base_url();
     let out_for_wrong = out.clone();
     let output = tokio::task::spawn_blocking(move || {
@@ -326,7 +326,7 @@ async fn a_full_disk_keeps_what_was_recorded_and_saves_it_once_there_is_room() {
     };
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let mut command = screenshot_capture(&room.base_url(), &out);
     command
         .env("CAPTURE_FPS", "8")

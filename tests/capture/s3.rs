@@ -9,13 +9,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use neko_sandbox::Room;
+use neko_sandbox::RoomConfig;
+use neko_sandbox::testing::TestRoom;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::common;
-use crate::support::{Person, Proc, capture, episodes, free_port, room_config, scratch, text};
+use crate::support::{Person, Proc, capture, episodes, free_port, scratch, text};
 
 const BUCKET: &str = "episodes";
 const PREFIX: &str = "ui/run1";
@@ -183,7 +184,7 @@ fn downloaded(files: &BTreeMap<String, Vec<u8>>) -> (tempfile::TempDir, Vec<Stri
 async fn uploads_are_retried_until_the_server_is_back_and_local_copies_go() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let out = scratch("s3-retry");
     let port = free_port();
     // The S3 server is down when capture starts.
@@ -244,7 +245,7 @@ async fn uploads_are_retried_until_the_server_is_back_and_local_copies_go() {
 async fn what_could_not_go_up_is_uploaded_by_the_next_start_and_kept_locally() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let out = scratch("s3-next-start");
     let port = free_port();
     let mut command = remote_capture(&room.base_url(), &out, port, true);

@@ -3,13 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use neko_sandbox::Room;
+use neko_sandbox::RoomConfig;
+use neko_sandbox::testing::TestRoom;
 use serde_json::json;
 
 use crate::common;
-use crate::support::{
-    Person, Proc, capture, episode_id, episodes, frames_fit, room_config, scratch, text,
-};
+use crate::support::{Person, Proc, capture, episode_id, episodes, frames_fit, scratch, text};
 
 const FPS: f64 = 2.0;
 
@@ -21,7 +20,7 @@ const FPS: f64 = 2.0;
 async fn a_person_marks_an_episode_in_chat() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let out = scratch("person");
     let recorder = Proc::spawn(capture(&room.base_url(), "capture", "neko", &out));
     recorder
@@ -154,7 +153,7 @@ fn online_agent(url: &str, out: &std::path::Path) -> std::process::Command {
 async fn the_agent_s_tasks_are_recorded_by_capture_and_by_run_capture() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let (watched, own) = (scratch("agent-watched"), scratch("agent-own"));
     let watcher = Proc::spawn(capture(&room.base_url(), "capture", "neko", &watched));
     let agent = Proc::spawn(online_agent(&room.base_url(), &own));

@@ -12,20 +12,9 @@ use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_n
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
 use neko_agent::capture::EpisodeZip;
 use neko_agent::mds::{MdsReader, Sample, Value};
-use neko_sandbox::RoomConfig;
 use tokio::sync::broadcast;
 
 /// The sandbox room the capture tests use: small, so that two cores keep up.
-pub fn room_config() -> RoomConfig {
-    RoomConfig {
-        width: 640,
-        height: 360,
-        rate: 15,
-        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-        ..RoomConfig::default()
-    }
-}
-
 /// `neko-agent` with a clean environment: no CAPTURE_*, AWS_* or NEKO_* variables of the
 /// person running the tests.
 pub fn neko_agent(subcommand: &str) -> Command {

@@ -1,20 +1,7 @@
-//! `neko-agent run` as the end-to-end tests start it: a small sandbox room on loopback, the
-//! command with the settings every such test shares, and what a finished run printed.
+//! `neko-agent run` as the end-to-end tests start it: the command with the settings every such
+//! test shares, and what a finished run printed.
 
 use std::process::{Child, Command, Output, Stdio};
-
-use neko_sandbox::RoomConfig;
-
-/// A sandbox room of `width × height` at 15 fps whose ICE stays on loopback.
-pub fn loopback_room(width: u32, height: u32) -> RoomConfig {
-    RoomConfig {
-        width,
-        height,
-        rate: 15,
-        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-        ..RoomConfig::default()
-    }
-}
 
 /// `neko-agent run` against the room at `url` as user `agent`: no metrics server, one
 /// refinement step, loopback ICE, warnings only, the first frame skipped, output captured. The

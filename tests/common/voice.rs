@@ -6,19 +6,13 @@ use std::process::Command;
 use std::time::Duration;
 
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
+use neko_sandbox::testing::TestRoom;
 use neko_sandbox::{Room, RoomConfig};
 
-/// A small room on loopback sending `rate` frames per second (the voice needs no big video).
-pub fn start_room(runtime: &tokio::runtime::Runtime, rate: u32) -> Room {
-    runtime
-        .block_on(Room::start(RoomConfig {
-            width: 320,
-            height: 240,
-            rate,
-            ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-            ..RoomConfig::default()
-        }))
-        .expect("the room starts")
+/// A small room on loopback sending `rate` frames per second (the voice needs no big video), on
+/// a runtime of its own.
+pub fn start_room(rate: u32) -> TestRoom {
+    TestRoom::start_blocking(RoomConfig::loopback(320, 240, rate))
 }
 
 /// `binary yap` joining `room` as `yap`, with its voices in `voices` and `extra` arguments.
@@ -53,10 +47,10 @@ pub fn write_reference_voice(voices: &Path) {
     writer.finalize().unwrap();
 }
 
-/// A person logged in to `room` and joined, ready to chat.
-pub fn join_person(runtime: &tokio::runtime::Runtime, room: &Room) -> NekoClient {
+/// A person logged in to `room` and joined (on the room's runtime), ready to chat.
+pub fn join_person(room: &TestRoom) -> NekoClient {
     let target = Target::new(&room.base_url(), Some("person"), Some("neko"), None).unwrap();
-    runtime.block_on(async {
+    room.block_on(async {
         let (client, mut notices) = NekoClient::start(ClientConfig::new(target));
         wait_for_notice(&mut notices, Duration::from_secs(10), |n| {
             matches!(n, ClientNotice::Connected { .. }).then_some(())

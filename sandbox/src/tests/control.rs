@@ -5,7 +5,7 @@ use std::time::Duration;
 use gstneko::protocol::{ClientDatagram, ClientEvent, ControlPos, MemberProfile, Settings};
 use serde_json::json;
 
-use super::support::{Client, call, config, start, start_with};
+use super::support::{Client, call, start, start_with};
 use crate::RoomConfig;
 
 fn move_to(x: i32, y: i32) -> ClientEvent {
@@ -89,7 +89,7 @@ async fn implicit_hosting_steals_control() {
             implicit_hosting: true,
             ..Settings::default()
         },
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let (mut alice, alice_login) = Client::join(&room, "alice", "neko").await;
@@ -117,7 +117,7 @@ async fn locked_controls_keep_users_out() {
             locked_controls: true,
             ..Settings::default()
         },
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let (mut alice, alice_login) = Client::join(&room, "alice", "neko").await;
@@ -325,7 +325,7 @@ async fn sessions_that_cannot_host() {
             can_host: false,
             ..MemberProfile::user()
         },
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let (mut viewer, viewer_login) = Client::join(&room, "viewer", "neko").await;

@@ -14,18 +14,11 @@ use gstneko::webrtc::{Peer, PeerConfig, PeerEvent};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::support::{Client, config, start_with};
+use super::support::{Client, media_available, start_with};
 use crate::RoomConfig;
 
 /// How long a viewer waits for one expected datagram.
 const DATAGRAM_WAIT: Duration = Duration::from_secs(20);
-
-fn media_available() -> bool {
-    gst::init().is_ok()
-        && ["webrtcbin", "vp8enc", "opusenc", "appsrc"]
-            .iter()
-            .all(|name| gst::ElementFactory::find(name).is_some())
-}
 
 /// What a test asks a connected client to do.
 enum Command {
@@ -171,15 +164,7 @@ async fn viewers_see_the_host_pointer_and_the_host_does_not() {
         eprintln!("skipped: GStreamer WebRTC elements are not installed");
         return;
     }
-    let room = start_with(RoomConfig {
-        media: true,
-        width: 320,
-        height: 240,
-        rate: 10,
-        ice_addresses: vec!["127.0.0.1".parse().expect("address")],
-        ..config()
-    })
-    .await;
+    let room = start_with(RoomConfig::loopback(320, 240, 10)).await;
     let (mut host_ws, _) = Client::join(&room, "alice", "neko").await;
     let (viewer_ws, _) = Client::join(&room, "bob", "neko").await;
     host_ws

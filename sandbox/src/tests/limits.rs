@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::support::{Client, call, config, login, start, start_with};
+use super::support::{Client, call, login, start, start_with};
 use crate::RoomConfig;
 use crate::limits::{MAX_NAME_BYTES, MAX_PROFILE_BYTES};
 
@@ -14,7 +14,7 @@ use crate::limits::{MAX_NAME_BYTES, MAX_PROFILE_BYTES};
 async fn an_oversized_message_is_refused_with_1009_and_the_connection_closed() {
     let room = start_with(RoomConfig {
         max_message_size: 4096,
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let (mut client, _) = Client::join(&room, "big", "neko").await;
@@ -38,7 +38,7 @@ async fn an_oversized_message_is_refused_with_1009_and_the_connection_closed() {
 async fn a_message_within_the_limit_passes() {
     let room = start_with(RoomConfig {
         max_message_size: 4096,
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let (mut client, _) = Client::join(&room, "small", "neko").await;
@@ -53,7 +53,7 @@ async fn a_socket_that_never_reads_is_disconnected() {
     let room = start_with(RoomConfig {
         outbox_bytes: 256 * 1024,
         delayed_disconnect: Duration::from_millis(100),
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     // Joins, then never reads again: everything the room sends piles up.

@@ -4,7 +4,7 @@ use gstneko::protocol::{MemberProfile, SessionState, Settings};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::json;
 
-use super::support::{Client, call, config, login, start, start_with};
+use super::support::{Client, call, login, start, start_with};
 use crate::{CookieConfig, RoomConfig};
 
 #[tokio::test]
@@ -74,7 +74,7 @@ async fn locked_logins_keep_users_out() {
             locked_logins: true,
             ..Settings::default()
         },
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let user = call(
@@ -144,7 +144,7 @@ async fn cookie_auth_hides_the_token_and_wins_over_bearer() {
             enabled: true,
             ..CookieConfig::default()
         },
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let answer = call(

@@ -4,15 +4,8 @@
 use gstneko::protocol::{ClientEvent, ServerEvent, SignalRequest};
 use serde_json::json;
 
-use super::support::{Client, call, config, start_with};
+use super::support::{Client, call, media_available, start_with};
 use crate::RoomConfig;
-
-fn media_available() -> bool {
-    gst::init().is_ok()
-        && ["webrtcbin", "vp8enc", "opusenc", "appsrc"]
-            .iter()
-            .all(|name| gst::ElementFactory::find(name).is_some())
-}
 
 #[tokio::test]
 async fn signal_request_gets_an_offer_and_shot_jpg_a_jpeg() {
@@ -20,11 +13,7 @@ async fn signal_request_gets_an_offer_and_shot_jpg_a_jpeg() {
         eprintln!("skipped: GStreamer WebRTC elements are not installed");
         return;
     }
-    let room = start_with(RoomConfig {
-        media: true,
-        ..config()
-    })
-    .await;
+    let room = start_with(RoomConfig::default()).await;
     let (mut admin, admin_login) = Client::join(&room, "root", "admin").await;
     let request: SignalRequest = serde_json::from_value(json!({
         "video": {"disabled": false, "selector": {"type": "exact", "id": "main"}, "auto": false},
@@ -88,11 +77,7 @@ async fn signal_request_gets_an_offer_and_shot_jpg_a_jpeg() {
 
 /// The offer and ICE servers of a fresh peer of a room started with `config`.
 async fn first_offer(config: RoomConfig) -> gstneko::protocol::SignalProvide {
-    let room = start_with(RoomConfig {
-        media: true,
-        ..config
-    })
-    .await;
+    let room = start_with(config).await;
     let (mut user, _) = Client::join(&room, "olga", "neko").await;
     user.send(ClientEvent::SignalRequest(SignalRequest::default()))
         .await;
@@ -120,7 +105,7 @@ async fn the_default_offer_has_the_real_server_s_shape() {
         eprintln!("skipped: GStreamer WebRTC elements are not installed");
         return;
     }
-    let provide = first_offer(config()).await;
+    let provide = first_offer(RoomConfig::default()).await;
     let sdp = provide.sdp.as_str();
     assert!(sdp.contains("a=group:BUNDLE 0 1 2\r\n"), "{sdp}");
     let audio = section(sdp, "audio");
@@ -193,7 +178,7 @@ async fn the_minimal_offer_and_configured_ice_servers() {
     let provide = first_offer(RoomConfig {
         offer_style: crate::OfferStyle::Minimal,
         ice_servers: Some(vec![turn.clone()]),
-        ..config()
+        ..RoomConfig::default()
     })
     .await;
     let sdp = provide.sdp.as_str();

@@ -3,6 +3,7 @@
 mod admin;
 mod control;
 mod cursor;
+mod guard;
 mod limits;
 mod login;
 mod media;

@@ -6,17 +6,10 @@ use std::time::Duration;
 use gstneko::protocol::{ClientEvent, ControlPos, MemberProfile};
 use serde_json::{Value, json};
 
-use super::support::{Answer, Client, call, config, login, start, start_with};
+use super::support::{Answer, Client, call, login, media_available, start, start_with};
 use crate::{Room, RoomConfig};
 
 const SHORT: Duration = Duration::from_secs(5);
-
-fn media_available() -> bool {
-    gst::init().is_ok()
-        && ["webrtcbin", "vp8enc", "opusenc", "appsrc"]
-            .iter()
-            .all(|name| gst::ElementFactory::find(name).is_some())
-}
 
 fn assert_error(answer: &Answer, status: u16, message: &str) {
     assert_eq!(
@@ -78,7 +71,7 @@ async fn keyboard_routes_need_can_host_and_host_to_change() {
             can_host: false,
             ..MemberProfile::user()
         },
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let user = token(&room, "bob", "neko").await;
@@ -221,7 +214,7 @@ async fn clipboard_routes_need_clipboard_access_then_host() {
             can_access_clipboard: false,
             ..MemberProfile::user()
         },
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let user = token(&room, "bob", "neko").await;
@@ -271,11 +264,10 @@ async fn clipboard_set_over_rest_is_what_ctrl_v_types() {
         return;
     }
     let room = start_with(RoomConfig {
-        media: true,
         width: 320,
         height: 240,
         rate: 10,
-        ..config()
+        ..RoomConfig::default()
     })
     .await;
     let (mut host, host_login) = Client::join(&room, "alice", "neko").await;

@@ -9,27 +9,28 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::testing::TestRoom;
 use crate::{Room, RoomConfig};
 
 /// How long a test waits for any one frame.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// A control-plane-only configuration.
-pub fn config() -> RoomConfig {
-    RoomConfig {
-        media: false,
-        ..RoomConfig::default()
-    }
+/// Whether the GStreamer elements the media side needs are installed.
+pub fn media_available() -> bool {
+    gst::init().is_ok()
+        && ["webrtcbin", "vp8enc", "opusenc", "appsrc"]
+            .iter()
+            .all(|name| gst::ElementFactory::find(name).is_some())
 }
 
 /// Starts a room with `config`.
-pub async fn start_with(config: RoomConfig) -> Room {
-    Room::start(config).await.expect("room starts")
+pub async fn start_with(config: RoomConfig) -> TestRoom {
+    TestRoom::start(config).await
 }
 
 /// Starts a control-plane-only room.
-pub async fn start() -> Room {
-    start_with(config()).await
+pub async fn start() -> TestRoom {
+    start_with(RoomConfig::signalling_only()).await
 }
 
 /// A REST answer: status and JSON body (`Null` when empty or not JSON).

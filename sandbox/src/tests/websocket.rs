@@ -6,7 +6,7 @@ use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent, Settings};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::support::{Client, call, config, login, start, start_with};
+use super::support::{Client, call, login, start, start_with};
 use crate::RoomConfig;
 
 #[tokio::test]
@@ -110,7 +110,7 @@ async fn system_init_describes_the_whole_room() {
 async fn heartbeat_text_then_ping() {
     let room = start_with(RoomConfig {
         heartbeat_period: Duration::from_millis(150),
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let (mut client, _) = Client::join(&room, "alice", "neko").await;
@@ -179,7 +179,7 @@ async fn without_merciful_reconnect_a_second_socket_is_refused() {
             merciful_reconnect: false,
             ..Settings::default()
         },
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let (_first, login) = Client::join(&room, "alice", "neko").await;
@@ -196,7 +196,7 @@ async fn without_merciful_reconnect_a_second_socket_is_refused() {
 async fn dropped_sockets_get_a_delayed_disconnect() {
     let room = start_with(RoomConfig {
         delayed_disconnect: Duration::from_millis(400),
-        ..config()
+        ..RoomConfig::signalling_only()
     })
     .await;
     let (mut alice, alice_login) = Client::join(&room, "alice", "neko").await;

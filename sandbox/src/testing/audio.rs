@@ -1,8 +1,8 @@
-//! Reading what the sandbox room's microphone heard: loudness, pitch and timing.
+//! Reading what the room's microphone heard: loudness, pitch and timing.
 
 use std::time::Instant;
 
-use neko_sandbox::{HeardAudio, MICROPHONE_RATE};
+use crate::{HeardAudio, MICROPHONE_RATE};
 
 /// Root mean square of samples scaled to [-1, 1].
 pub fn rms(samples: &[i16]) -> f64 {

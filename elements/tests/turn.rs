@@ -6,21 +6,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::sandbox::Sandbox;
-use common::turn::{PASSWORD, TurnServer};
-use common::{MEDIA, Receiver, audio};
+use common::Receiver;
 use gst::prelude::*;
 use neko_sandbox::RoomConfig;
-
-fn config() -> RoomConfig {
-    RoomConfig {
-        width: 320,
-        height: 240,
-        rate: 10,
-        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-        ..RoomConfig::default()
-    }
-}
+use neko_sandbox::testing::turn::{PASSWORD, TurnServer};
+use neko_sandbox::testing::{MEDIA, TestRoom, audio};
 
 fn relay_properties(turn_uri: &str) -> String {
     format!("audio=false ice-transport-policy=relay turn-servers=<\"{turn_uri}\">")
@@ -30,9 +20,9 @@ fn relay_properties(turn_uri: &str) -> String {
 fn relay_only_video_arrives_over_a_relay_pair() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     let turn = TurnServer::start();
-    let sandbox = Sandbox::start(config());
+    let room = TestRoom::start_blocking(RoomConfig::loopback(320, 240, 10));
     let receiver = Receiver::start_with(
-        &sandbox.room().base_url(),
+        &room.base_url(),
         "alice",
         "neko",
         &relay_properties(&turn.uri()),
@@ -57,8 +47,7 @@ fn relay_only_video_arrives_over_a_relay_pair() {
 fn relay_only_audio_reaches_the_room_over_a_relay_pair() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     let turn = TurnServer::start();
-    let sandbox = Sandbox::start(config());
-    let room = sandbox.room();
+    let room = TestRoom::start_blocking(RoomConfig::loopback(320, 240, 10));
     let pipeline = gst::parse::launch(&format!(
         "audiotestsrc is-live=true wave=sine freq=440 volume=0.5 samplesperbuffer=960 \
          ! audio/x-raw,rate=48000,channels=1 ! nekosink name=sink url={} username=bob \
@@ -97,10 +86,10 @@ fn relay_only_audio_reaches_the_room_over_a_relay_pair() {
 #[test]
 fn a_wrong_turn_password_with_relay_only_is_a_clear_error() {
     let turn = TurnServer::start();
-    let sandbox = Sandbox::start(config());
+    let room = TestRoom::start_blocking(RoomConfig::loopback(320, 240, 10));
     let wrong = format!("{PASSWORD}-wrong");
     let receiver = Receiver::start_with(
-        &sandbox.room().base_url(),
+        &room.base_url(),
         "carol",
         "neko",
         &relay_properties(&turn.uri_with_password(&wrong)),
@@ -117,9 +106,9 @@ fn a_wrong_turn_password_with_relay_only_is_a_clear_error() {
 
 #[test]
 fn relay_only_without_any_turn_server_is_a_clear_error() {
-    let sandbox = Sandbox::start(config());
+    let room = TestRoom::start_blocking(RoomConfig::loopback(320, 240, 10));
     let receiver = Receiver::start_with(
-        &sandbox.room().base_url(),
+        &room.base_url(),
         "dave",
         "neko",
         "audio=false ice-transport-policy=relay",
@@ -136,11 +125,11 @@ fn relay_only_without_any_turn_server_is_a_clear_error() {
 
 #[test]
 fn a_malformed_turn_uri_is_refused_before_connecting() {
-    let sandbox = Sandbox::start(config());
+    let room = TestRoom::start_blocking(RoomConfig::loopback(320, 240, 10));
     let pipeline = gst::parse::launch(&format!(
         "nekosrc url={} username=erin password=neko audio=false \
          turn-servers=<\"turn://127.0.0.1:3478\"> ! fakesink",
-        sandbox.room().base_url()
+        room.base_url()
     ))
     .unwrap();
     assert!(pipeline.set_state(gst::State::Playing).is_err());
@@ -155,5 +144,5 @@ fn a_malformed_turn_uri_is_refused_before_connecting() {
     let error = error.error().to_string();
     pipeline.set_state(gst::State::Null).unwrap();
     assert!(error.contains("turn-servers"), "{error}");
-    assert_eq!(sandbox.room().login_attempts(), 0);
+    assert_eq!(room.login_attempts(), 0);
 }

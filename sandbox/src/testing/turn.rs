@@ -1,6 +1,5 @@
-//! A real coturn TURN server on loopback for the NAT-traversal tests and bench: started on a free
+//! A real coturn TURN server on loopback for the NAT-traversal tests and benches: started on a free
 //! port with a temporary configuration and long-term credentials, stopped when dropped.
-#![allow(dead_code)]
 
 use std::net::{TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};

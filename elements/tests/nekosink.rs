@@ -1,28 +1,14 @@
 //! nekosink against the sandbox room over real WebRTC on loopback: the room's microphone hears
 //! what the element sends, at the right pitch and in real time.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::MEDIA;
-use common::audio;
-use common::sandbox::Sandbox;
 use gst::prelude::*;
 use gstneko::protocol::MemberProfile;
+use neko_sandbox::testing::{self, MEDIA, TestRoom, audio};
 use neko_sandbox::{OfferStyle, Room, RoomConfig};
-
-fn config() -> RoomConfig {
-    RoomConfig {
-        width: 320,
-        height: 240,
-        rate: 10,
-        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-        ..RoomConfig::default()
-    }
-}
 
 fn launch(description: &str) -> gst::Pipeline {
     gst::parse::launch(description)
@@ -76,15 +62,14 @@ fn a_tone_arrives_with_the_minimal_offer() {
 /// the room offers in `style`.
 fn assert_tone_arrives(style: OfferStyle) {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::start(RoomConfig {
+    let room = TestRoom::start_blocking(RoomConfig {
         offer_style: style,
-        ..config()
+        ..RoomConfig::loopback(320, 240, 10)
     });
-    let room = sandbox.room();
     let pipeline = launch(&format!(
         "audiotestsrc is-live=true wave=sine freq=440 volume=0.5 samplesperbuffer=960 \
          ! audio/x-raw,rate=48000,channels=1 ! valve name=gate drop=true ! {}",
-        sink_description(room, "alice")
+        sink_description(&room, "alice")
     ));
     let sent = Arc::new(AtomicU64::new(0));
     let gate = pipeline.by_name("gate").unwrap();
@@ -141,11 +126,11 @@ fn assert_tone_arrives(style: OfferStyle) {
 #[test]
 fn a_faster_than_real_time_source_is_paced_and_ends_with_eos() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::start(config());
+    let room = TestRoom::start_blocking(RoomConfig::loopback(320, 240, 10));
     let pipeline = launch(&format!(
         "audiotestsrc wave=sine freq=440 samplesperbuffer=960 num-buffers=75 \
          ! audio/x-raw,rate=48000,channels=2 ! {}",
-        sink_description(sandbox.room(), "alice")
+        sink_description(&room, "alice")
     ));
     let started = Instant::now();
     pipeline.set_state(gst::State::Playing).unwrap();
@@ -161,12 +146,11 @@ fn a_faster_than_real_time_source_is_paced_and_ends_with_eos() {
 #[test]
 fn opus_input_is_sent_as_it_is() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::start(config());
-    let room = sandbox.room();
+    let room = TestRoom::start_blocking(RoomConfig::loopback(320, 240, 10));
     let pipeline = launch(&format!(
         "audiotestsrc is-live=true wave=sine freq=660 volume=0.5 ! audio/x-raw,rate=48000,channels=2 \
          ! opusenc frame-size=40 ! {}",
-        sink_description(room, "alice")
+        sink_description(&room, "alice")
     ));
     pipeline.set_state(gst::State::Playing).unwrap();
     wait_message(&pipeline, "neko-sink-sending", Duration::from_secs(20))
@@ -192,28 +176,28 @@ fn opus_input_is_sent_as_it_is() {
 #[test]
 fn a_profile_without_can_share_media_is_a_clear_error() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::start(RoomConfig {
+    let room = TestRoom::start_blocking(RoomConfig {
         user_profile: MemberProfile {
             can_share_media: false,
             ..MemberProfile::user()
         },
-        ..config()
+        ..RoomConfig::loopback(320, 240, 10)
     });
     let pipeline = launch(&format!(
         "audiotestsrc is-live=true ! {}",
-        sink_description(sandbox.room(), "alice")
+        sink_description(&room, "alice")
     ));
     pipeline.set_state(gst::State::Playing).unwrap();
     let error =
         wait_message(&pipeline, "neko-sink-sending", Duration::from_secs(20)).expect_err("refused");
     pipeline.set_state(gst::State::Null).unwrap();
     assert!(error.contains("can_share_media=false"), "{error}");
-    assert!(sandbox.room().microphone().heard().is_empty());
+    assert!(room.microphone().heard().is_empty());
 }
 
 #[test]
 fn a_bad_frame_size_is_refused_before_connecting() {
-    common::init();
+    testing::init();
     let pipeline = launch(
         "audiotestsrc ! nekosink url=http://127.0.0.1:9 username=a password=b frame-size=30",
     );

@@ -1,6 +1,6 @@
-//! A scripted Neko server for the tests: logs anyone in, then answers on `/api/ws` with what the
-//! test scripts (a huge heartbeat interval, a flood of malformed frames, unusable offers) and
-//! records what the client sent.
+//! A scripted, hostile Neko server: logs anyone in, then answers on `/api/ws` with what the test
+//! scripts (a huge heartbeat interval, a flood of malformed frames, unusable offers, an early
+//! disconnect) and records what the client sent.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +19,21 @@ use gstneko::protocol::{
 
 /// The session id and token every login gets.
 pub const SESSION: &str = "hostile-session";
+
+/// Reads as SDP with a video section, but webrtcbin refuses it: no ICE credentials.
+pub const UNUSABLE_OFFER: &str = "v=0\r\n\
+o=- 1 1 IN IP4 127.0.0.1\r\n\
+s=-\r\n\
+t=0 0\r\n\
+a=group:BUNDLE 0\r\n\
+m=video 9 UDP/TLS/RTP/SAVPF 96\r\n\
+c=IN IP4 127.0.0.1\r\n\
+a=mid:0\r\n\
+a=sendonly\r\n\
+a=rtcp-mux\r\n\
+a=rtpmap:96 VP8/90000\r\n\
+a=setup:actpass\r\n\
+a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n";
 
 /// What the server does.
 #[derive(Debug, Clone, Default)]

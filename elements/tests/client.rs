@@ -5,14 +5,8 @@ use std::time::Duration;
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
 use neko_sandbox::CookieConfig;
-use neko_sandbox::{Room, RoomConfig};
-
-fn room_config() -> RoomConfig {
-    RoomConfig {
-        media: false,
-        ..RoomConfig::default()
-    }
-}
+use neko_sandbox::RoomConfig;
+use neko_sandbox::testing::TestRoom;
 
 fn connected(notice: &ClientNotice) -> Option<(String, bool)> {
     match notice {
@@ -26,7 +20,7 @@ fn connected(notice: &ClientNotice) -> Option<(String, bool)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_flow_both_ways_and_host_is_regained_after_a_reconnect() {
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::signalling_only()).await;
     let target = Target::new(&room.base_url(), Some("agent"), Some("neko"), None).unwrap();
     let mut config = ClientConfig::new(target);
     config.want_host = true;
@@ -82,15 +76,14 @@ async fn events_flow_both_ways_and_host_is_regained_after_a_reconnect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_and_cookie_logins_both_connect() {
-    let room = Room::start(RoomConfig {
+    let room = TestRoom::start(RoomConfig {
         cookie: CookieConfig {
             enabled: true,
             ..CookieConfig::default()
         },
-        ..room_config()
+        ..RoomConfig::signalling_only()
     })
-    .await
-    .unwrap();
+    .await;
     let target = Target::new(&room.base_url(), Some("cookie"), Some("neko"), None).unwrap();
     let login = gstneko::client::RestClient::new(target.clone())
         .login()
@@ -120,7 +113,7 @@ async fn token_and_cookie_logins_both_connect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_disconnect_is_final_and_clear() {
-    let room = Room::start(room_config()).await.unwrap();
+    let room = TestRoom::start(RoomConfig::signalling_only()).await;
     let target = Target::new(&room.base_url(), Some("kicked"), Some("neko"), None).unwrap();
     let (_client, mut notices) = NekoClient::start(ClientConfig::new(target));
     let (session, _) = wait_for_notice(&mut notices, Duration::from_secs(10), connected)

@@ -4,24 +4,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::sandbox::Sandbox;
-use common::{MEDIA, Receiver, close_to};
+use common::{Receiver, close_to};
 use neko_sandbox::desktop::Desktop;
 use neko_sandbox::media::VideoCodec;
+use neko_sandbox::testing::{MEDIA, TestRoom};
 use neko_sandbox::{OfferStyle, RoomConfig};
 
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 720;
-
-fn config() -> RoomConfig {
-    RoomConfig {
-        width: WIDTH,
-        height: HEIGHT,
-        rate: 30,
-        ice_addresses: vec!["127.0.0.1".parse().unwrap()],
-        ..RoomConfig::default()
-    }
-}
 
 /// Centre of a named region, nudged up-left so the cursor drawn at a click point does not cover it.
 fn region_probe(name: &str) -> ((u32, u32), (u32, u32), [u8; 3]) {
@@ -34,8 +24,11 @@ fn region_probe(name: &str) -> ((u32, u32), (u32, u32), [u8; 3]) {
 
 fn assert_streams_at_room_size(codec: VideoCodec) {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::start(RoomConfig { codec, ..config() });
-    let receiver = Receiver::start(&sandbox.url(), "alice", "neko", "");
+    let room = TestRoom::start_blocking(RoomConfig {
+        codec,
+        ..RoomConfig::loopback(WIDTH, HEIGHT, 30)
+    });
+    let receiver = Receiver::start(&room.url(), "alice", "neko", "");
     let first = receiver
         .wait_frame(Duration::from_secs(30), |_| true)
         .expect("a first frame within 30 s");
@@ -76,11 +69,11 @@ fn h264_frames_of_the_room_size_flow() {
 #[test]
 fn input_through_the_action_signal_reaches_the_room_and_the_picture() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::start(RoomConfig {
+    let room = TestRoom::start_blocking(RoomConfig {
         codec: VideoCodec::Vp8,
-        ..config()
+        ..RoomConfig::loopback(WIDTH, HEIGHT, 30)
     });
-    let receiver = Receiver::start(&sandbox.url(), "alice", "neko", "");
+    let receiver = Receiver::start(&room.url(), "alice", "neko", "");
     let (_, probe, colour) = region_probe("blue");
     receiver
         .wait_frame(Duration::from_secs(30), |f| {
@@ -92,9 +85,8 @@ fn input_through_the_action_signal_reaches_the_room_and_the_picture() {
     let click =
         format!(r#"{{"event":"control/buttonpress","payload":{{"code":1,"x":{x},"y":{y}}}}}"#);
     assert!(receiver.send_event(&click));
-    let recorded = sandbox
-        .runtime
-        .block_on(sandbox.room().wait_for_input(
+    let recorded = room
+        .block_on(room.wait_for_input(
             |i| i.event == "control/buttonpress",
             Duration::from_secs(10),
         ))
@@ -114,16 +106,16 @@ fn input_through_the_action_signal_reaches_the_room_and_the_picture() {
 
 #[test]
 fn wrong_password_is_a_clear_error_without_retries() {
-    let sandbox = Sandbox::start(RoomConfig {
+    let room = TestRoom::start_blocking(RoomConfig {
         media: false,
-        ..config()
+        ..RoomConfig::loopback(WIDTH, HEIGHT, 30)
     });
-    let receiver = Receiver::start(&sandbox.url(), "mallory", "wrong", "");
+    let receiver = Receiver::start(&room.url(), "mallory", "wrong", "");
     let error = receiver
         .error(Duration::from_secs(10))
         .expect("an error on the bus");
     assert!(
-        error.contains(&sandbox.url()) && error.contains("mallory"),
+        error.contains(&room.url()) && error.contains("mallory"),
         "{error}"
     );
     assert!(error.contains("wrong username or password"), "{error}");
@@ -131,7 +123,7 @@ fn wrong_password_is_a_clear_error_without_retries() {
         receiver.error(Duration::from_secs(3)).is_none(),
         "a second error: the element retried"
     );
-    assert_eq!(sandbox.room().login_attempts(), 1);
+    assert_eq!(room.login_attempts(), 1);
 }
 
 #[test]
@@ -152,11 +144,11 @@ fn unreachable_server_is_retried_with_backoff_until_the_room_starts() {
         warnings[0].contains("cannot reach") && warnings[0].contains(&url),
         "{warnings:?}"
     );
-    let sandbox = Sandbox::start(RoomConfig {
+    let room = TestRoom::start_blocking(RoomConfig {
         bind: format!("127.0.0.1:{port}").parse().unwrap(),
-        ..config()
+        ..RoomConfig::loopback(WIDTH, HEIGHT, 30)
     });
-    assert_eq!(sandbox.url(), url);
+    assert_eq!(room.url(), url);
     assert!(
         receiver
             .wait_frame(Duration::from_secs(45), |_| true)
@@ -168,15 +160,15 @@ fn unreachable_server_is_retried_with_backoff_until_the_room_starts() {
 #[test]
 fn websocket_drop_mid_stream_reconnects_and_frames_resume() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::start(RoomConfig {
+    let room = TestRoom::start_blocking(RoomConfig {
         codec: VideoCodec::Vp8,
-        ..config()
+        ..RoomConfig::loopback(WIDTH, HEIGHT, 30)
     });
-    let receiver = Receiver::start(&sandbox.url(), "alice", "neko", "");
+    let receiver = Receiver::start(&room.url(), "alice", "neko", "");
     receiver
         .wait_frame(Duration::from_secs(30), |_| true)
         .expect("first frame");
-    sandbox.room().disconnect_all_websockets();
+    room.disconnect_all_websockets();
     receiver.wait_stats(Duration::from_secs(20), "no reconnect", |s| {
         s.get::<u32>("reconnects").unwrap() > 0
     });
@@ -189,11 +181,11 @@ fn websocket_drop_mid_stream_reconnects_and_frames_resume() {
 
 #[test]
 fn malformed_json_from_the_server_is_skipped() {
-    let sandbox = Sandbox::start(RoomConfig {
+    let room = TestRoom::start_blocking(RoomConfig {
         media: false,
-        ..config()
+        ..RoomConfig::loopback(WIDTH, HEIGHT, 30)
     });
-    let receiver = Receiver::start(&sandbox.url(), "alice", "neko", "");
+    let receiver = Receiver::start(&room.url(), "alice", "neko", "");
     let deadline = Instant::now() + Duration::from_secs(10);
     let session = loop {
         let id = receiver.stats().get::<String>("session-id").unwrap();
@@ -203,10 +195,8 @@ fn malformed_json_from_the_server_is_skipped() {
         assert!(Instant::now() < deadline, "never connected");
         std::thread::sleep(Duration::from_millis(50));
     };
-    sandbox.room().send_raw_text(&session, "{this is not json");
-    sandbox
-        .room()
-        .send_raw_text(&session, r#"{"event":"signal/candidate","payload":42}"#);
+    room.send_raw_text(&session, "{this is not json");
+    room.send_raw_text(&session, r#"{"event":"signal/candidate","payload":42}"#);
     assert!(receiver.send_event(r#"{"event":"chat/message","payload":{"text":"still here"}}"#));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -233,12 +223,12 @@ fn malformed_json_from_the_server_is_skipped() {
 #[test]
 fn video_and_audio_arrive_with_the_minimal_offer() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::start(RoomConfig {
+    let room = TestRoom::start_blocking(RoomConfig {
         offer_style: OfferStyle::Minimal,
-        ..config()
+        ..RoomConfig::loopback(WIDTH, HEIGHT, 30)
     });
     let receiver = Receiver::start_with(
-        &sandbox.url(),
+        &room.url(),
         "alice",
         "neko",
         "audio=true",
@@ -257,9 +247,9 @@ fn video_and_audio_arrive_with_the_minimal_offer() {
 #[test]
 fn outputs_follow_what_downstream_accepts_and_audio_is_decoded() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::start(RoomConfig {
+    let room = TestRoom::start_blocking(RoomConfig {
         codec: VideoCodec::Vp8,
-        ..config()
+        ..RoomConfig::loopback(WIDTH, HEIGHT, 30)
     });
     let cases = [
         ("audio=false", "! vp8dec", "encoded"),
@@ -271,7 +261,7 @@ fn outputs_follow_what_downstream_accepts_and_audio_is_decoded() {
         ),
     ];
     for (properties, chain, mode) in cases {
-        let receiver = Receiver::start_with(&sandbox.url(), "alice", "neko", properties, chain);
+        let receiver = Receiver::start_with(&room.url(), "alice", "neko", properties, chain);
         let frame = receiver.wait_frame(Duration::from_secs(30), |_| true);
         assert!(frame.is_some(), "{mode}: no frames through {chain:?}");
         let stats = receiver.stats();
@@ -293,16 +283,16 @@ fn outputs_follow_what_downstream_accepts_and_audio_is_decoded() {
 #[test]
 fn a_closed_peer_is_replaced_by_a_fresh_request_and_frames_resume() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::start(RoomConfig {
+    let room = TestRoom::start_blocking(RoomConfig {
         codec: VideoCodec::Vp8,
-        ..config()
+        ..RoomConfig::loopback(WIDTH, HEIGHT, 30)
     });
-    let receiver = Receiver::start(&sandbox.url(), "alice", "neko", "");
+    let receiver = Receiver::start(&room.url(), "alice", "neko", "");
     receiver
         .wait_frame(Duration::from_secs(30), |_| true)
         .expect("first frame");
     let session = receiver.stats().get::<String>("session-id").unwrap();
-    assert!(sandbox.room().fail_peer(&session), "the session has a peer");
+    assert!(room.fail_peer(&session), "the session has a peer");
     receiver.wait_stats(
         Duration::from_secs(20),
         "no new peer after signal/close",
