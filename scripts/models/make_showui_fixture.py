@@ -73,7 +73,7 @@ VISION_END_ID = 151653
 IMAGE_PAD_ID = 151655
 
 # The click lands on the centre of the sandbox desktop's red region
-# (src/room/desktop/layout.rs: x from 4.0 % to 22.0 % of the width, y from 14.0 % to 34.0 %).
+# (sandbox/src/desktop/layout.rs: x from 4.0 % to 22.0 % of the width, y from 14.0 % to 34.0 %).
 CLICK_REGION = "red"
 CLICK_POINT = (0.13, 0.24)
 FIRST_STEP_TEXT = (
