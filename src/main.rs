@@ -71,12 +71,31 @@ async fn run_agent(args: neko_agent::agent::RunArgs) -> anyhow::Result<ExitCode>
 
 async fn run_yap(args: neko_agent::yap::YapArgs) -> anyhow::Result<ExitCode> {
     init_gstreamer()?;
-    Ok(ExitCode::from(neko_agent::yap::app::run(args).await))
+    match neko_agent::yap::app::run(args).await {
+        Ok(outcome) => {
+            if let neko_agent::yap::app::YapOutcome::Unhealthy(problems) = &outcome {
+                for problem in problems {
+                    eprintln!("Error: {problem}");
+                }
+            }
+            Ok(ExitCode::from(outcome.exit_code()))
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Ok(ExitCode::from(error.exit_code()))
+        }
+    }
 }
 
 async fn run_capture(args: neko_agent::capture::CaptureArgs) -> anyhow::Result<ExitCode> {
     init_gstreamer()?;
-    Ok(ExitCode::from(neko_agent::capture::app::run(args).await))
+    match neko_agent::capture::app::run(args).await {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(error) => {
+            eprintln!("error: {error}");
+            Ok(ExitCode::from(error.exit_code()))
+        }
+    }
 }
 
 async fn run_manual(args: ManualArgs) -> anyhow::Result<ExitCode> {

@@ -5,21 +5,22 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gstneko::client::ClientNotice;
+use gstneko::client::{ClientError, ClientNotice};
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 
 use super::chat::{ChatCommand, chat_text, parse_line};
 use super::episode::{EndReason, unix_now};
+use super::error::CaptureError;
 use super::frames::{StreamHealth, attach_stream, spawn_screenshots};
 use super::recorder::{Notice, RecorderHandle};
 use super::service::{CaptureService, CloseReport};
-use super::settings::{CaptureOptions, CaptureSettings};
+use super::settings::{CaptureOptions, CaptureSettings, SettingProblem};
 use crate::chat_prefix::CAPTURE as CHAT_PREFIX;
 use crate::connection::{ConnectionArgs, SessionSettings};
 use crate::input::Screen;
-use crate::session::{ControlOptions, Controller, Link};
+use crate::session::{ControlError, ControlOptions, Controller, Link, LinkError};
 
 /// Stopped by a signal with everything saved.
 pub const EXIT_OK: u8 = 0;
@@ -60,38 +61,97 @@ pub struct CaptureArgs {
     pub loglevel: Option<String>,
 }
 
-/// Runs capture; returns the process exit status.
-pub async fn run(args: CaptureArgs) -> u8 {
-    let mut signals = match Signals::listen() {
-        Ok(signals) => signals,
-        Err(error) => {
-            eprintln!("error: cannot listen for SIGINT/SIGTERM: {error}");
-            return EXIT_USAGE;
+/// Why capture stopped other than by a signal with everything saved.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureCommandError {
+    /// The signal handlers could not be installed.
+    #[error("cannot listen for SIGINT/SIGTERM: {0}")]
+    Signals(#[source] std::io::Error),
+    /// The arguments are wrong.
+    #[error(transparent)]
+    Settings(#[from] SettingsProblems),
+    /// The server settings or the pipeline file are unusable.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The dataset directory or the remote could not be opened.
+    #[error(transparent)]
+    Open(#[from] CaptureError),
+    /// The health probe server could not listen.
+    #[error("health port {port}: {source}")]
+    HealthPort {
+        /// The port asked for.
+        port: u16,
+        /// Why it could not be bound.
+        source: std::io::Error,
+    },
+    /// The room was not joined in time.
+    #[error(transparent)]
+    Join(ControlError),
+    /// The session failed for good.
+    #[error(transparent)]
+    Lost(ClientError),
+    /// The session's event stream closed.
+    #[error("the session ended")]
+    SessionEnded,
+    /// Stopped by a signal, but something recorded waits on disk.
+    #[error("some recordings could not be saved yet (see above); they are saved on the next start")]
+    NotSaved,
+}
+
+impl CaptureCommandError {
+    /// The process exit status: [`EXIT_NOT_SAVED`], [`EXIT_USAGE`] or [`EXIT_CONNECTION`].
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Signals(_)
+            | Self::Settings(_)
+            | Self::Link(_)
+            | Self::Open(_)
+            | Self::HealthPort { .. } => EXIT_USAGE,
+            Self::Join(_) | Self::Lost(_) | Self::SessionEnded => EXIT_CONNECTION,
+            Self::NotSaved => EXIT_NOT_SAVED,
         }
-    };
-    let (settings, session) = match check(&args) {
-        Ok(checked) => checked,
-        Err(problems) => {
-            eprintln!(
-                "error: the capture settings are wrong:\n  - {}",
-                problems.join("\n  - ")
-            );
-            return EXIT_USAGE;
-        }
-    };
-    let link = match open_link(&args, &settings, &session) {
-        Ok(link) => link,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return EXIT_USAGE;
-        }
-    };
+    }
+}
+
+/// Every problem with capture's arguments, reported at once.
+#[derive(Debug, thiserror::Error)]
+#[error("the capture settings are wrong:\n  - {}", list(.0))]
+pub struct SettingsProblems(pub Vec<ArgumentProblem>);
+
+/// One problem with capture's arguments.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgumentProblem {
+    /// A dataset, remote, frame rate or episode setting.
+    #[error(transparent)]
+    Capture(#[from] SettingProblem),
+    /// A server or credentials setting (one line of the connection settings' list).
+    #[error("{0}")]
+    Connection(String),
+    /// `--connect-timeout` is not a positive number.
+    #[error("--connect-timeout/NEKO_CONNECT_TIMEOUT must be a positive number of seconds")]
+    ConnectTimeout,
+}
+
+fn list(problems: &[ArgumentProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n  - ")
+}
+
+/// Runs capture until SIGINT/SIGTERM ([`EXIT_OK`] when everything was saved); an error says
+/// why it stopped otherwise, and its [`exit_code`](CaptureCommandError::exit_code) is the
+/// process exit status.
+pub async fn run(args: CaptureArgs) -> Result<(), CaptureCommandError> {
+    let mut signals = Signals::listen().map_err(CaptureCommandError::Signals)?;
+    let (settings, session) = check(&args)?;
+    let link = open_link(&args, &settings, &session)?;
     let (service, lines, mut notices) = match CaptureService::open(&settings).await {
         Ok(opened) => opened,
         Err(error) => {
-            eprintln!("error: {error}");
             link.close();
-            return EXIT_USAGE;
+            return Err(error.into());
         }
     };
     for line in lines {
@@ -103,11 +163,10 @@ pub async fn run(args: CaptureArgs) -> u8 {
         let address = std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, port));
         match crate::metrics_server::serve(address, None, readiness).await {
             Ok(bound) => tracing::info!(%bound, "health probes at http://{bound}/readyz"),
-            Err(error) => {
-                eprintln!("error: health port {port}: {error}");
+            Err(source) => {
                 service.close().await;
                 link.close();
-                return EXIT_USAGE;
+                return Err(CaptureCommandError::HealthPort { port, source });
             }
         }
     }
@@ -140,24 +199,22 @@ pub async fn run(args: CaptureArgs) -> u8 {
 }
 
 /// Every problem with the arguments at once; the capture and session settings otherwise.
-fn check(args: &CaptureArgs) -> Result<(CaptureSettings, SessionSettings), Vec<String>> {
+fn check(args: &CaptureArgs) -> Result<(CaptureSettings, SessionSettings), SettingsProblems> {
     let mut problems = Vec::new();
     let settings = CaptureSettings::from_options(&args.capture)
-        .map_err(|p| problems.extend(p.iter().map(ToString::to_string)))
+        .map_err(|p| problems.extend(p.into_iter().map(ArgumentProblem::Capture)))
         .ok();
     let session = args
         .connection
         .session()
-        .map_err(|e| problems.extend(e.0))
+        .map_err(|e| problems.extend(e.0.into_iter().map(ArgumentProblem::Connection)))
         .ok();
     if !(args.connect_timeout.is_finite() && args.connect_timeout > 0.0) {
-        problems.push(
-            "--connect-timeout/NEKO_CONNECT_TIMEOUT must be a positive number of seconds".into(),
-        );
+        problems.push(ArgumentProblem::ConnectTimeout);
     }
     match (settings, session) {
         (Some(settings), Some(session)) if problems.is_empty() => Ok((settings, session)),
-        _ => Err(problems),
+        _ => Err(SettingsProblems(problems)),
     }
 }
 
@@ -165,9 +222,9 @@ fn open_link(
     args: &CaptureArgs,
     settings: &CaptureSettings,
     session: &SessionSettings,
-) -> Result<Link, String> {
+) -> Result<Link, LinkError> {
     if args.no_media {
-        return Link::signalling(session).map_err(|e| e.to_string());
+        return Link::signalling(session);
     }
     let variables = BTreeMap::from([
         ("decoder".to_owned(), args.decoder.clone()),
@@ -179,16 +236,17 @@ fn open_link(
         session,
         &variables,
         Arc::new(|message| {
-            tracing::error!("media pipeline: {message}; frames come from REST screenshots while the stream gives none");
+            tracing::error!(
+                "media pipeline: {message}; frames come from REST screenshots while the stream gives none"
+            );
         }),
     )
-    .map_err(|e| e.to_string())
 }
 
-/// How recording ended.
+/// How recording ended: by a signal, or with the error that ended the session.
 enum Ended {
     Signal,
-    Connection(String),
+    Connection(CaptureCommandError),
 }
 
 /// Joins the room and records until a signal or the end of the session.
@@ -215,7 +273,7 @@ async fn record(
     tokio::select! {
         connected = controller.wait_connected(connect_timeout) => {
             if let Err(error) = connected {
-                return Ended::Connection(error.to_string());
+                return Ended::Connection(CaptureCommandError::Join(error));
             }
         }
         () = signals.received() => return Ended::Signal,
@@ -253,13 +311,15 @@ async fn record(
         tokio::select! {
             event = events.recv() => match event {
                 Ok(ClientNotice::Event(event)) => chat.on_event(&event).await,
-                Ok(ClientNotice::Fatal(error)) => break Ended::Connection(error.to_string()),
+                Ok(ClientNotice::Fatal(error)) => {
+                    break Ended::Connection(CaptureCommandError::Lost(error));
+                }
                 Ok(ClientNotice::Connected { reconnect: true, .. }) => {
                     tracing::info!("reconnected to the room");
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => {
-                    break Ended::Connection("the session ended".into());
+                    break Ended::Connection(CaptureCommandError::SessionEnded);
                 }
             },
             Some(notice) = notices.recv() => chat.announce(&notice).await,
@@ -341,22 +401,14 @@ impl Chat<'_> {
     }
 }
 
-fn finish(ended: Ended, report: &CloseReport) -> u8 {
+fn finish(ended: Ended, report: &CloseReport) -> Result<(), CaptureCommandError> {
     for line in report.lines() {
         println!("{line}");
     }
     match ended {
-        Ended::Connection(reason) => {
-            eprintln!("error: {reason}");
-            EXIT_CONNECTION
-        }
-        Ended::Signal if report.all_saved() => EXIT_OK,
-        Ended::Signal => {
-            eprintln!(
-                "error: some recordings could not be saved yet (see above); they are saved on the next start"
-            );
-            EXIT_NOT_SAVED
-        }
+        Ended::Connection(error) => Err(error),
+        Ended::Signal if report.all_saved() => Ok(()),
+        Ended::Signal => Err(CaptureCommandError::NotSaved),
     }
 }
 
@@ -382,5 +434,42 @@ impl Signals {
             _ = self.interrupt.recv() => {}
             _ = self.terminate.recv() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_problems_are_listed_one_a_line() {
+        let error = CaptureCommandError::from(SettingsProblems(vec![
+            ArgumentProblem::Capture(SettingProblem::NoOut),
+            ArgumentProblem::Connection("no server".into()),
+            ArgumentProblem::ConnectTimeout,
+        ]));
+        assert_eq!(
+            error.to_string(),
+            "the capture settings are wrong:\n  \
+             - --out/CAPTURE_OUT is empty: give the dataset directory\n  \
+             - no server\n  \
+             - --connect-timeout/NEKO_CONNECT_TIMEOUT must be a positive number of seconds"
+        );
+        assert_eq!(error.exit_code(), EXIT_USAGE);
+    }
+
+    #[test]
+    fn exit_codes_say_how_capture_ended() {
+        let port = CaptureCommandError::HealthPort {
+            port: 9,
+            source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+        };
+        assert_eq!(port.exit_code(), EXIT_USAGE);
+        assert!(std::error::Error::source(&port).is_some());
+        assert_eq!(
+            CaptureCommandError::SessionEnded.exit_code(),
+            EXIT_CONNECTION
+        );
+        assert_eq!(CaptureCommandError::NotSaved.exit_code(), EXIT_NOT_SAVED);
     }
 }

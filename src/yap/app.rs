@@ -18,7 +18,8 @@ use super::chat::{self, HELP, REPLY_PREFIX, YapCommand};
 use super::metrics::YapMetrics;
 use super::settings::YapArgs;
 use crate::connection::SessionSettings;
-use crate::voice::live::{self, SayError, Voice, VoiceError};
+use crate::session::LoginError;
+use crate::voice::live::{self, SayError, SetupError, Voice, VoiceError};
 use crate::voice::segment::StreamAssembler;
 use crate::voice::speaker::SpeakerEvent;
 
@@ -31,20 +32,99 @@ pub const EXIT_USAGE: u8 = 2;
 /// The room could not be joined, or the session was lost.
 pub const EXIT_CONNECTION: u8 = 3;
 
-/// Runs yap; returns the process exit status.
-pub async fn run(args: YapArgs) -> u8 {
-    let (session, variables) = match args.settings() {
-        Ok(checked) => checked,
-        Err(problems) => {
-            eprintln!(
-                "error: the yap settings are wrong:\n  - {}",
-                problems.join("\n  - ")
-            );
-            return EXIT_USAGE;
+/// How a yap run ended when nothing went wrong with yap itself.
+#[derive(Debug)]
+pub enum YapOutcome {
+    /// Stopped by SIGINT/SIGTERM.
+    Stopped,
+    /// `--healthcheck` found everything in order.
+    Healthy,
+    /// `--healthcheck` found these problems.
+    Unhealthy(Vec<HealthProblem>),
+}
+
+impl YapOutcome {
+    /// The process exit status: [`EXIT_OK`] or [`EXIT_UNHEALTHY`].
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Stopped | Self::Healthy => EXIT_OK,
+            Self::Unhealthy(_) => EXIT_UNHEALTHY,
         }
-    };
+    }
+}
+
+/// One thing `--healthcheck` found wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthProblem {
+    /// The engine, the voices file or a pipeline file.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The check of the local settings did not finish.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+    /// The server refused the login or could not be reached.
+    #[error(transparent)]
+    Login(#[from] LoginError),
+}
+
+/// Why yap could not start or stopped without a signal.
+#[derive(Debug, thiserror::Error)]
+pub enum YapCommandError {
+    /// Every problem with the settings.
+    #[error("the yap settings are wrong:\n  - {}", .0.join("\n  - "))]
+    Settings(Vec<String>),
+    /// The voice could not be set up or could not join the room.
+    #[error(transparent)]
+    Voice(#[from] VoiceError),
+    /// Setting up the voice did not finish.
+    #[error("the voice did not start: {0}")]
+    VoiceStart(#[source] tokio::task::JoinError),
+    /// The room was not joined.
+    #[error(transparent)]
+    Join(#[from] JoinError),
+    /// The metrics server could not listen.
+    #[error("metrics port {port}: {source}")]
+    MetricsPort {
+        /// The port asked for.
+        port: u16,
+        /// Why it could not be bound.
+        source: std::io::Error,
+    },
+    /// The session failed for good.
+    #[error(transparent)]
+    Lost(ClientError),
+    /// The session's event stream closed.
+    #[error("the session ended")]
+    SessionEnded,
+    /// The voice pipeline reported an error.
+    #[error("{0}")]
+    Pipeline(String),
+}
+
+impl YapCommandError {
+    /// The process exit status: [`EXIT_USAGE`] or [`EXIT_CONNECTION`].
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Settings(_)
+            | Self::Voice(VoiceError::Setup(_))
+            | Self::VoiceStart(_)
+            | Self::MetricsPort { .. } => EXIT_USAGE,
+            Self::Voice(VoiceError::Link(_))
+            | Self::Join(_)
+            | Self::Lost(_)
+            | Self::SessionEnded
+            | Self::Pipeline(_) => EXIT_CONNECTION,
+        }
+    }
+}
+
+/// Runs yap until SIGINT/SIGTERM, or `--healthcheck`; an error says why it could not start or
+/// stopped otherwise, and its [`exit_code`](YapCommandError::exit_code) is the process exit
+/// status.
+pub async fn run(args: YapArgs) -> Result<YapOutcome, YapCommandError> {
+    let (session, variables) = args.settings().map_err(YapCommandError::Settings)?;
     if args.healthcheck {
-        return healthcheck(&args, &session).await;
+        return Ok(healthcheck(&args, &session).await);
     }
     let (errors, mut pipeline_errors) = unbounded_channel();
     let on_error = Arc::new(move |error: String| {
@@ -58,30 +138,15 @@ pub async fn run(args: YapArgs) -> u8 {
         })
         .await
     };
-    let (voice, speaker_events) = match opened {
-        Ok(Ok(opened)) => opened,
-        Ok(Err(VoiceError::Setup(error))) => {
-            eprintln!("error: {error}");
-            return EXIT_USAGE;
-        }
-        Ok(Err(VoiceError::Link(error))) => {
-            eprintln!("error: {error}");
-            return EXIT_CONNECTION;
-        }
-        Err(error) => {
-            eprintln!("error: the voice did not start: {error}");
-            return EXIT_USAGE;
-        }
-    };
+    let (voice, speaker_events) = opened.map_err(YapCommandError::VoiceStart)??;
     let mut notices = voice.link().client.subscribe();
     let joined = tokio::select! {
         joined = wait_joined(&voice.link().client, &mut notices, Duration::from_secs_f64(args.connect_timeout.max(0.1))) => joined,
         Some(error) = pipeline_errors.recv() => Err(JoinError::Pipeline(error)),
     };
     if let Err(error) = joined {
-        eprintln!("error: {error}");
         voice.close();
-        return EXIT_CONNECTION;
+        return Err(error.into());
     }
     let metrics = Arc::new(YapMetrics::default());
     metrics.readiness.watch(voice.link().client.clone());
@@ -89,10 +154,9 @@ pub async fn run(args: YapArgs) -> u8 {
         let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
         match metrics.clone().serve(address).await {
             Ok(bound) => tracing::info!(%bound, "metrics on /metrics"),
-            Err(error) => {
-                eprintln!("error: metrics port {port}: {error}");
+            Err(source) => {
                 voice.close();
-                return EXIT_USAGE;
+                return Err(YapCommandError::MetricsPort { port, source });
             }
         }
     }
@@ -105,16 +169,16 @@ pub async fn run(args: YapArgs) -> u8 {
         max_chars: args.voice.max_chars,
         metrics,
     };
-    let code = session
+    let ended = session
         .serve(notices, speaker_events, &mut pipeline_errors)
         .await;
     session.voice.close();
-    code
+    ended.map(|()| YapOutcome::Stopped)
 }
 
 /// Why the room was not joined.
 #[derive(Debug, thiserror::Error)]
-enum JoinError {
+pub enum JoinError {
     /// The session ended for good.
     #[error(transparent)]
     Fatal(ClientError),
@@ -179,7 +243,7 @@ impl ChatSession {
         mut notices: broadcast::Receiver<ClientNotice>,
         mut speaker_events: UnboundedReceiver<SpeakerEvent>,
         pipeline_errors: &mut UnboundedReceiver<String>,
-    ) -> u8 {
+    ) -> Result<(), YapCommandError> {
         let terminate = crate::shutdown::interrupted();
         tokio::pin!(terminate);
         loop {
@@ -194,24 +258,17 @@ impl ChatSession {
                             }
                         }
                     }
-                    Ok(ClientNotice::Fatal(error)) => {
-                        eprintln!("error: {error}");
-                        return EXIT_CONNECTION;
-                    }
+                    Ok(ClientNotice::Fatal(error)) => return Err(YapCommandError::Lost(error)),
                     Ok(ClientNotice::Disconnected { reason, .. }) => {
                         tracing::warn!(%reason, "lost the room; reconnecting");
                     }
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => {
-                        eprintln!("error: the session ended");
-                        return EXIT_CONNECTION;
+                        return Err(YapCommandError::SessionEnded);
                     }
                 },
                 Some(event) = speaker_events.recv() => self.on_speaker(event).await,
-                Some(error) = pipeline_errors.recv() => {
-                    eprintln!("error: {error}");
-                    return EXIT_CONNECTION;
-                }
+                Some(error) = pipeline_errors.recv() => return Err(YapCommandError::Pipeline(error)),
                 _ = async { tokio::time::sleep_until(flush_at.unwrap_or_else(Instant::now)).await }, if flush_at.is_some() => {
                     self.flush_at = None;
                     self.flush_stream().await;
@@ -219,7 +276,7 @@ impl ChatSession {
                 _ = &mut terminate => {
                     tracing::info!("stopping on signal");
                     self.voice.stop();
-                    return EXIT_OK;
+                    return Ok(());
                 }
             }
         }
@@ -349,25 +406,56 @@ impl ChatSession {
 }
 
 /// `--healthcheck`: the engine, the voices file, both pipeline files and the server's login.
-async fn healthcheck(args: &YapArgs, session: &SessionSettings) -> u8 {
+async fn healthcheck(args: &YapArgs, session: &SessionSettings) -> YapOutcome {
     let mut problems = Vec::new();
     let voice = args.voice.clone();
     let local = tokio::task::spawn_blocking(move || live::check(&voice)).await;
     match local {
         Ok(Ok(())) => {}
-        Ok(Err(error)) => problems.push(error.to_string()),
-        Err(error) => problems.push(error.to_string()),
+        Ok(Err(error)) => problems.push(error.into()),
+        Err(error) => problems.push(error.into()),
     }
     if let Err(error) = crate::session::check_login(session).await {
-        problems.push(error.to_string());
+        problems.push(error.into());
     }
     if problems.is_empty() {
         println!("yap healthcheck ok");
-        EXIT_OK
+        YapOutcome::Healthy
     } else {
-        for problem in problems {
-            eprintln!("Error: {problem}");
-        }
-        EXIT_UNHEALTHY
+        YapOutcome::Unhealthy(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_problems_are_listed_one_a_line() {
+        let error = YapCommandError::Settings(vec!["no server".into(), "no engine".into()]);
+        assert_eq!(
+            error.to_string(),
+            "the yap settings are wrong:\n  - no server\n  - no engine"
+        );
+        assert_eq!(error.exit_code(), EXIT_USAGE);
+    }
+
+    #[test]
+    fn exit_codes_say_how_yap_ended() {
+        let port = YapCommandError::MetricsPort {
+            port: 9,
+            source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+        };
+        assert_eq!(port.exit_code(), EXIT_USAGE);
+        assert!(std::error::Error::source(&port).is_some());
+        let join = YapCommandError::from(JoinError::Pipeline("refused".into()));
+        assert_eq!(join.exit_code(), EXIT_CONNECTION);
+        assert_eq!(YapCommandError::SessionEnded.exit_code(), EXIT_CONNECTION);
+        assert_eq!(YapOutcome::Stopped.exit_code(), EXIT_OK);
+        assert_eq!(YapOutcome::Healthy.exit_code(), EXIT_OK);
+        assert_eq!(
+            YapOutcome::Unhealthy(Vec::new()).exit_code(),
+            EXIT_UNHEALTHY
+        );
     }
 }
