@@ -7,3 +7,5 @@ pub const AGENT: &str = "[agent]";
 pub const AGENT_THINKING: &str = "[agent] [thinking]";
 /// Lines the recorder writes (`neko-agent capture`).
 pub const CAPTURE: &str = "[capture]";
+/// Lines the voice writes (`neko-agent yap`).
+pub const YAP: &str = "[yap]";

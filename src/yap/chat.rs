@@ -2,7 +2,7 @@
 //! the trimmed text, in the same order.
 
 /// Replies are sent with this prefix, and messages starting with it are never spoken.
-pub const REPLY_PREFIX: &str = "[yap]";
+pub use crate::chat_prefix::YAP as REPLY_PREFIX;
 
 /// One chat message, read as a yap command.
 #[derive(Debug, Clone, PartialEq, Eq)]
