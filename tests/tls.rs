@@ -12,23 +12,9 @@ use common::nginx::Nginx;
 use gstneko::client::{
     ClientConfig, ClientError, ClientNotice, NekoClient, Target, wait_for_notice,
 };
+use neko_sandbox::RoomConfig;
 use neko_sandbox::testing::TestRoom;
 use neko_sandbox::testing::ca::TestCa;
-use neko_sandbox::{RoomConfig, TlsFiles};
-
-/// A room serving https with a certificate for `alt_names`, signed by a fresh CA.
-async fn tls_room(ca: &TestCa, alt_names: &str, media: bool) -> TestRoom {
-    let cert = ca.server_cert("room", alt_names);
-    TestRoom::start(RoomConfig {
-        tls: Some(TlsFiles {
-            cert: cert.cert,
-            key: cert.key,
-        }),
-        media,
-        ..RoomConfig::loopback(320, 240, 15)
-    })
-    .await
-}
 
 /// `neko-agent` with `args` against `url` as `user`, with `NEKO_CA_FILE` when given.
 fn neko_agent(args: &[&str], url: &str, user: &str, password: &str, ca: Option<&str>) -> Command {
@@ -86,7 +72,7 @@ fn text(output: &Output) -> String {
 async fn watch_and_manual_over_tls_with_neko_ca_file() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     let ca = TestCa::generate();
-    let room = tls_room(&ca, "IP:127.0.0.1,DNS:localhost", true).await;
+    let room = TestRoom::start_tls(&ca, "IP:127.0.0.1,DNS:localhost", true).await;
     let ca_file = ca.cert.display().to_string();
     let watch = neko_agent(
         &["watch", "--duration", "5"],
@@ -123,7 +109,7 @@ async fn watch_and_manual_over_tls_with_neko_ca_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_ca_the_error_names_the_host_and_the_reason() {
     let ca = TestCa::generate();
-    let room = tls_room(&ca, "IP:127.0.0.1", false).await;
+    let room = TestRoom::start_tls(&ca, "IP:127.0.0.1", false).await;
     let server = room.base_url().trim_start_matches("https://").to_owned();
     let expected = format!(
         "TLS to {server} failed: certificate is not trusted (UnknownIssuer); give the room's CA with NEKO_CA_FILE"
@@ -184,7 +170,7 @@ async fn without_the_ca_the_error_names_the_host_and_the_reason() {
 async fn a_certificate_for_another_name_is_refused_by_the_subcommand() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     let ca = TestCa::generate();
-    let room = tls_room(&ca, "DNS:neko.example.com", false).await;
+    let room = TestRoom::start_tls(&ca, "DNS:neko.example.com", false).await;
     let ca_file = ca.cert.display().to_string();
     let server = room.base_url().trim_start_matches("https://").to_owned();
     let expected = format!("TLS to {server} failed: certificate is not valid for this host name");
@@ -241,10 +227,7 @@ fn a_missing_or_garbage_ca_file_is_a_settings_error() {
 async fn watch_manual_and_the_agent_through_nginx_under_a_path_prefix() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     let ca = TestCa::generate();
-    let room = TestRoom::start(RoomConfig {
-        ..RoomConfig::loopback(640, 360, 15)
-    })
-    .await;
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
     let nginx = Nginx::start(
         "/neko/",
         room.local_addr(),

@@ -10,21 +10,6 @@ use common::Receiver;
 use gst::prelude::*;
 use neko_sandbox::testing::ca::TestCa;
 use neko_sandbox::testing::{self, MEDIA, TestRoom};
-use neko_sandbox::{RoomConfig, TlsFiles};
-
-/// A room serving https with a certificate for `alt_names`, signed by `ca`.
-async fn tls_room(ca: &TestCa, alt_names: &str, media: bool) -> TestRoom {
-    let cert = ca.server_cert("room", alt_names);
-    TestRoom::start(RoomConfig {
-        tls: Some(TlsFiles {
-            cert: cert.cert,
-            key: cert.key,
-        }),
-        media,
-        ..RoomConfig::loopback(320, 240, 15)
-    })
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[expect(
@@ -34,7 +19,7 @@ async fn tls_room(ca: &TestCa, alt_names: &str, media: bool) -> TestRoom {
 async fn nekosrc_receives_over_tls_with_ca_file() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     let ca = TestCa::generate();
-    let room = tls_room(&ca, "IP:127.0.0.1", true).await;
+    let room = TestRoom::start_tls(&ca, "IP:127.0.0.1", true).await;
     assert!(
         room.base_url().starts_with("https://"),
         "{}",
@@ -63,7 +48,7 @@ async fn nekosrc_receives_over_tls_with_ca_file() {
 async fn nekosrc_refuses_a_certificate_for_another_name() {
     let _media = MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     let ca = TestCa::generate();
-    let room = tls_room(&ca, "DNS:neko.example.com", false).await;
+    let room = TestRoom::start_tls(&ca, "DNS:neko.example.com", false).await;
     let ca_file = ca.cert.display().to_string();
     let server = room.base_url().trim_start_matches("https://").to_owned();
     let expected = format!("TLS to {server} failed: certificate is not valid for this host name");

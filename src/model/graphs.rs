@@ -10,8 +10,8 @@ use ort::value::{DynValue, Outlet, Tensor, TensorElementType};
 
 use super::config::ModelConfig;
 use crate::onnx::{
-    Direction, ExecutionProvider, FloatKind, Interface, InterfaceError, OpenError, Runtime,
-    RuntimeError, float_tensor, open, read_floats,
+    Direction, ExecutionProvider, FloatKind, Interface, InterfaceError, OpenError, RunError,
+    Runtime, RuntimeError, float_tensor, open, read_floats,
 };
 
 /// A graph that cannot be opened, does not look like the Qwen2-VL export, or failed to run.
@@ -54,23 +54,9 @@ pub enum GraphError {
         /// What is wrong.
         problem: String,
     },
-    /// A run failed.
-    #[error("running {graph} failed: {source}")]
-    Run {
-        /// Which graph.
-        graph: &'static str,
-        /// What ONNX Runtime reported.
-        #[source]
-        source: ort::Error,
-    },
-    /// A run did not produce an output the graph declares.
-    #[error("running {graph} failed: output {name} missing")]
-    MissingOutput {
-        /// Which graph.
-        graph: &'static str,
-        /// The output.
-        name: String,
-    },
+    /// A run failed or did not produce an output the graph declares.
+    #[error(transparent)]
+    Run(#[from] RunError),
 }
 
 impl GraphError {
@@ -206,9 +192,11 @@ impl VisionGraph {
         row_len: usize,
         grids: &[[usize; 3]],
     ) -> Result<(usize, Vec<f32>), GraphError> {
-        let run = |source| GraphError::Run {
-            graph: "vision_encoder",
-            source,
+        let run = |source| {
+            GraphError::Run(RunError::Failed {
+                graph: "vision_encoder",
+                source,
+            })
         };
         let rows = pixel_values.len() / row_len;
         let grid: Vec<i64> = grids.iter().flatten().map(|&v| v as i64).collect();
@@ -260,9 +248,11 @@ impl EmbedGraph {
 
     /// Embeddings of `ids` (one sequence), `ids.len() × hidden` values.
     pub fn run(&mut self, ids: &[u32]) -> Result<Vec<f32>, GraphError> {
-        let run = |source| GraphError::Run {
-            graph: "embed_tokens",
-            source,
+        let run = |source| {
+            GraphError::Run(RunError::Failed {
+                graph: "embed_tokens",
+                source,
+            })
         };
         let ids: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
         let tensor = Tensor::from_array((vec![1, ids.len() as i64], ids)).map_err(run)?;
@@ -411,10 +401,10 @@ impl DecoderGraph {
     }
 
     fn error(source: ort::Error) -> GraphError {
-        GraphError::Run {
+        GraphError::Run(RunError::Failed {
             graph: "decoder_model_merged",
             source,
-        }
+        })
     }
 
     /// An empty cache (past length 0) with the shapes and type the graph declares.
@@ -479,13 +469,12 @@ impl DecoderGraph {
         let mut values = Vec::with_capacity(self.layers.len() * 2);
         for layer in &self.layers {
             for name in [&layer.present_key, &layer.present_value] {
-                let value =
-                    outputs
-                        .remove(name.as_str())
-                        .ok_or_else(|| GraphError::MissingOutput {
-                            graph: "decoder_model_merged",
-                            name: name.clone(),
-                        })?;
+                let value = outputs.remove(name.as_str()).ok_or_else(|| {
+                    GraphError::Run(RunError::MissingOutput {
+                        graph: "decoder_model_merged",
+                        name: name.clone(),
+                    })
+                })?;
                 values.push(value);
             }
         }

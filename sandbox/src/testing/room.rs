@@ -29,6 +29,21 @@ impl TestRoom {
         }
     }
 
+    /// A small loopback room (320×240 at 15 fps, `media` or signalling only) serving https and
+    /// wss with a certificate for `alt_names` signed by `ca`.
+    pub async fn start_tls(ca: &super::ca::TestCa, alt_names: &str, media: bool) -> TestRoom {
+        let cert = ca.server_cert("room", alt_names);
+        Self::start(RoomConfig {
+            tls: Some(crate::TlsFiles {
+                cert: cert.cert,
+                key: cert.key,
+            }),
+            media,
+            ..RoomConfig::loopback(320, 240, 15)
+        })
+        .await
+    }
+
     /// Initialises GStreamer and starts a room with `config` on a runtime of its own, for tests
     /// without one.
     pub fn start_blocking(config: RoomConfig) -> TestRoom {

@@ -16,8 +16,8 @@ use ort::session::{Session, SessionInputValue};
 use ort::value::{DynValue, Outlet, Tensor, TensorElementType};
 
 use crate::onnx::{
-    Direction, ExecutionProvider, FloatKind, Interface, InterfaceError, OpenError, Runtime,
-    to_float_kind,
+    Direction, ExecutionProvider, FloatKind, Interface, InterfaceError, OpenError, RunError,
+    Runtime, to_float_kind,
 };
 use crate::voice::cancel::CancelFlag;
 
@@ -51,23 +51,9 @@ pub enum GraphError {
         /// What is wrong.
         problem: String,
     },
-    /// A run failed.
-    #[error("running {graph} failed: {source}")]
-    Run {
-        /// Which graph.
-        graph: &'static str,
-        /// What ONNX Runtime reported.
-        #[source]
-        source: ort::Error,
-    },
-    /// A run did not produce an output the graph declares.
-    #[error("running {graph} failed: output {name} missing")]
-    MissingOutput {
-        /// Which graph.
-        graph: &'static str,
-        /// The output.
-        name: String,
-    },
+    /// A run failed or did not produce an output the graph declares.
+    #[error(transparent)]
+    Run(#[from] RunError),
     /// The cancel flag was raised between steps.
     #[error("cancelled")]
     Cancelled,
@@ -325,7 +311,9 @@ impl F5Graphs {
         max_duration: usize,
         cancel: &CancelFlag,
     ) -> Result<Vec<i16>, GraphError> {
-        let run = |graph: &'static str| move |source: ort::Error| GraphError::Run { graph, source };
+        let run = |graph: &'static str| {
+            move |source: ort::Error| GraphError::Run(RunError::Failed { graph, source })
+        };
         let pre_err = run("F5_Preprocess");
         let inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
             (
@@ -357,12 +345,12 @@ impl F5Graphs {
         }
         drop(outputs);
         let take = |produced: &mut HashMap<String, DynValue>, name: &str| {
-            produced
-                .remove(name)
-                .ok_or_else(|| GraphError::MissingOutput {
+            produced.remove(name).ok_or_else(|| {
+                GraphError::Run(RunError::MissingOutput {
                     graph: "F5_Preprocess",
                     name: name.to_owned(),
                 })
+            })
         };
         let ref_len = take(&mut produced, &self.pre_ref_len)?;
         let noise = take(&mut produced, &self.pre_noise)?;
@@ -400,9 +388,11 @@ impl F5Graphs {
                 })
                 .collect();
             let mut outputs = self.transformer.run(inputs).map_err(tr_err)?;
-            let missing = |name: &str| GraphError::MissingOutput {
-                graph: "F5_Transformer",
-                name: name.to_owned(),
+            let missing = |name: &str| {
+                GraphError::Run(RunError::MissingOutput {
+                    graph: "F5_Transformer",
+                    name: name.to_owned(),
+                })
             };
             let next_noise = outputs
                 .remove(&self.denoised_out)
