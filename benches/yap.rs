@@ -117,7 +117,7 @@ fn measure(binary: &str, engine_args: &[&str]) -> Run {
 }
 
 fn main() {
-    neko_sandbox::testing::init();
+    neko_sandbox::testing::init_gstreamer();
     let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/neko-agent");
     let built = Command::new("cargo")
         .args(["build", "--release", "--quiet", "--bin", "neko-agent"])

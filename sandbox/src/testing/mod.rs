@@ -16,13 +16,22 @@ pub use room::TestRoom;
 /// Serialises tests that run media (two cores cannot encode several rooms at 30 fps at once).
 pub static MEDIA: Mutex<()> = Mutex::new(());
 
-/// Initialises GStreamer, registers the neko elements and installs a log subscriber that
-/// writes through the test harness, once per process.
-pub fn init() {
+/// Initialises GStreamer and registers the neko elements, once per process.
+pub fn init_gstreamer() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         gst::init().expect("GStreamer initialises");
         gstneko::plugin_register_static().expect("the neko plugin registers");
+    });
+}
+
+/// [`init_gstreamer`], and a log subscriber that writes through the test harness (shown for
+/// failing tests), once per process. Benchmarks call only [`init_gstreamer`]: without the
+/// harness, the subscriber would print into their tables.
+pub fn init() {
+    static ONCE: Once = Once::new();
+    init_gstreamer();
+    ONCE.call_once(|| {
         let _ = tracing_subscriber::fmt()
             .with_env_filter("warn,neko_agent=info,gstneko=info,neko_sandbox=info")
             .with_test_writer()

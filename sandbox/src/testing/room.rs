@@ -21,7 +21,7 @@ pub struct TestRoom {
 impl TestRoom {
     /// Initialises GStreamer and starts a room with `config` on the current runtime.
     pub async fn start(config: RoomConfig) -> TestRoom {
-        super::init();
+        super::init_gstreamer();
         let room = Room::start(config).await.expect("the room starts");
         TestRoom {
             room: Some(room),
@@ -47,7 +47,7 @@ impl TestRoom {
     /// Initialises GStreamer and starts a room with `config` on a runtime of its own, for tests
     /// without one.
     pub fn start_blocking(config: RoomConfig) -> TestRoom {
-        super::init();
+        super::init_gstreamer();
         let runtime = Runtime::new().expect("a tokio runtime");
         let room = runtime
             .block_on(Room::start(config))
