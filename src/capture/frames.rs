@@ -155,7 +155,8 @@ pub fn spawn_screenshots(
                     }
                     recorder.frame(jpeg, ts);
                 }
-                Err(message) => {
+                Err(error) => {
+                    let message = error.to_string();
                     if failing.as_deref() != Some(message.as_str()) {
                         tracing::error!("{message}; frames are missing from the episode");
                         failing = Some(message);
@@ -166,19 +167,31 @@ pub fn spawn_screenshots(
     })
 }
 
-/// One screenshot, or why there is none (worded for the user).
-async fn screenshot(client: &NekoClient, quality: &str) -> Result<Vec<u8>, String> {
-    let token = client
-        .token()
-        .ok_or_else(|| "no screenshot: not logged in yet".to_owned())?;
+/// Why the screenshot fallback got no picture.
+#[derive(Debug, thiserror::Error)]
+enum ScreenshotError {
+    /// The session has no token yet.
+    #[error("no screenshot: not logged in yet")]
+    NotLoggedIn,
+    /// The server keeps screenshots for admins.
+    #[error(
+        "the screenshot fallback needs an admin account ({0}): log capture in as an admin, or make sure the stream works"
+    )]
+    NotAdmin(#[source] RestError),
+    /// The request failed otherwise.
+    #[error("no screenshot from /{SCREENSHOT_PATH}: {0}")]
+    Failed(#[source] RestError),
+}
+
+/// One screenshot, or why there is none.
+async fn screenshot(client: &NekoClient, quality: &str) -> Result<Vec<u8>, ScreenshotError> {
+    let token = client.token().ok_or(ScreenshotError::NotLoggedIn)?;
     client
         .rest()
         .get_image(SCREENSHOT_PATH, &[("quality", quality)], &token)
         .await
         .map_err(|error| match error {
-            RestError::Unauthorized { status: 403, .. } => format!(
-                "the screenshot fallback needs an admin account ({error}): log capture in as an admin, or make sure the stream works"
-            ),
-            other => format!("no screenshot from /{SCREENSHOT_PATH}: {other}"),
+            RestError::Unauthorized { status: 403, .. } => ScreenshotError::NotAdmin(error),
+            other => ScreenshotError::Failed(other),
         })
 }

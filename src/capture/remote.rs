@@ -29,9 +29,35 @@ pub struct RemoteUrl {
     pub prefix: String,
 }
 
+/// Why `CAPTURE_REMOTE` cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteUrlError {
+    /// Not a URL at all.
+    #[error("{0:?} is not a URL: give s3://bucket/prefix")]
+    NotAUrl(String),
+    /// A URL of another scheme.
+    #[error(
+        "{0:?}: only s3:// remotes are supported (S3-compatible servers such as MinIO or R2 too, with S3_ENDPOINT_URL)"
+    )]
+    NotS3(String),
+    /// A bucket name S3 refuses.
+    #[error(
+        "{text:?}: {bucket:?} is not a valid bucket name (3-63 lowercase letters, digits, '-' or '.')"
+    )]
+    BadBucket {
+        /// The whole setting.
+        text: String,
+        /// The bucket part.
+        bucket: String,
+    },
+    /// A prefix with `.` or `..` parts.
+    #[error("{0:?}: the prefix may not contain . or .. parts")]
+    DotPrefix(String),
+}
+
 impl RemoteUrl {
     /// Parses `CAPTURE_REMOTE`: empty for none, else `s3://bucket[/prefix]`.
-    pub fn parse_setting(text: &str) -> Result<Option<Self>, String> {
+    pub fn parse_setting(text: &str) -> Result<Option<Self>, RemoteUrlError> {
         let text = text.trim();
         if text.is_empty() {
             return Ok(None);
@@ -39,11 +65,9 @@ impl RemoteUrl {
         let Some(rest) = text.strip_prefix("s3://") else {
             let scheme = text.split_once("://").map_or("", |(s, _)| s);
             return Err(if scheme.is_empty() {
-                format!("{text:?} is not a URL: give s3://bucket/prefix")
+                RemoteUrlError::NotAUrl(text.to_owned())
             } else {
-                format!(
-                    "{text:?}: only s3:// remotes are supported (S3-compatible servers such as MinIO or R2 too, with S3_ENDPOINT_URL)"
-                )
+                RemoteUrlError::NotS3(text.to_owned())
             });
         };
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
@@ -52,15 +76,14 @@ impl RemoteUrl {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
         if !valid_bucket {
-            return Err(format!(
-                "{text:?}: {bucket:?} is not a valid bucket name (3-63 lowercase letters, digits, '-' or '.')"
-            ));
+            return Err(RemoteUrlError::BadBucket {
+                text: text.to_owned(),
+                bucket: bucket.to_owned(),
+            });
         }
         let prefix = prefix.trim_matches('/');
         if prefix.split('/').any(|part| part == "." || part == "..") {
-            return Err(format!(
-                "{text:?}: the prefix may not contain . or .. parts"
-            ));
+            return Err(RemoteUrlError::DotPrefix(text.to_owned()));
         }
         Ok(Some(Self {
             bucket: bucket.to_owned(),
@@ -357,7 +380,7 @@ mod tests {
             ("s3:///x", "not a valid bucket"),
             ("s3://bucket/a/../b", ".."),
         ] {
-            let error = RemoteUrl::parse_setting(bad).unwrap_err();
+            let error = RemoteUrl::parse_setting(bad).unwrap_err().to_string();
             assert!(error.contains(why), "{bad}: {error}");
         }
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::mds::{Compression, MdsError, WriterOptions, parse_hash_list, parse_size_limit};
 
-use super::remote::RemoteUrl;
+use super::remote::{RemoteUrl, RemoteUrlError};
 
 /// Capture flags and variables as given (text, so that every mistake can be reported together).
 #[derive(Debug, Clone, clap::Args)]
@@ -135,9 +135,9 @@ pub enum SettingProblem {
 /// What is wrong with one option's value.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingError {
-    /// A remote that is not an `s3://` URL, as the remote parser words it.
-    #[error("{0}")]
-    Remote(String),
+    /// A remote that is not an `s3://` URL.
+    #[error(transparent)]
+    Remote(#[from] RemoteUrlError),
     /// A compression, shard size or hash list that the dataset writer refuses.
     #[error(transparent)]
     Dataset(#[from] MdsError),
