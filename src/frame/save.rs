@@ -2,6 +2,7 @@
 //! renamed over it, so a reader never sees half a picture.
 
 use std::io::BufWriter;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::RgbImage;
@@ -44,9 +45,11 @@ fn write(image: &RgbImage, path: &Path) -> Result<(), PngFailure> {
         }
         None => Path::new("."),
     };
+    // Readable by others, as a file created the usual way would be (temporary files are 0600).
     let temporary = tempfile::Builder::new()
         .prefix(".png-")
         .suffix(".partial")
+        .permissions(std::fs::Permissions::from_mode(0o644))
         .tempfile_in(directory)?;
     {
         let mut encoder = png::Encoder::new(
@@ -89,6 +92,8 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("picture.png")]);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "{mode:o}");
 
         let blocked = dir.path().join("a/b/picture.png/inside.png");
         let error = write_png(&image, &blocked).unwrap_err();
