@@ -8,7 +8,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::agent_run::{finish, run_command, text};
+use common::agent_run::{abandon, finish, run_command, text};
 use gstneko::client::{ClientConfig, ClientNotice, NekoClient, Target, wait_for_notice};
 use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
 use neko_sandbox::testing::TestRoom;
@@ -275,9 +275,16 @@ async fn losing_the_server_mid_task_ends_with_status_3() {
     .spawn()
     .unwrap();
     // Let it join and take a step or two, then the server goes away.
-    room.wait_for_input(|i| i.event == "control/request", Duration::from_secs(30))
+    if room
+        .wait_for_input(|i| i.event == "control/request", Duration::from_secs(30))
         .await
-        .expect("the agent asked for host control");
+        .is_none()
+    {
+        panic!(
+            "the agent never asked for host control\n{}",
+            abandon(child).await
+        );
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
     room.shutdown().await;
     let output = tokio::time::timeout(Duration::from_secs(60), finish(child))
@@ -312,12 +319,16 @@ async fn a_room_that_dies_mid_task_and_stays_away_ends_with_status_3_and_no_answ
     .spawn()
     .unwrap();
     // Step 1 clicks; the room dies (no goodbye) before step 2 can look at the result.
-    room.wait_for_input(
-        |i| i.event == "control/buttonpress",
-        Duration::from_secs(60),
-    )
-    .await
-    .expect("step 1 clicked");
+    if room
+        .wait_for_input(
+            |i| i.event == "control/buttonpress",
+            Duration::from_secs(60),
+        )
+        .await
+        .is_none()
+    {
+        panic!("step 1 never clicked\n{}", abandon(child).await);
+    }
     let died = std::time::Instant::now();
     room.crash().await;
     let output = tokio::time::timeout(Duration::from_secs(60), finish(child))
@@ -348,10 +359,13 @@ async fn restart_mid_task(crash_on: &str) -> (TestRoom, std::time::Instant, Stri
     )
     .spawn()
     .unwrap();
-    first
+    if first
         .wait_for_input(|i| i.event == crash_on, Duration::from_secs(60))
         .await
-        .unwrap_or_else(|| panic!("the agent never sent {crash_on}"));
+        .is_none()
+    {
+        panic!("the agent never sent {crash_on}\n{}", abandon(child).await);
+    }
     first.crash().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let room = TestRoom::start(RoomConfig {

@@ -40,3 +40,10 @@ pub async fn finish(child: Child) -> Output {
         .await
         .unwrap()
 }
+
+/// Stops a run that did not get where a test waited for it, and returns what it had printed,
+/// so the failure shows why (the test panics with it).
+pub async fn abandon(mut child: Child) -> String {
+    child.kill().ok();
+    text(&finish(child).await)
+}
