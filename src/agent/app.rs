@@ -275,50 +275,185 @@ async fn drive(
     print: Printer,
     capture: Option<&AgentCapture>,
 ) -> Result<RunOutcome, RunError> {
-    let session = connection.session()?;
-    let variables = BTreeMap::from([
-        ("decoder".to_owned(), args.decoder.clone()),
-        ("audio".to_owned(), wants_audio(args).to_string()),
-    ]);
-    let failures = Failures::default();
-    let sink = failures.clone();
-    let link = Link::media(
-        &args.pipeline,
-        &session,
-        &variables,
-        Arc::new(move |message| sink.report(message)),
-    )?;
-    let voice = if args.voice {
-        match open_voice(args, &session, &failures) {
-            Ok(voice) => Some(voice),
-            Err(error) => {
-                link.close();
-                return Err(RunError::Voice(error));
-            }
-        }
-    } else {
-        None
+    let room = RoomSession::open(args, connection)?;
+    let result = match room
+        .agent(args, config, model, metrics, print.clone(), capture)
+        .await
+    {
+        Ok(agent) => run_mode(args, &agent, &room, print).await,
+        Err(error) => Err(error),
     };
-    let joined = Joined {
-        link: &link,
-        failures: &failures,
-        voice: voice.clone(),
-        capture,
-    };
-    let result = drive_session(args, config, model, metrics, joined, print).await;
-    if let Some(voice) = voice {
-        finish_narration(voice).await;
-    }
-    link.close();
+    room.close().await;
     result
 }
 
-/// The sessions an agent run acts, reports and speaks through.
-struct Joined<'a> {
-    link: &'a Link,
-    failures: &'a Failures,
+/// The offline task or the online loop, on a joined agent.
+async fn run_mode(
+    args: &RunArgs,
+    agent: &Agent,
+    room: &RoomSession,
+    print: Printer,
+) -> Result<RunOutcome, RunError> {
+    agent.wait_for_video().await?;
+    if args.online {
+        online::serve(agent, room.link.client.subscribe()).await?;
+        return Ok(RunOutcome::Done);
+    }
+    print(&format!("task: {}", args.task));
+    match agent.run_task(&args.task).await? {
+        TaskOutcome::Answered { answer, steps } => {
+            agent
+                .say(&format!(
+                    "{} Task completed: {}",
+                    crate::chat_prefix::AGENT,
+                    args.task
+                ))
+                .await;
+            print(&format!("answer after {steps} step(s): {answer}"));
+            Ok(RunOutcome::Done)
+        }
+        TaskOutcome::StepLimit { steps } => {
+            agent
+                .say(&format!(
+                    "{} Task incomplete after {steps} steps: {}",
+                    crate::chat_prefix::AGENT,
+                    args.task
+                ))
+                .await;
+            Ok(RunOutcome::StepLimit { steps })
+        }
+    }
+}
+
+/// The agent's sessions in one room: the media session it sees and acts through, and the
+/// voice's session when it narrates. [`RoomSession::close`] leaves the room.
+pub struct RoomSession {
+    link: Link,
+    failures: Failures,
     voice: Option<Arc<Mutex<Voice>>>,
-    capture: Option<&'a AgentCapture>,
+}
+
+impl RoomSession {
+    /// Starts the agent's pipeline (and the voice's, with `--voice`) against `connection`.
+    pub fn open(args: &RunArgs, connection: &ConnectionArgs) -> Result<Self, RunError> {
+        let session = connection.session()?;
+        let variables = BTreeMap::from([
+            ("decoder".to_owned(), args.decoder.clone()),
+            ("audio".to_owned(), wants_audio(args).to_string()),
+        ]);
+        let failures = Failures::default();
+        let sink = failures.clone();
+        let link = Link::media(
+            &args.pipeline,
+            &session,
+            &variables,
+            Arc::new(move |message| sink.report(message)),
+        )?;
+        let voice = if args.voice {
+            match open_voice(args, &session, &failures) {
+                Ok(voice) => Some(voice),
+                Err(error) => {
+                    link.close();
+                    return Err(RunError::Voice(error));
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Self {
+            link,
+            failures,
+            voice,
+        })
+    }
+
+    /// The agent's Neko session.
+    pub fn client(&self) -> &gstneko::client::NekoClient {
+        &self.link.client
+    }
+
+    /// Joins the room and builds the agent: host control, frames, sight, and the recorder
+    /// and narrator when asked for.
+    pub async fn agent(
+        &self,
+        args: &RunArgs,
+        config: AgentConfig,
+        model: Backend,
+        metrics: Arc<Metrics>,
+        print: Printer,
+        capture: Option<&AgentCapture>,
+    ) -> Result<Agent, RunError> {
+        let link = &self.link;
+        let frames = FrameSource::attach(link.pipeline().ok_or(RunError::NoMedia)?)?;
+        let controller = Controller::start(
+            link.client.clone(),
+            link.notices.resubscribe(),
+            ControlOptions {
+                auto_host: true,
+                // Online, control is held only while a task runs.
+                keep_host: !args.online,
+                host_timeout: Duration::from_secs_f64(args.host_timeout.max(0.1)),
+                default_screen: crate::input::Screen::new(args.room.size.0, args.room.size.1),
+            },
+            print.clone(),
+        );
+        self.failures.attach(&controller);
+        metrics.readiness.watch(link.client.clone());
+        controller
+            .wait_connected(CONNECT_TIMEOUT)
+            .await
+            .map_err(RunError::NotConnected)?;
+        let reconnects = metrics.clone();
+        let mut reconnect_notices = link.client.subscribe();
+        tokio::spawn(async move {
+            while let Ok(notice) = reconnect_notices.recv().await {
+                if let gstneko::client::ClientNotice::Connected {
+                    reconnect: true, ..
+                } = notice
+                {
+                    reconnects.reconnects.inc();
+                }
+            }
+        });
+        let sight = Sight::follow(&link.client, frames.clone(), sight_limits(args));
+        let mut agent = Agent::new(
+            config,
+            model,
+            controller,
+            (frames.clone(), sight),
+            metrics,
+            print,
+        );
+        if let Some(capture) = capture {
+            let source = frames.clone();
+            let recorder = capture
+                .attach(&link.client, move || {
+                    source.latest().map(|frame| frame.sample().clone())
+                })
+                .map_err(RunError::CaptureAttach)?;
+            agent = agent.with_capture(recorder);
+        }
+        if let Some(voice) = self.voice.clone() {
+            agent = agent.with_narrator(Arc::new(move |text: &str| {
+                let Ok(mut voice) = voice.lock() else {
+                    tracing::warn!("could not narrate: the voice lock is poisoned");
+                    return;
+                };
+                if let Err(error) = voice.say(text) {
+                    tracing::warn!(%error, "could not narrate");
+                }
+            }));
+        }
+        Ok(agent)
+    }
+
+    /// Lets the narration finish, then leaves the room.
+    pub async fn close(self) {
+        if let Some(voice) = self.voice {
+            finish_narration(voice).await;
+        }
+        self.link.close();
+    }
 }
 
 /// The voice for `--voice`: its own session in the same room, through the voice pipeline.
@@ -364,111 +499,6 @@ async fn finish_narration(voice: Arc<Mutex<Voice>>) {
         && let Ok(voice) = voice.into_inner()
     {
         voice.close();
-    }
-}
-
-async fn drive_session(
-    args: &RunArgs,
-    config: AgentConfig,
-    model: Backend,
-    metrics: Arc<Metrics>,
-    joined: Joined<'_>,
-    print: Printer,
-) -> Result<RunOutcome, RunError> {
-    let Joined {
-        link,
-        failures,
-        voice,
-        capture,
-    } = joined;
-    let frames = FrameSource::attach(link.pipeline().ok_or(RunError::NoMedia)?)?;
-    let controller = Controller::start(
-        link.client.clone(),
-        link.notices.resubscribe(),
-        ControlOptions {
-            auto_host: true,
-            // Online, control is held only while a task runs.
-            keep_host: !args.online,
-            host_timeout: Duration::from_secs_f64(args.host_timeout.max(0.1)),
-            default_screen: crate::input::Screen::new(args.room.size.0, args.room.size.1),
-        },
-        print.clone(),
-    );
-    failures.attach(&controller);
-    metrics.readiness.watch(link.client.clone());
-    controller
-        .wait_connected(CONNECT_TIMEOUT)
-        .await
-        .map_err(RunError::NotConnected)?;
-    let reconnects = metrics.clone();
-    let mut reconnect_notices = link.client.subscribe();
-    tokio::spawn(async move {
-        while let Ok(notice) = reconnect_notices.recv().await {
-            if let gstneko::client::ClientNotice::Connected {
-                reconnect: true, ..
-            } = notice
-            {
-                reconnects.reconnects.inc();
-            }
-        }
-    });
-    let sight = Sight::follow(&link.client, frames.clone(), sight_limits(args));
-    let mut agent = Agent::new(
-        config,
-        model,
-        controller,
-        (frames.clone(), sight),
-        metrics,
-        print.clone(),
-    );
-    if let Some(capture) = capture {
-        let source = frames.clone();
-        let recorder = capture
-            .attach(&link.client, move || {
-                source.latest().map(|frame| frame.sample().clone())
-            })
-            .map_err(RunError::CaptureAttach)?;
-        agent = agent.with_capture(recorder);
-    }
-    if let Some(voice) = voice {
-        agent = agent.with_narrator(Arc::new(move |text: &str| {
-            let Ok(mut voice) = voice.lock() else {
-                tracing::warn!("could not narrate: the voice lock is poisoned");
-                return;
-            };
-            if let Err(error) = voice.say(text) {
-                tracing::warn!(%error, "could not narrate");
-            }
-        }));
-    }
-    agent.wait_for_video().await?;
-    if args.online {
-        online::serve(&agent, link.client.subscribe()).await?;
-        return Ok(RunOutcome::Done);
-    }
-    print(&format!("task: {}", args.task));
-    match agent.run_task(&args.task).await? {
-        TaskOutcome::Answered { answer, steps } => {
-            agent
-                .say(&format!(
-                    "{} Task completed: {}",
-                    crate::chat_prefix::AGENT,
-                    args.task
-                ))
-                .await;
-            print(&format!("answer after {steps} step(s): {answer}"));
-            Ok(RunOutcome::Done)
-        }
-        TaskOutcome::StepLimit { steps } => {
-            agent
-                .say(&format!(
-                    "{} Task incomplete after {steps} steps: {}",
-                    crate::chat_prefix::AGENT,
-                    args.task
-                ))
-                .await;
-            Ok(RunOutcome::StepLimit { steps })
-        }
     }
 }
 
@@ -619,7 +649,7 @@ fn wants_audio(args: &RunArgs) -> bool {
 
 /// The model options, with the fixture model for the embedded room when no model is set up,
 /// and relative model paths also looked up beside the executable's project.
-fn model_options(options: &ModelOptions, embedded: bool) -> ModelOptions {
+pub fn model_options(options: &ModelOptions, embedded: bool) -> ModelOptions {
     let mut options = options.clone();
     let unconfigured = std::env::var_os("NEKO_MODEL_DIR").is_none()
         && options.model_dir == Path::new(DEFAULT_MODEL_DIR);
@@ -649,7 +679,7 @@ fn project_path(path: &Path) -> PathBuf {
 
 /// The local engine, or the remote endpoint's client when `NEKO_AGENT_TYPE` names one (its
 /// settings were checked by [`agent_config`]).
-async fn open_backend(args: &RunArgs, model: &ModelOptions) -> Result<Backend, BackendError> {
+pub async fn open_backend(args: &RunArgs, model: &ModelOptions) -> Result<Backend, BackendError> {
     let Some(settings) = args
         .remote
         .settings()
