@@ -20,6 +20,7 @@ pub mod pipeline_file;
 pub mod pyjson;
 pub(crate) mod pyliteral;
 pub mod remote;
+pub mod service;
 pub mod session;
 pub mod shutdown;
 pub mod voice;

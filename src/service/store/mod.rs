@@ -1,0 +1,282 @@
+//! Where tasks, their queue and their events live: a local directory for one process
+//! ([`local::LocalStore`]), or Redis for many workers (`redis::RedisStore`). Both keep the
+//! same records and give the same guarantees; [`crate::service::board::Board`] builds the
+//! task operations on these primitives.
+
+pub mod local;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::events::{EventRecord, TaskEvent};
+use super::task::{Task, TaskStatus};
+
+/// A task handed to a worker: acknowledged once the task has its final status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The task.
+    pub task_id: String,
+    /// The queue's handle on this delivery (a stream entry id in Redis).
+    pub token: String,
+}
+
+/// A worker as the store last heard from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkerInfo {
+    /// The worker's name.
+    pub worker: String,
+    /// Tasks it runs now.
+    pub running: usize,
+    /// Tasks it runs at most at once.
+    pub slots: usize,
+    /// When it last reported.
+    pub seen_at: DateTime<Utc>,
+}
+
+/// Which tasks `GET /tasks` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only tasks with one of these statuses (all when empty).
+    pub statuses: Vec<TaskStatus>,
+    /// Only tasks whose text contains this (case-insensitive).
+    pub text: Option<String>,
+    /// Only tasks created at or after this.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Tasks to skip (newest first).
+    pub offset: usize,
+    /// Most tasks to return.
+    pub limit: usize,
+}
+
+/// A page of tasks, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TaskPage {
+    /// The tasks of this page.
+    pub tasks: Vec<Task>,
+    /// Tasks matching the filters, over all pages.
+    pub total: usize,
+    /// The page's offset.
+    pub offset: usize,
+    /// The page's size limit.
+    pub limit: usize,
+}
+
+impl ListQuery {
+    /// Whether `task` passes the filters.
+    pub fn matches(&self, task: &Task) -> bool {
+        (self.statuses.is_empty() || self.statuses.contains(&task.status))
+            && self
+                .created_after
+                .is_none_or(|after| task.created_at >= after)
+            && self
+                .text
+                .as_deref()
+                .is_none_or(|text| task.spec.task.to_lowercase().contains(&text.to_lowercase()))
+    }
+}
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file of the local store could not be read or written.
+    #[error("task store {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A task record could not be read back.
+    #[error("task store {path}: the record is damaged ({source}); move it away to go on")]
+    Damaged {
+        /// The record.
+        path: PathBuf,
+        /// Why it did not parse.
+        source: serde_json::Error,
+    },
+    /// A record could not be written as JSON.
+    #[error("a task record could not be encoded: {0}")]
+    Encode(#[source] serde_json::Error),
+}
+
+/// Why a change to a task was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum BoardError {
+    /// No task has this id.
+    #[error("no task {0}")]
+    NotFound(String),
+    /// The task's status does not allow the change.
+    #[error("task {task_id} is {status}: it cannot be {action}", status = .status.as_str())]
+    Conflict {
+        /// The task.
+        task_id: String,
+        /// Its status.
+        status: TaskStatus,
+        /// What was asked (`updated`, `paused`…).
+        action: &'static str,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A change to one task, made atomically by the store: it sees the current record and either
+/// changes it (returning a value) or refuses (nothing is written).
+pub type Change<'a, R> = &'a mut (dyn FnMut(&mut Task) -> Result<R, BoardError> + Send);
+
+/// The store the service runs on.
+pub enum Store {
+    /// A directory on this machine (one process).
+    Local(local::LocalStore),
+}
+
+impl Store {
+    /// Adds a new task record (not queued yet).
+    pub async fn insert(&self, task: &Task) -> Result<(), StoreError> {
+        match self {
+            Self::Local(store) => store.insert(task),
+        }
+    }
+
+    /// The task with this id.
+    pub async fn load(&self, task_id: &str) -> Result<Option<Task>, StoreError> {
+        match self {
+            Self::Local(store) => Ok(store.load(task_id)),
+        }
+    }
+
+    /// Changes one task atomically; the changed record and what `change` returned.
+    pub async fn modify<R: Send>(
+        &self,
+        task_id: &str,
+        change: Change<'_, R>,
+    ) -> Result<(Task, R), BoardError> {
+        match self {
+            Self::Local(store) => store.modify(task_id, change),
+        }
+    }
+
+    /// A page of tasks, newest first.
+    pub async fn list(&self, query: &ListQuery) -> Result<TaskPage, StoreError> {
+        match self {
+            Self::Local(store) => Ok(store.list(query)),
+        }
+    }
+
+    /// Puts a task at the end of the queue.
+    pub async fn enqueue(&self, task_id: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Local(store) => {
+                store.enqueue(task_id);
+                Ok(())
+            }
+        }
+    }
+
+    /// The next queued task for `worker`, waiting up to `wait` for one.
+    pub async fn claim(
+        &self,
+        _worker: &str,
+        wait: Duration,
+    ) -> Result<Option<Delivery>, StoreError> {
+        match self {
+            Self::Local(store) => Ok(store.claim(wait).await),
+        }
+    }
+
+    /// Deliveries of workers silent for longer than `idle`, now handed to `worker` (Redis:
+    /// `XAUTOCLAIM`; the local store re-queues them when it opens instead).
+    pub async fn reclaim(
+        &self,
+        _worker: &str,
+        _idle: Duration,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        match self {
+            Self::Local(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Marks a delivery done (the task has its final status).
+    pub async fn ack(&self, _delivery: &Delivery) -> Result<(), StoreError> {
+        match self {
+            Self::Local(_) => Ok(()),
+        }
+    }
+
+    /// Tells the store `worker` is alive and still holds `deliveries`.
+    pub async fn heartbeat(
+        &self,
+        info: &WorkerInfo,
+        _deliveries: &[Delivery],
+    ) -> Result<(), StoreError> {
+        match self {
+            Self::Local(store) => {
+                store.heartbeat(info);
+                Ok(())
+            }
+        }
+    }
+
+    /// The workers heard from recently.
+    pub async fn workers(&self) -> Result<Vec<WorkerInfo>, StoreError> {
+        match self {
+            Self::Local(store) => Ok(store.workers()),
+        }
+    }
+
+    /// Tasks waiting for a worker.
+    pub async fn queue_depth(&self) -> Result<u64, StoreError> {
+        match self {
+            Self::Local(store) => Ok(store.queue_depth()),
+        }
+    }
+
+    /// Appends an event to the task's stream; its sequence number.
+    pub async fn publish(&self, task_id: &str, event: &TaskEvent) -> Result<u64, StoreError> {
+        match self {
+            Self::Local(store) => Ok(store.publish(task_id, event)),
+        }
+    }
+
+    /// The task's events after sequence number `after`, waiting up to `wait` when there are
+    /// none yet (empty when none came).
+    pub async fn events(
+        &self,
+        task_id: &str,
+        after: u64,
+        wait: Duration,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        match self {
+            Self::Local(store) => Ok(store.events(task_id, after, wait).await),
+        }
+    }
+
+    /// Keeps the latest frame of a task (JPEG).
+    pub async fn put_screenshot(&self, task_id: &str, jpeg: Bytes) -> Result<(), StoreError> {
+        match self {
+            Self::Local(store) => {
+                store.put_screenshot(task_id, jpeg);
+                Ok(())
+            }
+        }
+    }
+
+    /// The latest frame of a task (JPEG), if one was kept.
+    pub async fn screenshot(&self, task_id: &str) -> Result<Option<Bytes>, StoreError> {
+        match self {
+            Self::Local(store) => Ok(store.screenshot(task_id)),
+        }
+    }
+
+    /// What the store is, for `/health` (`local:<dir>` or `redis://host:port`).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Local(store) => format!("local:{}", store.dir().display()),
+        }
+    }
+}
