@@ -3,8 +3,11 @@
 //! capture and voice engines as the commands.
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod board;
 pub mod events;
+pub mod metrics;
+pub mod rooms;
 pub mod store;
 pub mod task;
 pub mod validate;
