@@ -11,3 +11,4 @@ pub mod rooms;
 pub mod store;
 pub mod task;
 pub mod validate;
+pub mod webhook;
