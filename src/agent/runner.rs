@@ -344,6 +344,11 @@ impl Agent {
         &self.controller
     }
 
+    /// The frames the agent sees (the newest is what a screenshot shows).
+    pub fn frames(&self) -> &FrameSource {
+        &self.frames
+    }
+
     /// Waits for the first video frame, then lets `skip_initial_frames` more go by.
     pub async fn wait_for_video(&self) -> Result<(), AgentError> {
         let first = self.sight.first_frame(FIRST_FRAME_TIMEOUT).await?;

@@ -4,6 +4,8 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod app;
+pub mod args;
 pub mod board;
 pub mod events;
 pub mod metrics;
@@ -12,3 +14,4 @@ pub mod store;
 pub mod task;
 pub mod validate;
 pub mod webhook;
+pub mod worker;

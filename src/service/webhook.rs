@@ -64,7 +64,12 @@ impl Webhooks {
                 return;
             }
         };
-        let delivery = format!("{}-{}-{}", task.task_id, event, task.updated_at.timestamp_micros());
+        let delivery = format!(
+            "{}-{}-{}",
+            task.task_id,
+            event,
+            task.updated_at.timestamp_micros()
+        );
         let hooks = self.clone();
         let task_id = task.task_id.clone();
         tokio::spawn(async move {
@@ -134,10 +139,21 @@ mod tests {
         use sha2::Digest;
         let mut block = [0u8; 64];
         block[..key.len()].copy_from_slice(key);
-        let inner: Vec<u8> = block.iter().map(|b| b ^ 0x36).chain(message.iter().copied()).collect();
+        let inner: Vec<u8> = block
+            .iter()
+            .map(|b| b ^ 0x36)
+            .chain(message.iter().copied())
+            .collect();
         let inner = Sha256::digest(&inner);
-        let outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).chain(inner.iter().copied()).collect();
-        Sha256::digest(&outer).iter().map(|b| format!("{b:02x}")).collect()
+        let outer: Vec<u8> = block
+            .iter()
+            .map(|b| b ^ 0x5c)
+            .chain(inner.iter().copied())
+            .collect();
+        Sha256::digest(&outer)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     #[test]
