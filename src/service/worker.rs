@@ -44,6 +44,9 @@ const SCREENSHOT_EVERY: Duration = Duration::from_secs(1);
 const SCREENSHOT_EDGE: u32 = 1280;
 const SCREENSHOT_QUALITY: u8 = 80;
 
+/// Longest wait for a finished task's last reports to be recorded.
+const REPORT_DRAIN: Duration = Duration::from_secs(10);
+
 /// How long one claim waits for a task before looking again.
 const CLAIM_WAIT: Duration = Duration::from_secs(2);
 
@@ -324,13 +327,13 @@ impl Worker {
         let observer: Observer = Arc::new(move |event| {
             let _ = events_tx.send(event);
         });
+        let reporter = tokio::spawn(report_events(
+            self.board.clone(),
+            self.webhooks.clone(),
+            task.task_id.clone(),
+            events,
+        ));
         let followers = [
-            tokio::spawn(report_events(
-                self.board.clone(),
-                self.webhooks.clone(),
-                task.task_id.clone(),
-                events,
-            )),
             tokio::spawn(follow_chat(
                 self.board.clone(),
                 task.task_id.clone(),
@@ -356,6 +359,10 @@ impl Worker {
         };
         for follower in followers {
             follower.abort();
+        }
+        // The observer went with the finished run: its last reports drain, then the reporter ends.
+        if tokio::time::timeout(REPORT_DRAIN, reporter).await.is_err() {
+            tracing::warn!(task_id = %task.task_id, "the task's last reports were not all recorded");
         }
         let Some(outcome) = outcome else {
             return failed(format!(
