@@ -45,13 +45,18 @@ pub enum ServiceError {
     #[error(transparent)]
     Rooms(#[from] RoomsError),
     /// The webhook secret file could not be read.
-    #[error("--webhook-secret-file/NEKO_WEBHOOK_SECRET_FILE {path}: {reason}")]
+    #[error("--webhook-secret-file/NEKO_WEBHOOK_SECRET_FILE {path}: {source}")]
     WebhookSecret {
         /// The file.
         path: std::path::PathBuf,
         /// Why.
-        reason: String,
+        source: std::io::Error,
     },
+    /// The webhook secret file is empty or larger than a secret.
+    #[error(
+        "--webhook-secret-file/NEKO_WEBHOOK_SECRET_FILE {0}: it should hold only the secret (1 to 4096 bytes)"
+    )]
+    WebhookSecretSize(std::path::PathBuf),
     /// The model could not be loaded.
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -303,20 +308,16 @@ fn webhook_secret(queue: &QueueArgs) -> Result<Option<Vec<u8>>, ServiceError> {
 }
 
 fn read_secret(path: &Path) -> Result<Vec<u8>, ServiceError> {
-    let problem = |reason: String| ServiceError::WebhookSecret {
+    let io = |source| ServiceError::WebhookSecret {
         path: path.to_owned(),
-        reason,
+        source,
     };
-    let size = std::fs::metadata(path)
-        .map_err(|error| problem(error.to_string()))?
-        .len();
-    if size > MAX_SECRET_FILE {
-        return Err(problem(format!("larger than {MAX_SECRET_FILE} bytes")));
+    if std::fs::metadata(path).map_err(io)?.len() > MAX_SECRET_FILE {
+        return Err(ServiceError::WebhookSecretSize(path.to_owned()));
     }
-    let secret = std::fs::read(path).map_err(|error| problem(error.to_string()))?;
-    let secret = secret.trim_ascii().to_vec();
+    let secret = std::fs::read(path).map_err(io)?.trim_ascii().to_vec();
     if secret.is_empty() {
-        return Err(problem("the file is empty".into()));
+        return Err(ServiceError::WebhookSecretSize(path.to_owned()));
     }
     Ok(secret)
 }

@@ -71,6 +71,24 @@ pub enum RoomsError {
     },
 }
 
+/// Why a task's room cannot be reached from this worker.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The rooms file changed since the task was queued.
+    #[error("no room named {0:?} in this worker's rooms file")]
+    UnknownName(String),
+    /// A named room's password file could not be read.
+    #[error("room {name:?}: password file {path}: {source}")]
+    PasswordFile {
+        /// The room.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 /// Where a task's room is.
 #[derive(Debug, Clone)]
 pub enum RoomTarget {
@@ -136,7 +154,7 @@ impl RoomBook {
 
     /// Where a task with `room` runs (None: the default room). A room name unknown here (the
     /// rooms file changed since the task was queued) is an error for the task.
-    pub fn resolve(&self, room: Option<&RoomRef>) -> Result<RoomTarget, String> {
+    pub fn resolve(&self, room: Option<&RoomRef>) -> Result<RoomTarget, ResolveError> {
         let Some(room) = room else {
             return Ok(if self.default.is_configured() {
                 RoomTarget::Server(Box::new(self.default.clone()))
@@ -150,13 +168,15 @@ impl RoomBook {
             let named = self
                 .named
                 .get(name)
-                .ok_or_else(|| format!("no room named {name:?} in this worker's rooms file"))?;
+                .ok_or_else(|| ResolveError::UnknownName(name.clone()))?;
             connection.neko_url = Some(named.url.clone());
             connection.username = Some(named.username.clone());
             connection.password = Some(match &named.password_file {
                 Some(path) => std::fs::read_to_string(path)
-                    .map_err(|error| {
-                        format!("room {name:?}: password file {}: {error}", path.display())
+                    .map_err(|source| ResolveError::PasswordFile {
+                        name: name.clone(),
+                        path: path.clone(),
+                        source,
                     })?
                     .trim()
                     .to_owned(),

@@ -264,7 +264,7 @@ impl Worker {
     async fn run_task(&self, task: &Task) -> Ending {
         let target = match self.rooms.resolve(task.spec.room.as_ref()) {
             Ok(target) => target,
-            Err(problem) => return failed(problem),
+            Err(error) => return failed(error.to_string()),
         };
         let lock = self.room_lock(&target.key());
         let _room = lock.lock().await;
