@@ -114,8 +114,8 @@ pub enum StoreError {
         /// Why it did not parse.
         source: serde_json::Error,
     },
-    /// A stream entry read from Redis lacks a field.
-    #[error("task store on redis: {key} lacks a field")]
+    /// A stream entry read from Redis lacks a field (or holds one that does not parse).
+    #[error("task store on redis: {key} lacks a field or holds one that does not parse")]
     IncompleteEntry {
         /// The key and stream entry.
         key: String,
@@ -239,11 +239,7 @@ impl Store {
 
     /// Deliveries of workers silent for longer than `idle`, now handed to `worker` (Redis:
     /// `XAUTOCLAIM`; the local store re-queues them when it opens instead).
-    pub async fn reclaim(
-        &self,
-        worker: &str,
-        idle: Duration,
-    ) -> Result<Vec<Delivery>, StoreError> {
+    pub async fn reclaim(&self, worker: &str, idle: Duration) -> Result<Vec<Delivery>, StoreError> {
         match self {
             Self::Local(_) => Ok(Vec::new()),
             Self::Redis(store) => store.reclaim(worker, idle).await,

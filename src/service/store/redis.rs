@@ -17,8 +17,8 @@
 //! - `{p}:workers` — a hash of worker name → [`WorkerInfo`] JSON, written by each heartbeat;
 //!   entries older than [`WORKER_SILENCE`] are pruned when listed.
 //! - `{p}:events:{id}` and `{p}:seq:{id}` — the task's events: a stream whose entry ids are
-//!   `{seq}-0`, `seq` coming from `INCR` on the counter key; each entry holds the field `seq`
-//!   and the field `event` (the event and its time, JSON). One Lua script increments and adds,
+//!   `{seq}-0`, `seq` coming from `INCR` on the counter key; each entry holds the fields `seq`,
+//!   `at` (RFC 3339) and `event` (the [`TaskEvent`] JSON). One Lua script increments and adds,
 //!   so entries are in `seq` order even with several publishers. The stream is trimmed to about
 //!   [`MAX_EVENTS_PER_TASK`] entries and both keys expire [`EVENTS_TTL`] after the last event.
 //!   Reading after `seq` is `XRANGE {after}-1 +`, waiting is `XREAD BLOCK … {after}-0`.
@@ -56,7 +56,6 @@ use rand::Rng;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamInfoGroupsReply, StreamReadReply};
 use redis::{AsyncConnectionConfig, Client, RedisError, Script};
-use serde::{Deserialize, Serialize};
 
 use super::{BoardError, Change, Delivery, ListQuery, StoreError, TaskPage, WorkerInfo};
 use crate::service::events::{EventRecord, MAX_EVENTS_PER_TASK, TaskEvent};
@@ -101,9 +100,10 @@ return 0
 /// Numbers an event and appends it: `seq` from the counter, entry id `{seq}-0`.
 const PUBLISH: &str = r"
 local seq = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'seq', seq, 'event', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], seq .. '-0',
+  'seq', seq, 'at', ARGV[2], 'event', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
 return seq
 ";
 
@@ -164,14 +164,6 @@ impl Keys {
     fn screenshot(&self, task_id: &str) -> String {
         format!("{}:screenshot:{task_id}", self.prefix)
     }
-}
-
-/// An event as its stream entry holds it (the `seq` is a field of its own).
-#[derive(Serialize, Deserialize)]
-struct StoredEvent {
-    at: DateTime<Utc>,
-    #[serde(flatten)]
-    event: TaskEvent,
 }
 
 impl RedisStore {
@@ -485,17 +477,18 @@ impl RedisStore {
         })
     }
 
-    pub(super) async fn publish(&self, task_id: &str, event: &TaskEvent) -> Result<u64, StoreError> {
-        let stored = StoredEvent {
-            at: Utc::now(),
-            event: event.clone(),
-        };
-        let json = serde_json::to_string(&stored).map_err(StoreError::Encode)?;
+    pub(super) async fn publish(
+        &self,
+        task_id: &str,
+        event: &TaskEvent,
+    ) -> Result<u64, StoreError> {
+        let json = serde_json::to_string(event).map_err(StoreError::Encode)?;
         let seq = self
             .publish
             .key(self.keys.seq(task_id))
             .key(self.keys.events(task_id))
             .arg(MAX_EVENTS_PER_TASK)
+            .arg(Utc::now().to_rfc3339())
             .arg(json)
             .arg(EVENTS_TTL.as_secs())
             .invoke_async::<u64>(&mut self.commands.clone())
@@ -538,32 +531,15 @@ impl RedisStore {
         };
         entries
             .into_iter()
-            .map(|entry| {
-                let seq: Option<u64> = entry.get("seq");
-                let json: Option<Vec<u8>> = entry.get("event");
-                let stored = json
-                    .as_deref()
-                    .map(serde_json::from_slice::<StoredEvent>)
-                    .transpose()
-                    .map_err(|source| StoreError::DamagedEntry {
-                        key: format!("{key} {}", entry.id),
-                        source,
-                    })?;
-                match (seq, stored) {
-                    (Some(seq), Some(stored)) => Ok(EventRecord {
-                        seq,
-                        at: stored.at,
-                        event: stored.event,
-                    }),
-                    _ => Err(StoreError::IncompleteEntry {
-                        key: format!("{key} {}", entry.id),
-                    }),
-                }
-            })
+            .map(|entry| event_record(&key, &entry))
             .collect()
     }
 
-    pub(super) async fn put_screenshot(&self, task_id: &str, jpeg: Bytes) -> Result<(), StoreError> {
+    pub(super) async fn put_screenshot(
+        &self,
+        task_id: &str,
+        jpeg: Bytes,
+    ) -> Result<(), StoreError> {
         let key = self.keys.screenshot(task_id);
         if jpeg.len() > MAX_SCREENSHOT_BYTES {
             return Err(StoreError::Oversized {
@@ -612,7 +588,10 @@ impl RedisStore {
             token: entry.id,
         };
         if delivery.task_id.is_empty() {
-            tracing::warn!(entry = delivery.token, "queue entry without a task id dropped");
+            tracing::warn!(
+                entry = delivery.token,
+                "queue entry without a task id dropped"
+            );
             self.ack(&delivery).await?;
             return Ok(None);
         }
@@ -630,32 +609,41 @@ impl RedisStore {
         bounded(key, bytes, limit)
     }
 
-    /// Runs a blocking command on a connection of its own, waiting up to `wait` for it.
+    /// Runs a blocking command on a connection of its own, waiting up to `wait` for it. A
+    /// pooled connection that turns out broken (Redis restarted since) is replaced once.
     async fn blocking_query<T: redis::FromRedisValue>(
         &self,
         command: &redis::Cmd,
         wait: Duration,
     ) -> Result<T, StoreError> {
-        let idle = self.lock_blocking().pop();
-        let mut connection = match idle {
+        let pooled = self.lock_blocking().pop();
+        let reused = pooled.is_some();
+        let connection = match pooled {
             Some(connection) => connection,
-            None => {
-                let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
-                    .set_response_timeout(None);
-                self.client
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await?
-            }
+            None => self.open_blocking().await?,
         };
-        let reply = tokio::time::timeout(
-            wait + RESPONSE_TIMEOUT,
-            command.query_async::<T>(&mut connection),
-        )
-        .await
-        .map_err(|_| StoreError::Timeout {
-            waited: wait + RESPONSE_TIMEOUT,
-        })?;
+        match self.query_on(connection, command, wait).await {
+            Err(StoreError::Redis(error))
+                if reused && (error.is_io_error() || error.is_connection_dropped()) =>
+            {
+                let fresh = self.open_blocking().await?;
+                self.query_on(fresh, command, wait).await
+            }
+            other => other,
+        }
+    }
+
+    /// Runs `command` on `connection`, which goes back to the pool if it answered.
+    async fn query_on<T: redis::FromRedisValue>(
+        &self,
+        mut connection: MultiplexedConnection,
+        command: &redis::Cmd,
+        wait: Duration,
+    ) -> Result<T, StoreError> {
+        let limit = wait + RESPONSE_TIMEOUT;
+        let reply = tokio::time::timeout(limit, command.query_async::<T>(&mut connection))
+            .await
+            .map_err(|_| StoreError::Timeout { waited: limit })?;
         // A connection that failed is dropped: the next blocking read opens a new one.
         let value = reply?;
         let mut idle = self.lock_blocking();
@@ -663,6 +651,17 @@ impl RedisStore {
             idle.push(connection);
         }
         Ok(value)
+    }
+
+    /// A new connection for blocking reads (no response timeout: the caller bounds the wait).
+    async fn open_blocking(&self) -> Result<MultiplexedConnection, StoreError> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(None);
+        Ok(self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?)
     }
 
     fn lock_blocking(&self) -> MutexGuard<'_, Vec<MultiplexedConnection>> {
@@ -701,6 +700,28 @@ fn decode_record(key: &str, bytes: &[u8]) -> Result<Task, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::DamagedEntry {
         key: key.to_owned(),
         source,
+    })
+}
+
+/// The event an entry of `{p}:events:{id}` holds.
+fn event_record(key: &str, entry: &StreamId) -> Result<EventRecord, StoreError> {
+    let place = || format!("{key} {}", entry.id);
+    let seq = entry.get::<u64>("seq");
+    let at = entry
+        .get::<String>("at")
+        .and_then(|at| DateTime::parse_from_rfc3339(&at).ok());
+    let json = entry.get::<Vec<u8>>("event");
+    let (Some(seq), Some(at), Some(json)) = (seq, at, json) else {
+        return Err(StoreError::IncompleteEntry { key: place() });
+    };
+    let event = serde_json::from_slice(&json).map_err(|source| StoreError::DamagedEntry {
+        key: place(),
+        source,
+    })?;
+    Ok(EventRecord {
+        seq,
+        at: at.with_timezone(&Utc),
+        event,
     })
 }
 
