@@ -49,6 +49,12 @@ pub enum Command {
     /// Prepare models: `model export` turns ShowUI-2B (or any Qwen2-VL checkpoint) into the
     /// ONNX graphs the agent loads, after checking this machine can hold the export.
     Model(crate::model_export::ModelArgs),
+    /// Serve the REST API: tasks queued durably and run by workers in this process (or, with
+    /// --queue redis://…, by `neko-agent worker` processes), capture and voice. Loopback only
+    /// unless a token is set.
+    Serve(Box<crate::service::args::ServeArgs>),
+    /// Run tasks from the service's Redis queue (any number of workers, on any machine).
+    Worker(Box<crate::service::args::WorkerArgs>),
 }
 
 #[cfg(test)]

@@ -41,6 +41,12 @@ fn main() -> ExitCode {
                     Command::Model(args) => {
                         Ok(ExitCode::from(neko_agent::model_export::run(args).await))
                     }
+                    Command::Serve(args) => {
+                        run_service(neko_agent::service::app::serve(*args)).await
+                    }
+                    Command::Worker(args) => {
+                        run_service(neko_agent::service::app::worker(*args)).await
+                    }
                 }
             })
         });
@@ -65,6 +71,19 @@ async fn run_agent(args: neko_agent::agent::RunArgs) -> anyhow::Result<ExitCode>
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::from(error.exit_code())
+        }
+    })
+}
+
+async fn run_service(
+    service: impl std::future::Future<Output = Result<(), neko_agent::service::app::ServiceError>>,
+) -> anyhow::Result<ExitCode> {
+    init_gstreamer()?;
+    Ok(match service.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
         }
     })
 }

@@ -322,6 +322,11 @@ async fn run_mode(
                 .await;
             Ok(RunOutcome::StepLimit { steps })
         }
+        // Nothing cancels an offline task but a signal, which ends the run as one.
+        TaskOutcome::Cancelled { steps } => {
+            print(&format!("task cancelled after {steps} step(s)"));
+            Ok(RunOutcome::Interrupted)
+        }
     }
 }
 

@@ -58,6 +58,14 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
+        Self::with_registry(Registry::default())
+    }
+}
+
+impl Metrics {
+    /// The agent's metrics, registered in `registry` beside what it already holds (the
+    /// service's own metrics), rendered together by [`Metrics::render`].
+    pub fn with_registry(registry: Registry) -> Self {
         let slow = || Histogram::new(BUCKETS);
         let fast = || Histogram::new(FAST_BUCKETS);
         let mut metrics = Self {
@@ -72,7 +80,7 @@ impl Default for Metrics {
             vision: slow(),
             prefill: slow(),
             decode_step: fast(),
-            registry: Registry::default(),
+            registry,
             readiness: crate::metrics_server::Readiness::default(),
         };
         metrics.registry.register(

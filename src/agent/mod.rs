@@ -22,6 +22,7 @@ pub mod refine;
 pub mod runner;
 pub mod settle;
 pub mod sight;
+pub mod steer;
 
 pub use action::{ActionKind, Coord, Mode, ModelAction, Position, UnknownMode};
 pub use args::RunArgs;
@@ -30,3 +31,4 @@ pub use history::{History, action_json};
 pub use parse::{ParseError, parse_action, parse_point};
 pub use prompt::{NavPrompt, PromptStyle, grounding_messages};
 pub use refine::{CropBox, DEFAULT_REFINEMENT_STEPS, FrameSize, Refinement, crop_for_pass};
+pub use steer::{AgentEvent, Observer, PauseReason, Steering, TaskControl};

@@ -1,5 +1,7 @@
 //! Online mode: tasks arrive as chat messages; host control is held only while a task runs;
-//! progress and answers go back to chat; a new task or `/stop` cancels the running one.
+//! progress and answers go back to chat; a new task or `/stop` cancels the running one,
+//! `/pause` and `/resume` hold it at a step boundary. While a person has taken host control the
+//! agent says nothing in chat (replies go to the output instead) until control comes back.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,6 +11,7 @@ use gstneko::protocol::ServerEvent;
 use tokio::sync::broadcast;
 
 use super::runner::{Agent, AgentError, TaskOutcome};
+use super::steer::{PauseReason, Steering, TaskControl, ignore_events};
 use crate::chat_prefix::AGENT as CHAT_PREFIX;
 
 /// What a chat line asks of the agent.
@@ -22,9 +25,14 @@ pub enum ChatCommand {
     Stop,
     /// `/status`: say what the agent is doing.
     Status,
+    /// `/pause`: hold the running task at its next step boundary.
+    Pause,
+    /// `/resume`: let a paused task go on.
+    Resume,
 }
 
-/// The command in a chat line, if it is one (`/task`, `/stop`, `/status`, any case).
+/// The command in a chat line, if it is one (`/task`, `/stop`, `/status`, `/pause`,
+/// `/resume`, any case).
 pub fn parse_chat(text: &str) -> Option<ChatCommand> {
     let text = text.trim();
     let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
@@ -33,11 +41,27 @@ pub fn parse_chat(text: &str) -> Option<ChatCommand> {
         "/task" => Some(ChatCommand::Task(rest.trim().to_owned())),
         "/stop" => Some(ChatCommand::Stop),
         "/status" => Some(ChatCommand::Status),
+        "/pause" => Some(ChatCommand::Pause),
+        "/resume" => Some(ChatCommand::Resume),
         _ => None,
     }
 }
 
-type Running<'a> = Pin<Box<dyn Future<Output = Result<TaskOutcome, AgentError>> + 'a>>;
+type TaskFuture<'a> = Pin<Box<dyn Future<Output = Result<TaskOutcome, AgentError>> + 'a>>;
+
+/// The task being worked on.
+struct Running<'a> {
+    task: String,
+    control: TaskControl,
+    future: TaskFuture<'a>,
+}
+
+impl Running<'_> {
+    /// Whether a person holds host control after taking it from this task.
+    fn taken_over(&self) -> bool {
+        self.control.state() == Steering::Paused(PauseReason::Takeover)
+    }
+}
 
 /// Serves chat tasks until the session ends for good (the error says why).
 pub async fn serve(
@@ -51,7 +75,7 @@ pub async fn serve(
             "{CHAT_PREFIX} Ready. Send a task in chat to begin: /task <instruction>"
         ))
         .await;
-    let mut running: Option<(String, Running<'_>)> = None;
+    let mut running: Option<Running<'_>> = None;
     loop {
         tokio::select! {
             notice = notices.recv() => {
@@ -71,43 +95,90 @@ pub async fn serve(
                     }
                 };
                 let Some(command) = parse_chat(&text) else { continue };
+                // While a person has taken control, the agent stays out of the chat too.
+                let quiet = running.as_ref().is_some_and(Running::taken_over);
+                let reply = |text: String| async move {
+                    if quiet {
+                        agent.print(&text);
+                    } else {
+                        agent.say(&text).await;
+                    }
+                };
                 match command {
                     ChatCommand::MissingTask => {
-                        agent.say(&format!("{CHAT_PREFIX} Usage: /task <instruction>")).await;
+                        reply(format!("{CHAT_PREFIX} Usage: /task <instruction>")).await;
                     }
                     ChatCommand::Status => {
                         let status = match &running {
-                            Some((task, _)) => format!("{CHAT_PREFIX} Working on: {task}"),
+                            Some(current) => match current.control.state() {
+                                Steering::Paused(reason) => format!(
+                                    "{CHAT_PREFIX} Paused ({}): {}",
+                                    reason.name(),
+                                    current.task
+                                ),
+                                _ => format!("{CHAT_PREFIX} Working on: {}", current.task),
+                            },
                             None => format!("{CHAT_PREFIX} Idle. Send /task <instruction>"),
                         };
-                        agent.say(&status).await;
+                        reply(status).await;
                     }
+                    ChatCommand::Pause => match &running {
+                        Some(current) => {
+                            current.control.pause(PauseReason::Requested);
+                            reply(format!(
+                                "{CHAT_PREFIX} Pausing after the current step: {}. Send /resume to go on",
+                                current.task
+                            ))
+                            .await;
+                        }
+                        None => reply(format!("{CHAT_PREFIX} Nothing to pause.")).await,
+                    },
+                    ChatCommand::Resume => match &running {
+                        Some(current) if matches!(current.control.state(), Steering::Paused(_)) => {
+                            current.control.resume();
+                            reply(format!("{CHAT_PREFIX} Resuming: {}", current.task)).await;
+                        }
+                        Some(current) => {
+                            reply(format!("{CHAT_PREFIX} Not paused: {}", current.task)).await;
+                        }
+                        None => reply(format!("{CHAT_PREFIX} Nothing to resume.")).await,
+                    },
                     ChatCommand::Stop => {
-                        if let Some((task, _)) = running.take() {
+                        if let Some(stopped) = running.take() {
+                            stopped.control.cancel();
                             release(agent).await;
-                            agent.say(&format!("{CHAT_PREFIX} Stopped: {task}")).await;
+                            reply(format!("{CHAT_PREFIX} Stopped: {}", stopped.task)).await;
                         } else {
-                            agent.say(&format!("{CHAT_PREFIX} Nothing to stop.")).await;
+                            reply(format!("{CHAT_PREFIX} Nothing to stop.")).await;
                         }
                     }
                     ChatCommand::Task(task) => {
-                        if let Some((previous, _)) = running.take() {
-                            agent.say(&format!("{CHAT_PREFIX} Cancelled: {previous}")).await;
+                        if let Some(previous) = running.take() {
+                            previous.control.cancel();
+                            reply(format!("{CHAT_PREFIX} Cancelled: {}", previous.task)).await;
                         }
-                        agent.say(&format!("{CHAT_PREFIX} Starting task: {task}")).await;
+                        reply(format!("{CHAT_PREFIX} Starting task: {task}")).await;
                         tracing::info!(%task, "task from chat");
+                        let control = TaskControl::new();
+                        let steering = control.clone();
                         let owned = task.clone();
-                        running = Some((task, Box::pin(async move { agent.run_task(&owned).await })));
+                        running = Some(Running {
+                            task,
+                            control,
+                            future: Box::pin(async move {
+                                agent.run_steered(&owned, &steering, ignore_events()).await
+                            }),
+                        });
                     }
                 }
             }
             outcome = async {
                 match running.as_mut() {
-                    Some((_, future)) => future.as_mut().await,
+                    Some(current) => current.future.as_mut().await,
                     None => std::future::pending().await,
                 }
             } => {
-                let task = running.take().map(|(task, _)| task).unwrap_or_default();
+                let task = running.take().map(|current| current.task).unwrap_or_default();
                 release(agent).await;
                 match outcome {
                     Ok(TaskOutcome::Answered { steps, .. }) => {
@@ -115,6 +186,10 @@ pub async fn serve(
                     }
                     Ok(TaskOutcome::StepLimit { steps }) => {
                         agent.say(&format!("{CHAT_PREFIX} Task incomplete after {steps} steps: {task}")).await;
+                    }
+                    // Only `/stop` and `/task` cancel, and they drop the task and say so.
+                    Ok(TaskOutcome::Cancelled { steps }) => {
+                        tracing::info!(%task, steps, "task cancelled");
                     }
                     Err(error) if error.is_connection() => return Err(error),
                     Err(error) => {
@@ -147,6 +222,8 @@ mod tests {
         assert_eq!(parse_chat("/task"), Some(ChatCommand::MissingTask));
         assert_eq!(parse_chat("/stop"), Some(ChatCommand::Stop));
         assert_eq!(parse_chat("/Status please"), Some(ChatCommand::Status));
+        assert_eq!(parse_chat("/pause"), Some(ChatCommand::Pause));
+        assert_eq!(parse_chat(" /RESUME "), Some(ChatCommand::Resume));
         assert_eq!(parse_chat("/tasks x"), None);
         assert_eq!(parse_chat("hello"), None);
         assert_eq!(parse_chat("Action: {\"action\": \"CLICK\"}"), None);

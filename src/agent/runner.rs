@@ -5,12 +5,20 @@
 //! A step only counts when it acted on a fresh frame (see [`super::sight`]); an action planned
 //! in a connection that dropped before it was sent is dropped and the step is taken again once
 //! the connection is back, so an outage costs no steps.
+//!
+//! A person comes first: when the room reports that another session took host control, the
+//! agent stops at once (nothing planned before is sent after the report), drops the step in
+//! progress, pauses and never asks for control until the room releases it or gives it back;
+//! then it goes on from a frame that arrived after the resume. A [`TaskControl`] pauses,
+//! resumes or cancels a task from outside.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gstneko::protocol::{ChatContent, ClientEvent};
+use gstneko::client::ClientNotice;
+use gstneko::protocol::{ChatContent, ClientEvent, ServerEvent};
+use tokio::sync::{broadcast, watch};
 
 use super::action::{ActionKind, ModelAction, Position};
 use super::annotate::draw_action;
@@ -24,6 +32,7 @@ use super::prompt::NavPrompt;
 use super::refine::{FrameSize, Refinement};
 use super::settle::{SettleOptions, wait_until_settled};
 use super::sight::{BlindError, Sight, View};
+use super::steer::{AgentEvent, Observer, PauseReason, Steering, TaskControl, ignore_events};
 use crate::capture::TaskRecorder;
 use crate::chat_prefix::AGENT_THINKING as THINKING_PREFIX;
 use crate::frame::{FrameError, RgbImage, write_png};
@@ -124,6 +133,11 @@ pub enum TaskOutcome {
         /// Steps taken.
         steps: u32,
     },
+    /// Cancelled through its [`TaskControl`].
+    Cancelled {
+        /// Steps taken before.
+        steps: u32,
+    },
 }
 
 /// The agent: a model, a session to act through, and the frames it sees.
@@ -144,11 +158,14 @@ pub type Narrator = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What became of a decided action.
 enum Performed {
-    /// It was sent (or could not be performed: that costs the step too).
-    Done,
+    /// Its input was sent; frames up to this number arrived before.
+    Sent(u64),
+    /// It could not be performed (that costs the step too).
+    Unperformable,
     /// ANSWER, posted in chat.
     Answered(String),
-    /// The connection it was planned in dropped first; nothing more was sent.
+    /// The connection it was planned in dropped, host control was taken or the task was
+    /// cancelled first; nothing more was sent.
     Dropped,
 }
 
@@ -156,6 +173,134 @@ enum Performed {
 struct Decision {
     action: Option<ModelAction>,
     calls: Vec<Reply>,
+}
+
+/// What one try at a step came to.
+enum Attempt {
+    /// The model gave no usable action.
+    NoAction {
+        model_calls: usize,
+        model_time: Duration,
+    },
+    /// An action was decided and performed (or dropped).
+    Acted {
+        action: ModelAction,
+        performed: Performed,
+        model_calls: usize,
+        model_time: Duration,
+    },
+}
+
+/// What must still hold for a step's output to be sent: the connection it was planned in is
+/// up, no other session took host control since it began, and the task is not cancelled.
+struct Gate<'a> {
+    connection: u64,
+    /// The host when the step began.
+    host: Option<String>,
+    control: &'a TaskControl,
+}
+
+/// What the step boundary decided.
+enum Hold {
+    /// Go on.
+    Go,
+    /// Go on after a pause: look at a frame newer than the pause.
+    Resumed,
+    /// Stop: the task was cancelled.
+    Cancelled,
+}
+
+/// The room's host changes as a running task follows them: who took control from the agent.
+struct HostWatch {
+    notices: broadcast::Receiver<ClientNotice>,
+    /// The session that took host control, until control is released or given back.
+    taken_by: Option<String>,
+}
+
+impl HostWatch {
+    fn new(notices: broadcast::Receiver<ClientNotice>) -> Self {
+        Self {
+            notices,
+            taken_by: None,
+        }
+    }
+
+    /// Takes in the notices that already arrived.
+    fn catch_up(&mut self, controller: &Controller) -> Result<(), AgentError> {
+        loop {
+            match self.notices.try_recv() {
+                Ok(notice) => self.learn(&notice, controller)?,
+                Err(broadcast::error::TryRecvError::Empty) => return Ok(()),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => self.resync(controller),
+                Err(broadcast::error::TryRecvError::Closed) => {
+                    return Err(AgentError::SessionGone);
+                }
+            }
+        }
+    }
+
+    /// Waits for the next notice and takes it in.
+    async fn next(&mut self, controller: &Controller) -> Result<(), AgentError> {
+        match self.notices.recv().await {
+            Ok(notice) => self.learn(&notice, controller),
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                self.resync(controller);
+                Ok(())
+            }
+            Err(broadcast::error::RecvError::Closed) => Err(AgentError::SessionGone),
+        }
+    }
+
+    /// Waits until another session takes host control.
+    async fn takeover(&mut self, controller: &Controller) {
+        while self.taken_by.is_none() {
+            if self.next(controller).await.is_err() {
+                // The session is over: the step finds out by itself.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    fn learn(&mut self, notice: &ClientNotice, controller: &Controller) -> Result<(), AgentError> {
+        match notice {
+            ClientNotice::Event(event) => {
+                if let ServerEvent::ControlHost(host) = event.as_ref() {
+                    let own = controller.session_id();
+                    self.taken_by = host
+                        .host_id
+                        .clone()
+                        .filter(|id| host.has_host && Some(id) != own.as_ref());
+                }
+                Ok(())
+            }
+            ClientNotice::Fatal(error) => Err(AgentError::SessionEnded(error.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Notices were missed: what the room state says now stands for them.
+    fn resync(&mut self, controller: &Controller) {
+        self.taken_by = controller
+            .someone_else_hosts()
+            .then(|| controller.host_id())
+            .flatten();
+    }
+}
+
+/// Keeps the controller stepping aside for a person while a task runs.
+struct SteppingAside<'a>(&'a Controller);
+
+impl<'a> SteppingAside<'a> {
+    fn new(controller: &'a Controller) -> Self {
+        controller.step_aside(true);
+        Self(controller)
+    }
+}
+
+impl Drop for SteppingAside<'_> {
+    fn drop(&mut self) {
+        self.0.step_aside(false);
+    }
 }
 
 impl Agent {
@@ -199,6 +344,11 @@ impl Agent {
         &self.controller
     }
 
+    /// The frames the agent sees (the newest is what a screenshot shows).
+    pub fn frames(&self) -> &FrameSource {
+        &self.frames
+    }
+
     /// Waits for the first video frame, then lets `skip_initial_frames` more go by.
     pub async fn wait_for_video(&self) -> Result<(), AgentError> {
         let first = self.sight.first_frame(FIRST_FRAME_TIMEOUT).await?;
@@ -214,6 +364,11 @@ impl Agent {
         Ok(())
     }
 
+    /// Prints a line for the person running the agent (not in chat).
+    pub fn print(&self, text: &str) {
+        (self.print)(text);
+    }
+
     /// Sends a chat message from the agent's session (best effort: logged when it fails).
     pub async fn say(&self, text: &str) {
         let event = ClientEvent::ChatMessage(ChatContent::new(text));
@@ -224,36 +379,103 @@ impl Agent {
 
     /// Runs one task until ANSWER or the step limit.
     pub async fn run_task(&self, task: &str) -> Result<TaskOutcome, AgentError> {
+        self.run_steered(task, &TaskControl::new(), ignore_events())
+            .await
+    }
+
+    /// Runs one task until ANSWER, the step limit or a cancel through `control`, pausing while
+    /// `control` says so or while another session holds host control after taking it;
+    /// reports its steps and pauses to `observer`.
+    pub async fn run_steered(
+        &self,
+        task: &str,
+        control: &TaskControl,
+        observer: Observer,
+    ) -> Result<TaskOutcome, AgentError> {
         let _episode = self.capture.as_ref().map(|capture| capture.start(task));
+        let _aside = SteppingAside::new(&self.controller);
+        let mut steering = control.subscribe();
+        let mut hosts = HostWatch::new(self.controller.client().subscribe());
         let mut history = History::new();
         // Frames up to this number were shown before the last action was sent.
         let mut seen_before_action = 0;
         let mut step = 1;
         while step <= self.config.max_steps {
             self.controller.check_alive().map_err(session_error)?;
-            let view = self.sight.fresh_frame(seen_before_action).await?;
-            let connection = view.connection;
-            self.metrics.steps.inc();
-            let Some(action) = self.step(task, &history, step, view).await? else {
-                step += 1;
+            match self
+                .hold(control, &observer, &mut steering, &mut hosts)
+                .await?
+            {
+                Hold::Cancelled => return Ok(TaskOutcome::Cancelled { steps: step - 1 }),
+                Hold::Resumed => seen_before_action = self.frames.received(),
+                Hold::Go => {}
+            }
+            let host = self.controller.host_id();
+            let attempt = tokio::select! {
+                attempt = self.attempt(task, &history, step, seen_before_action, host, control) => Some(attempt?),
+                () = interruption(&mut steering, &mut hosts, &self.controller) => None,
+            };
+            let Some(attempt) = attempt else {
+                if hosts.taken_by.is_some() {
+                    (self.print)(&format!(
+                        "step {step}: host control was taken; the step in progress is dropped"
+                    ));
+                }
+                seen_before_action = self.frames.received();
                 continue;
             };
-            match self.perform(&action, step, connection).await? {
+            let (action, performed, model_calls, model_time) = match attempt {
+                Attempt::NoAction {
+                    model_calls,
+                    model_time,
+                } => {
+                    observer(AgentEvent::Step {
+                        step,
+                        action: None,
+                        model_calls,
+                        model_ms: model_time.as_secs_f64() * 1000.0,
+                    });
+                    step += 1;
+                    continue;
+                }
+                Attempt::Acted {
+                    action,
+                    performed,
+                    model_calls,
+                    model_time,
+                } => (action, performed, model_calls, model_time),
+            };
+            let report = AgentEvent::Step {
+                step,
+                action: Some(action_json(&action)),
+                model_calls,
+                model_ms: model_time.as_secs_f64() * 1000.0,
+            };
+            let since = match performed {
                 Performed::Answered(answer) => {
+                    observer(report);
                     return Ok(TaskOutcome::Answered {
                         answer,
                         steps: step,
                     });
                 }
                 Performed::Dropped => {
-                    tracing::warn!(step, "the connection dropped before the action was sent");
-                    (self.print)(&format!(
-                        "step {step}: the connection dropped before the action was sent; it is dropped and the step is taken again on a fresh frame"
-                    ));
+                    self.explain_drop(step, control, &mut hosts);
                     seen_before_action = self.frames.received();
                     continue;
                 }
-                Performed::Done => {}
+                Performed::Sent(since) => Some(since),
+                Performed::Unperformable => None,
+            };
+            observer(report);
+            if let Some(since) = since {
+                // The input went out, so the step counts even if a takeover comes meanwhile.
+                tokio::select! {
+                    settled = wait_until_settled(&self.frames, since, self.config.settle) => {
+                        tracing::debug!(step, settled = ?settled?, "screen settled");
+                    }
+                    () = interruption(&mut steering, &mut hosts, &self.controller) => {}
+                }
             }
             seen_before_action = self.frames.received();
             history.push(action);
@@ -264,14 +486,131 @@ impl Agent {
         })
     }
 
-    /// Looks at a fresh frame and decides; None when the step produced no usable action.
+    /// Says why a decided action was not sent, and notes a takeover the room state shows before
+    /// its notice is read.
+    fn explain_drop(&self, step: u32, control: &TaskControl, hosts: &mut HostWatch) {
+        if control.state() == Steering::Cancelled {
+            return;
+        }
+        if self.controller.someone_else_hosts() {
+            hosts.taken_by = self.controller.host_id();
+            (self.print)(&format!(
+                "step {step}: host control was taken before the action was sent; the step in progress is dropped"
+            ));
+            return;
+        }
+        tracing::warn!(step, "the connection dropped before the action was sent");
+        (self.print)(&format!(
+            "step {step}: the connection dropped before the action was sent; it is dropped and the step is taken again on a fresh frame"
+        ));
+    }
+
+    /// The step boundary: waits while the task is paused (asked to, or because another session
+    /// took host control), reporting the pause and the resume.
+    async fn hold(
+        &self,
+        control: &TaskControl,
+        observer: &Observer,
+        steering: &mut watch::Receiver<Steering>,
+        hosts: &mut HostWatch,
+    ) -> Result<Hold, AgentError> {
+        let mut paused: Option<PauseReason> = None;
+        loop {
+            hosts.catch_up(&self.controller)?;
+            steering.borrow_and_update();
+            match control.state() {
+                Steering::Cancelled => return Ok(Hold::Cancelled),
+                Steering::Running => {
+                    if hosts.taken_by.is_some() {
+                        if paused != Some(PauseReason::Takeover) {
+                            control.pause_for_takeover();
+                            continue;
+                        }
+                        // Resumed by hand while the person still hosts: ask for control.
+                        hosts.taken_by = None;
+                        match self.controller.host().await {
+                            Ok(said) => (self.print)(&said),
+                            Err(error) => return Err(session_error(error)),
+                        }
+                    }
+                    let Some(reason) = paused else {
+                        return Ok(Hold::Go);
+                    };
+                    tracing::info!(reason = reason.name(), "task resumed");
+                    (self.print)(&format!("task resumed ({})", reason.name()));
+                    observer(AgentEvent::Resumed { reason });
+                    return Ok(Hold::Resumed);
+                }
+                Steering::Paused(reason) => {
+                    if paused != Some(reason) {
+                        paused = Some(reason);
+                        let why = match (&hosts.taken_by, reason) {
+                            (Some(host), PauseReason::Takeover) => format!(
+                                "session {host} took host control; the agent waits until it is released or given back"
+                            ),
+                            _ => "waiting for resume".to_owned(),
+                        };
+                        tracing::info!(reason = reason.name(), "task paused");
+                        (self.print)(&format!("task paused ({}): {why}", reason.name()));
+                        observer(AgentEvent::Paused { reason });
+                    }
+                    if reason == PauseReason::Takeover && hosts.taken_by.is_none() {
+                        control.end_takeover();
+                        continue;
+                    }
+                    tokio::select! {
+                        _ = steering.changed() => {}
+                        next = hosts.next(&self.controller) => next?,
+                    }
+                }
+            }
+        }
+    }
+
+    /// One try at a step: a fresh frame, the model's decision, the action sent through `gate`.
+    async fn attempt(
+        &self,
+        task: &str,
+        history: &History,
+        step: u32,
+        seen_before_action: u64,
+        host: Option<String>,
+        control: &TaskControl,
+    ) -> Result<Attempt, AgentError> {
+        let view = self.sight.fresh_frame(seen_before_action).await?;
+        let gate = Gate {
+            connection: view.connection,
+            host,
+            control,
+        };
+        self.metrics.steps.inc();
+        let (decision, model_time) = self.step(task, history, step, view, &gate).await?;
+        let model_calls = decision.calls.len();
+        let Some(action) = decision.action else {
+            return Ok(Attempt::NoAction {
+                model_calls,
+                model_time,
+            });
+        };
+        let performed = self.perform(&action, step, &gate).await?;
+        Ok(Attempt::Acted {
+            action,
+            performed,
+            model_calls,
+            model_time,
+        })
+    }
+
+    /// Looks at a fresh frame and decides; the decision's action is None when the step produced
+    /// no usable action.
     async fn step(
         &self,
         task: &str,
         history: &History,
         step: u32,
         view: View,
-    ) -> Result<Option<ModelAction>, AgentError> {
+        gate: &Gate<'_>,
+    ) -> Result<(Decision, Duration), AgentError> {
         let frame = view.frame;
         self.metrics.frames.inc();
         let started = Instant::now();
@@ -286,21 +625,23 @@ impl Agent {
             tracing::warn!(%error, "FRAME_SAVE_PATH");
         }
         let image = Arc::new(image);
-        let decision = self.decide(task, history, step, image.clone()).await?;
+        let decision = self
+            .decide(task, history, step, image.clone(), gate)
+            .await?;
         let model_time: Duration = decision.calls.iter().map(Reply::total).sum();
-        let Some(action) = decision.action else {
+        let Some(action) = &decision.action else {
             (self.print)(&format!(
                 "step {step}/{}: no usable action ({} model call(s), {:.0} ms)",
                 self.config.max_steps,
                 decision.calls.len(),
                 model_time.as_secs_f64() * 1000.0
             ));
-            return Ok(None);
+            return Ok((decision, model_time));
         };
         (self.print)(&format!(
             "step {step}/{}: {} | {} call(s) {:.0} ms ({})",
             self.config.max_steps,
-            action_json(&action),
+            action_json(action),
             decision.calls.len(),
             model_time.as_secs_f64() * 1000.0,
             decision.calls[0].breakdown(),
@@ -308,19 +649,19 @@ impl Agent {
         tracing::info!(
             task,
             step,
-            action = %action_json(&action),
+            action = %action_json(action),
             model_calls = decision.calls.len(),
             latency_ms = model_time.as_secs_f64() * 1000.0,
             "step decided"
         );
         if let Some(dir) = &self.config.click_save_dir {
-            let picture = draw_action(&image, &points(&action), &label(step, &action));
+            let picture = draw_action(&image, &points(action), &label(step, action));
             let path = dir.join(format!("step_{step:03}_{}_final.png", action.kind.name()));
             if let Err(error) = write_png(&picture, &path) {
                 tracing::warn!(%error, "CLICK_SAVE_PATH");
             }
         }
-        Ok(Some(action))
+        Ok((decision, model_time))
     }
 
     /// Asks the model about the whole frame, then about crops around its click point.
@@ -330,6 +671,7 @@ impl Agent {
         history: &History,
         step: u32,
         image: Arc<RgbImage>,
+        gate: &Gate<'_>,
     ) -> Result<Decision, AgentError> {
         let messages = Arc::new(self.config.prompt.messages(task, history));
         let frame_size = FrameSize::new(image.width, image.height);
@@ -357,7 +699,8 @@ impl Agent {
             };
             if let Some(reasoning) = &reply.reasoning {
                 tracing::info!(step, pass, %reasoning, "model reasoning");
-                self.say(&format!("{THINKING_PREFIX} {reasoning}")).await;
+                self.post(&format!("{THINKING_PREFIX} {reasoning}"), gate)
+                    .await;
             }
             let text = reply.text.clone();
             calls.push(reply);
@@ -414,13 +757,14 @@ impl Agent {
         Ok(Some(reply))
     }
 
-    /// Announces the action in chat, performs it and waits for the screen — unless connection
-    /// number `connection`, in which it was planned, dropped first.
+    /// Announces the action in chat and performs it — unless `gate` closed first (the
+    /// connection it was planned in dropped, another session took host control, or the task
+    /// was cancelled).
     async fn perform(
         &self,
         action: &ModelAction,
         step: u32,
-        connection: u64,
+        gate: &Gate<'_>,
     ) -> Result<Performed, AgentError> {
         let execution = match to_input(action) {
             Ok(execution) => execution,
@@ -428,11 +772,11 @@ impl Agent {
                 self.metrics.parse_errors.inc();
                 tracing::warn!(step, %error, "action cannot be performed");
                 (self.print)(&format!("step {step}: {error}"));
-                return Ok(Performed::Done);
+                return Ok(Performed::Unperformable);
             }
         };
         let json = action_json(action);
-        if !self.post(&format!("Action: {json}"), connection).await {
+        if !self.post(&format!("Action: {json}"), gate).await {
             return Ok(Performed::Dropped);
         }
         if let Some(capture) = &self.capture {
@@ -442,14 +786,14 @@ impl Agent {
             narrator(&spoken(action, step));
         }
         if let Some(answer) = execution.answer {
-            if !self.post(&format!("Answer: {answer}"), connection).await {
+            if !self.post(&format!("Answer: {answer}"), gate).await {
                 return Ok(Performed::Dropped);
             }
             self.metrics.action(action.kind.name());
             return Ok(Performed::Answered(answer));
         }
         let since = self.frames.received();
-        let still_valid = || self.sight.is_current(connection);
+        let still_valid = || self.is_open(gate);
         match self
             .controller
             .perform_while(&execution.input, &still_valid)
@@ -460,15 +804,22 @@ impl Agent {
             Err(error) => return Err(session_error(error)),
         }
         self.metrics.action(action.kind.name());
-        let settled = wait_until_settled(&self.frames, since, self.config.settle).await?;
-        tracing::debug!(step, ?settled, "screen settled");
-        Ok(Performed::Done)
+        Ok(Performed::Sent(since))
     }
 
-    /// Posts `text` in chat while connection number `connection` is up; false when it is not
-    /// (or sending failed), so nothing planned before a drop is said after it.
-    async fn post(&self, text: &str, connection: u64) -> bool {
-        if !self.sight.is_current(connection) {
+    /// Whether a step may still send: see [`Gate`]. Reads the client's room state, which
+    /// changes before the room's report is passed on, so nothing goes out after it.
+    fn is_open(&self, gate: &Gate<'_>) -> bool {
+        if !self.sight.is_current(gate.connection) || gate.control.state() == Steering::Cancelled {
+            return false;
+        }
+        !(self.controller.someone_else_hosts() && self.controller.host_id() != gate.host)
+    }
+
+    /// Posts `text` in chat while `gate` is open; false when it is not (or sending failed), so
+    /// nothing planned before a drop or a takeover is said after it.
+    async fn post(&self, text: &str, gate: &Gate<'_>) -> bool {
+        if !self.is_open(gate) {
             return false;
         }
         let event = ClientEvent::ChatMessage(ChatContent::new(text));
@@ -478,6 +829,30 @@ impl Agent {
                 tracing::warn!(%error, "could not post to chat");
                 false
             }
+        }
+    }
+}
+
+/// Returns when the step in progress must stop at once: the task was cancelled or another
+/// session took host control (a requested pause waits for the step boundary).
+async fn interruption(
+    steering: &mut watch::Receiver<Steering>,
+    hosts: &mut HostWatch,
+    controller: &Controller,
+) {
+    loop {
+        if *steering.borrow_and_update() == Steering::Cancelled || hosts.taken_by.is_some() {
+            return;
+        }
+        tokio::select! {
+            changed = steering.changed() => {
+                if changed.is_err() {
+                    // The control is gone: only a takeover can interrupt now.
+                    hosts.takeover(controller).await;
+                    return;
+                }
+            }
+            () = hosts.takeover(controller) => return,
         }
     }
 }

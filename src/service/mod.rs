@@ -3,8 +3,15 @@
 //! capture and voice engines as the commands.
 #![warn(missing_docs)]
 
+pub mod api;
+pub mod app;
+pub mod args;
 pub mod board;
 pub mod events;
+pub mod metrics;
+pub mod rooms;
 pub mod store;
 pub mod task;
 pub mod validate;
+pub mod webhook;
+pub mod worker;

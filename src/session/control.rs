@@ -67,6 +67,8 @@ impl From<ClientError> for ControlError {
 
 struct Shared {
     want_host: AtomicBool,
+    /// Never ask for control while another session hosts (see [`Controller::step_aside`]).
+    step_aside: AtomicBool,
     keys: RwLock<KeyTable>,
     screen_override: Mutex<Option<Screen>>,
     last_point: Mutex<Option<Point>>,
@@ -99,6 +101,7 @@ impl Controller {
             client,
             shared: Arc::new(Shared {
                 want_host: AtomicBool::new(options.keep_host),
+                step_aside: AtomicBool::new(false),
                 keys: RwLock::new(KeyTable::default()),
                 screen_override: Mutex::new(None),
                 last_point: Mutex::new(None),
@@ -266,9 +269,28 @@ impl Controller {
         self.shared.want_host.store(want, Ordering::Relaxed);
     }
 
+    /// While `on`, this session steps aside for a person: it never asks for host control while
+    /// another session hosts (someone took it, or was given it), only once control is released
+    /// (and at the start, as [`Controller::wait_connected`] does).
+    pub fn step_aside(&self, on: bool) {
+        self.shared.step_aside.store(on, Ordering::Relaxed);
+    }
+
     /// Our session id, once known.
     pub fn session_id(&self) -> Option<String> {
         self.client.state().session_id
+    }
+
+    /// The host's session id as the room last reported it (None: nobody hosts).
+    pub fn host_id(&self) -> Option<String> {
+        self.client.state().host_id
+    }
+
+    /// Whether the room last reported another session as host. The client updates its room
+    /// state before it passes the event on, so this is true from the moment the report arrived.
+    pub fn someone_else_hosts(&self) -> bool {
+        let state = self.client.state();
+        state.host_id.is_some() && !state.is_host()
     }
 
     /// Whether the session ended for good (wrong password, kicked, pipeline error…).
@@ -438,6 +460,10 @@ impl Controller {
                     || !state.connected
                     || state.is_host()
                 {
+                    return;
+                }
+                if self.shared.step_aside.load(Ordering::Relaxed) && state.host_id.is_some() {
+                    // A person holds control: wait for it to be released or given back.
                     return;
                 }
                 if matches!(event, ServerEvent::ControlHost(_)) {

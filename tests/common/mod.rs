@@ -5,6 +5,7 @@
 pub mod agent_run;
 pub mod nginx;
 pub mod redis;
+pub mod service;
 pub mod voice;
 
 #[allow(unused_imports, reason = "not every test binary uses both")]

@@ -1,0 +1,322 @@
+//! `neko-agent serve` and `neko-agent worker`: settings checked, store opened, model loaded
+//! once, the API served and the workers run until SIGINT/SIGTERM.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use super::api::auth::{Access, AccessError};
+use super::api::{ApiState, router};
+use super::args::{QueueArgs, ServeArgs, WorkerArgs};
+use super::board::Board;
+use super::metrics::ServiceMetrics;
+use super::rooms::{RoomBook, RoomsError};
+use super::store::local::LocalStore;
+use super::store::{Store, StoreError};
+use super::webhook::Webhooks;
+use super::worker::{Worker, WorkerConfig, WorkerParts};
+use crate::agent::RunArgs;
+use crate::agent::app::{BackendError, CaptureOpenError, model_options, open_backend};
+use crate::agent::backend::Backend;
+use crate::capture::{AgentCapture, CaptureSettings};
+use crate::session::Printer;
+
+/// Largest webhook secret file read.
+const MAX_SECRET_FILE: u64 = 4096;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The agent settings (the variables `run` reads) are wrong.
+    #[error("the agent settings are wrong: {0}")]
+    AgentSettings(#[source] clap::Error),
+    /// The access settings are wrong.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// `--queue` names no store this build knows.
+    #[error("--queue/NEKO_QUEUE {0:?}: use `local` or a redis:// URL")]
+    Queue(String),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The rooms file is wrong.
+    #[error(transparent)]
+    Rooms(#[from] RoomsError),
+    /// The webhook secret file could not be read.
+    #[error("--webhook-secret-file/NEKO_WEBHOOK_SECRET_FILE {path}: {reason}")]
+    WebhookSecret {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The model could not be loaded.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The capture dataset could not be opened.
+    #[error(transparent)]
+    Capture(#[from] CaptureOpenError),
+    /// `--workers`/`--slots` of 0 on a worker, or a local queue without workers.
+    #[error("{0}")]
+    Workers(&'static str),
+    /// The address could not be bound.
+    #[error("cannot serve on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("the API server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// The agent's settings from the environment, as `run` would read them with no flags.
+#[derive(Debug, Parser)]
+struct AgentEnvironment {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Serves the API (and runs `--workers` tasks at once in this process) until interrupted.
+pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
+    let access = Access::configure(
+        std::env::var("NEKO_API_TOKEN").ok().as_deref(),
+        args.token_file.as_deref(),
+        args.bind,
+    )?;
+    let local = !args.queue.queue.starts_with("redis://");
+    if local && args.workers == 0 {
+        return Err(ServiceError::Workers(
+            "--workers 0 needs a Redis queue (--queue redis://…) with `neko-agent worker` processes; a local queue is only served by this process",
+        ));
+    }
+    let base = agent_settings()?;
+    let board = Arc::new(Board::new(open_store(&args.queue).await?));
+    let rooms = Arc::new(RoomBook::load(
+        args.queue.rooms.as_deref(),
+        base.connection.clone(),
+    )?);
+    let metrics = Arc::new(ServiceMetrics::default());
+    let webhooks = Webhooks::new(webhook_secret(&args.queue)?);
+    let mut model = None;
+    let mut worker = None;
+    if args.workers > 0 {
+        let (backend, description) = load_backend(&base).await?;
+        model = Some(description);
+        let capture = open_capture(&args.queue, &base).await?;
+        let parts = WorkerParts {
+            board: board.clone(),
+            rooms: rooms.clone(),
+            backend,
+            metrics: metrics.clone(),
+            webhooks: webhooks.clone(),
+            capture,
+        };
+        worker = Some(Worker::new(
+            parts,
+            worker_config(&args.queue, &base, args.workers, None),
+        ));
+    }
+    let state = Arc::new(ApiState::new(
+        board.clone(),
+        metrics,
+        rooms,
+        model,
+        worker.is_some(),
+    ));
+    let (app, _) = router(state, access);
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|source| ServiceError::Bind {
+            address: args.bind,
+            source,
+        })?;
+    let bound = listener.local_addr().map_err(ServiceError::Serve)?;
+    println!(
+        "serving the API at http://{bound}/api/v1 (tasks in {}, {} task(s) at once here)",
+        board.store().describe(),
+        args.workers
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = worker.map(|worker| {
+        let mut stop = stop_rx.clone();
+        tokio::spawn(worker.run(async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        }))
+    });
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            crate::shutdown::interrupted().await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
+    println!("stopped; running tasks go back to the queue");
+    served.map_err(ServiceError::Serve)
+}
+
+/// Runs tasks from a Redis queue until interrupted.
+pub async fn worker(args: WorkerArgs) -> Result<(), ServiceError> {
+    if args.slots == 0 {
+        return Err(ServiceError::Workers("--slots must be at least 1"));
+    }
+    if !args.queue.queue.starts_with("redis://") {
+        return Err(ServiceError::Workers(
+            "a worker needs the Redis queue its service uses (--queue/NEKO_QUEUE redis://…); a local queue is served by `neko-agent serve` itself",
+        ));
+    }
+    let base = agent_settings()?;
+    let board = Arc::new(Board::new(open_store(&args.queue).await?));
+    let rooms = Arc::new(RoomBook::load(
+        args.queue.rooms.as_deref(),
+        base.connection.clone(),
+    )?);
+    let metrics = Arc::new(ServiceMetrics::default());
+    let webhooks = Webhooks::new(webhook_secret(&args.queue)?);
+    let (backend, description) = load_backend(&base).await?;
+    if let Some(port) = args.metrics_port {
+        let address = std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, port));
+        let bound = metrics
+            .agent
+            .clone()
+            .serve(address)
+            .await
+            .map_err(|source| ServiceError::Bind { address, source })?;
+        println!("metrics at http://{bound}/metrics");
+    }
+    let capture = open_capture(&args.queue, &base).await?;
+    let config = worker_config(&args.queue, &base, args.slots, args.name.clone());
+    println!(
+        "worker {} on {} with {description}, {} task(s) at once",
+        config.name,
+        board.store().describe(),
+        config.slots
+    );
+    let parts = WorkerParts {
+        board,
+        rooms,
+        backend,
+        metrics,
+        webhooks,
+        capture,
+    };
+    Worker::new(parts, config)
+        .run(crate::shutdown::interrupted())
+        .await;
+    println!("stopped; running tasks go back to the queue");
+    Ok(())
+}
+
+fn agent_settings() -> Result<RunArgs, ServiceError> {
+    AgentEnvironment::try_parse_from(["neko-agent"])
+        .map(|parsed| parsed.run)
+        .map_err(ServiceError::AgentSettings)
+}
+
+/// The store `--queue` names.
+async fn open_store(queue: &QueueArgs) -> Result<Store, ServiceError> {
+    match queue.queue.as_str() {
+        "local" => {
+            let (store, recovery) = LocalStore::open(&queue.data_dir.join("tasks"))?;
+            for task_id in &recovery.requeued {
+                println!("task {task_id} was running when the service stopped: queued again");
+            }
+            for path in &recovery.damaged {
+                println!("a damaged task record was set aside: {}", path.display());
+            }
+            Ok(Store::Local(store))
+        }
+        other => Err(ServiceError::Queue(other.to_owned())),
+    }
+}
+
+fn worker_config(
+    queue: &QueueArgs,
+    base: &RunArgs,
+    slots: usize,
+    name: Option<String>,
+) -> WorkerConfig {
+    let name = name.unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "worker".into());
+        format!("{host}-{}", std::process::id())
+    });
+    WorkerConfig {
+        name,
+        slots,
+        base: base.clone(),
+        reclaim_after: Duration::from_secs(queue.reclaim_after.max(2)),
+        screenshots_dir: queue.data_dir.join("screenshots"),
+    }
+}
+
+/// The model (or remote endpoint) every task of this process shares, and its description.
+async fn load_backend(base: &RunArgs) -> Result<(Backend, String), ServiceError> {
+    let options = model_options(&base.model, !base.connection.is_configured());
+    let backend = open_backend(base, &options).await?;
+    let description = match &backend {
+        Backend::Local(_) => format!(
+            "model {} ({})",
+            options.model_dir.display(),
+            backend.describe()
+        ),
+        Backend::Remote(_) => format!("remote model {}", backend.describe()),
+    };
+    println!("{description}");
+    Ok((backend, description))
+}
+
+async fn open_capture(
+    queue: &QueueArgs,
+    base: &RunArgs,
+) -> Result<Option<AgentCapture>, ServiceError> {
+    if !queue.capture {
+        return Ok(None);
+    }
+    let settings =
+        CaptureSettings::from_options(&base.capture_options).map_err(CaptureOpenError::Settings)?;
+    let print: Printer = Arc::new(|line: &str| println!("{line}"));
+    let (capture, lines) = AgentCapture::open(&settings, print)
+        .await
+        .map_err(CaptureOpenError::Open)?;
+    for line in lines {
+        println!("capture: {line}");
+    }
+    Ok(Some(capture))
+}
+
+fn webhook_secret(queue: &QueueArgs) -> Result<Option<Vec<u8>>, ServiceError> {
+    let Some(path) = &queue.webhook_secret_file else {
+        return Ok(std::env::var("NEKO_WEBHOOK_SECRET")
+            .ok()
+            .map(|secret| secret.trim().as_bytes().to_vec())
+            .filter(|secret| !secret.is_empty()));
+    };
+    read_secret(path).map(Some)
+}
+
+fn read_secret(path: &Path) -> Result<Vec<u8>, ServiceError> {
+    let problem = |reason: String| ServiceError::WebhookSecret {
+        path: path.to_owned(),
+        reason,
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|error| problem(error.to_string()))?
+        .len();
+    if size > MAX_SECRET_FILE {
+        return Err(problem(format!("larger than {MAX_SECRET_FILE} bytes")));
+    }
+    let secret = std::fs::read(path).map_err(|error| problem(error.to_string()))?;
+    let secret = secret.trim_ascii().to_vec();
+    if secret.is_empty() {
+        return Err(problem("the file is empty".into()));
+    }
+    Ok(secret)
+}
