@@ -13,6 +13,8 @@ packages=(
   # servers and tools the tests start themselves: TURN (coturn), a reverse proxy with TLS
   # (nginx), and the openssl CLI that makes the tests' certificates
   coturn nginx openssl
+  # the Redis server the service store's tests and bench start (tests/common/redis.rs)
+  redis-server
 )
 
 missing=()

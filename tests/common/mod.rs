@@ -4,6 +4,7 @@
 
 pub mod agent_run;
 pub mod nginx;
+pub mod redis;
 pub mod service;
 pub mod voice;
 

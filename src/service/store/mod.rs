@@ -1,9 +1,10 @@
 //! Where tasks, their queue and their events live: a local directory for one process
-//! ([`local::LocalStore`]), or Redis for many workers (`redis::RedisStore`). Both keep the
+//! ([`local::LocalStore`]), or Redis for many workers ([`redis::RedisStore`]). Both keep the
 //! same records and give the same guarantees; [`crate::service::board::Board`] builds the
 //! task operations on these primitives.
 
 pub mod local;
+pub mod redis;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -102,6 +103,45 @@ pub enum StoreError {
     /// A record could not be written as JSON.
     #[error("a task record could not be encoded: {0}")]
     Encode(#[source] serde_json::Error),
+    /// Redis failed or could not be reached.
+    #[error("task store on redis: {0}")]
+    Redis(#[from] ::redis::RedisError),
+    /// A record read from Redis did not parse.
+    #[error("task store on redis: {key} is damaged ({source}); delete or repair it to go on")]
+    DamagedEntry {
+        /// The key (and stream entry) of the record.
+        key: String,
+        /// Why it did not parse.
+        source: serde_json::Error,
+    },
+    /// A stream entry read from Redis lacks a field (or holds one that does not parse).
+    #[error("task store on redis: {key} lacks a field or holds one that does not parse")]
+    IncompleteEntry {
+        /// The key and stream entry.
+        key: String,
+    },
+    /// A value is larger than the store keeps or reads.
+    #[error("task store on redis: {key} is larger than {limit} bytes")]
+    Oversized {
+        /// The key.
+        key: String,
+        /// The bound, in bytes.
+        limit: usize,
+    },
+    /// A record kept changing under a change, which was given up.
+    #[error("task store on redis: {key} changed under {attempts} attempts to change it")]
+    Contended {
+        /// The record's key.
+        key: String,
+        /// Attempts made.
+        attempts: usize,
+    },
+    /// A blocking read got no answer in time.
+    #[error("task store on redis: no answer within {waited:?}")]
+    Timeout {
+        /// How long it waited.
+        waited: Duration,
+    },
 }
 
 /// Why a change to a task was not made.
@@ -133,6 +173,8 @@ pub type Change<'a, R> = &'a mut (dyn FnMut(&mut Task) -> Result<R, BoardError> 
 pub enum Store {
     /// A directory on this machine (one process).
     Local(local::LocalStore),
+    /// A Redis server shared by many processes.
+    Redis(redis::RedisStore),
 }
 
 impl Store {
@@ -140,6 +182,7 @@ impl Store {
     pub async fn insert(&self, task: &Task) -> Result<(), StoreError> {
         match self {
             Self::Local(store) => store.insert(task),
+            Self::Redis(store) => store.insert(task).await,
         }
     }
 
@@ -147,6 +190,7 @@ impl Store {
     pub async fn load(&self, task_id: &str) -> Result<Option<Task>, StoreError> {
         match self {
             Self::Local(store) => Ok(store.load(task_id)),
+            Self::Redis(store) => store.load(task_id).await,
         }
     }
 
@@ -158,6 +202,7 @@ impl Store {
     ) -> Result<(Task, R), BoardError> {
         match self {
             Self::Local(store) => store.modify(task_id, change),
+            Self::Redis(store) => store.modify(task_id, change).await,
         }
     }
 
@@ -165,6 +210,7 @@ impl Store {
     pub async fn list(&self, query: &ListQuery) -> Result<TaskPage, StoreError> {
         match self {
             Self::Local(store) => Ok(store.list(query)),
+            Self::Redis(store) => store.list(query).await,
         }
     }
 
@@ -175,36 +221,36 @@ impl Store {
                 store.enqueue(task_id);
                 Ok(())
             }
+            Self::Redis(store) => store.enqueue(task_id).await,
         }
     }
 
     /// The next queued task for `worker`, waiting up to `wait` for one.
     pub async fn claim(
         &self,
-        _worker: &str,
+        worker: &str,
         wait: Duration,
     ) -> Result<Option<Delivery>, StoreError> {
         match self {
             Self::Local(store) => Ok(store.claim(wait).await),
+            Self::Redis(store) => store.claim(worker, wait).await,
         }
     }
 
     /// Deliveries of workers silent for longer than `idle`, now handed to `worker` (Redis:
     /// `XAUTOCLAIM`; the local store re-queues them when it opens instead).
-    pub async fn reclaim(
-        &self,
-        _worker: &str,
-        _idle: Duration,
-    ) -> Result<Vec<Delivery>, StoreError> {
+    pub async fn reclaim(&self, worker: &str, idle: Duration) -> Result<Vec<Delivery>, StoreError> {
         match self {
             Self::Local(_) => Ok(Vec::new()),
+            Self::Redis(store) => store.reclaim(worker, idle).await,
         }
     }
 
     /// Marks a delivery done (the task has its final status).
-    pub async fn ack(&self, _delivery: &Delivery) -> Result<(), StoreError> {
+    pub async fn ack(&self, delivery: &Delivery) -> Result<(), StoreError> {
         match self {
             Self::Local(_) => Ok(()),
+            Self::Redis(store) => store.ack(delivery).await,
         }
     }
 
@@ -212,13 +258,14 @@ impl Store {
     pub async fn heartbeat(
         &self,
         info: &WorkerInfo,
-        _deliveries: &[Delivery],
+        deliveries: &[Delivery],
     ) -> Result<(), StoreError> {
         match self {
             Self::Local(store) => {
                 store.heartbeat(info);
                 Ok(())
             }
+            Self::Redis(store) => store.heartbeat(info, deliveries).await,
         }
     }
 
@@ -226,6 +273,7 @@ impl Store {
     pub async fn workers(&self) -> Result<Vec<WorkerInfo>, StoreError> {
         match self {
             Self::Local(store) => Ok(store.workers()),
+            Self::Redis(store) => store.workers().await,
         }
     }
 
@@ -233,6 +281,7 @@ impl Store {
     pub async fn queue_depth(&self) -> Result<u64, StoreError> {
         match self {
             Self::Local(store) => Ok(store.queue_depth()),
+            Self::Redis(store) => store.queue_depth().await,
         }
     }
 
@@ -240,6 +289,7 @@ impl Store {
     pub async fn publish(&self, task_id: &str, event: &TaskEvent) -> Result<u64, StoreError> {
         match self {
             Self::Local(store) => Ok(store.publish(task_id, event)),
+            Self::Redis(store) => store.publish(task_id, event).await,
         }
     }
 
@@ -253,6 +303,7 @@ impl Store {
     ) -> Result<Vec<EventRecord>, StoreError> {
         match self {
             Self::Local(store) => Ok(store.events(task_id, after, wait).await),
+            Self::Redis(store) => store.events(task_id, after, wait).await,
         }
     }
 
@@ -263,6 +314,7 @@ impl Store {
                 store.put_screenshot(task_id, jpeg);
                 Ok(())
             }
+            Self::Redis(store) => store.put_screenshot(task_id, jpeg).await,
         }
     }
 
@@ -270,6 +322,7 @@ impl Store {
     pub async fn screenshot(&self, task_id: &str) -> Result<Option<Bytes>, StoreError> {
         match self {
             Self::Local(store) => Ok(store.screenshot(task_id)),
+            Self::Redis(store) => store.screenshot(task_id).await,
         }
     }
 
@@ -277,6 +330,7 @@ impl Store {
     pub fn describe(&self) -> String {
         match self {
             Self::Local(store) => format!("local:{}", store.dir().display()),
+            Self::Redis(store) => store.location().to_owned(),
         }
     }
 }
