@@ -116,7 +116,7 @@ async fn a_task_goes_from_submitted_to_finished_with_its_record_events_and_ack()
             TaskStatus::Completed
         ]
     );
-    assert!(matches!(&events[2].event, TaskEvent::Step(s) if s.step == 1));
+    assert!(matches!(&events[2].event, TaskEvent::Step { step } if step.step == 1));
 
     // acknowledged: nothing pending to hand over, nothing left to claim
     assert!(

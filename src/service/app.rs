@@ -14,6 +14,7 @@ use super::board::Board;
 use super::metrics::ServiceMetrics;
 use super::rooms::{RoomBook, RoomsError};
 use super::store::local::LocalStore;
+use super::store::redis::RedisStore;
 use super::store::{Store, StoreError};
 use super::webhook::Webhooks;
 use super::worker::{Worker, WorkerConfig, WorkerParts};
@@ -93,7 +94,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
         args.token_file.as_deref(),
         args.bind,
     )?;
-    let local = !args.queue.queue.starts_with("redis://");
+    let local = args.queue.queue == "local";
     if local && args.workers == 0 {
         return Err(ServiceError::Workers(
             "--workers 0 needs a Redis queue (--queue redis://…) with `neko-agent worker` processes; a local queue is only served by this process",
@@ -171,7 +172,7 @@ pub async fn worker(args: WorkerArgs) -> Result<(), ServiceError> {
     if args.slots == 0 {
         return Err(ServiceError::Workers("--slots must be at least 1"));
     }
-    if !args.queue.queue.starts_with("redis://") {
+    if args.queue.queue == "local" {
         return Err(ServiceError::Workers(
             "a worker needs the Redis queue its service uses (--queue/NEKO_QUEUE redis://…); a local queue is served by `neko-agent serve` itself",
         ));
@@ -236,6 +237,10 @@ async fn open_store(queue: &QueueArgs) -> Result<Store, ServiceError> {
                 println!("a damaged task record was set aside: {}", path.display());
             }
             Ok(Store::Local(store))
+        }
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            let store = RedisStore::connect(url, &queue.queue_prefix).await?;
+            Ok(Store::Redis(store))
         }
         other => Err(ServiceError::Queue(other.to_owned())),
     }

@@ -161,7 +161,7 @@ impl Board {
                 Ok(())
             })
             .await?;
-        self.publish(task_id, &TaskEvent::Step(step)).await;
+        self.publish(task_id, &TaskEvent::Step { step }).await;
         Ok(())
     }
 

@@ -28,7 +28,10 @@ pub enum TaskEvent {
         error: Option<String>,
     },
     /// The agent took a step.
-    Step(StepRecord),
+    Step {
+        /// The step as the task's record keeps it.
+        step: StepRecord,
+    },
     /// A line in the room's chat (from anyone, the agent included).
     Chat {
         /// Who wrote it (session id).
@@ -56,7 +59,7 @@ impl TaskEvent {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Status { .. } => "status",
-            Self::Step(_) => "step",
+            Self::Step { .. } => "step",
             Self::Chat { .. } => "chat",
             Self::Takeover { .. } => "takeover",
         }

@@ -47,6 +47,9 @@ const SCREENSHOT_QUALITY: u8 = 80;
 /// Longest wait for a finished task's last reports to be recorded.
 const REPORT_DRAIN: Duration = Duration::from_secs(10);
 
+/// How often a worker asks again for a room another worker drives.
+const LEASE_RETRY: Duration = Duration::from_millis(500);
+
 /// How long one claim waits for a task before looking again.
 const CLAIM_WAIT: Duration = Duration::from_secs(2);
 
@@ -141,6 +144,7 @@ impl Worker {
                     },
                 };
                 let Some(delivery) = delivery else { continue };
+                self.hold(&delivery);
                 let worker = self.clone();
                 tokio::spawn(async move {
                     worker.run_delivery(delivery).await;
@@ -191,6 +195,8 @@ impl Worker {
                 Ok(deliveries) => {
                     for delivery in deliveries {
                         tracing::warn!(task_id = %delivery.task_id, "taking over a task of a silent worker");
+                        // Held (heartbeated) from now on, also while it waits for a free slot.
+                        self.hold(&delivery);
                         if found.send(delivery).is_err() {
                             return;
                         }
@@ -208,20 +214,19 @@ impl Worker {
             Ok(Start::Skip(task)) => {
                 tracing::info!(task_id = %task.task_id, status = task.status.as_str(), "task ended already; skipped");
                 self.ack(&delivery).await;
+                self.forget(&delivery);
                 return;
             }
             Err(error) => {
-                tracing::warn!(%error, task_id = %delivery.task_id, "could not start a task; it stays queued for another try");
+                // Not acknowledged: it is delivered again (re-claimed once this worker lets go).
+                tracing::warn!(%error, task_id = %delivery.task_id, "could not start a task; it stays pending for another try");
+                self.forget(&delivery);
                 return;
             }
         };
         if let Ok(waited) = (Utc::now() - task.created_at).to_std() {
             self.metrics.queue_wait.observe(waited.as_secs_f64());
         }
-        self.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(delivery.clone());
         let ending = self.run_task(&task).await;
         let status = ending.status;
         match self.board.finish(&task.task_id, ending).await {
@@ -253,6 +258,14 @@ impl Worker {
         }
     }
 
+    /// Counts `delivery` as this worker's (its heartbeat keeps it from being re-claimed).
+    fn hold(&self, delivery: &Delivery) {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(delivery.clone());
+    }
+
     fn forget(&self, delivery: &Delivery) {
         self.running
             .lock()
@@ -266,9 +279,66 @@ impl Worker {
             Ok(target) => target,
             Err(error) => return failed(error.to_string()),
         };
-        let lock = self.room_lock(&target.key());
+        let room_key = target.key();
+        let lock = self.room_lock(&room_key);
         let _room = lock.lock().await;
-        let connection = match &target {
+        if let Some(ending) = self.lease(&room_key, task).await {
+            return ending;
+        }
+        let renewer = tokio::spawn(renew_lease(
+            self.board.clone(),
+            room_key.clone(),
+            self.config.name.clone(),
+            self.config.reclaim_after,
+        ));
+        let ending = self.run_in_room(task, &target).await;
+        renewer.abort();
+        if let Err(error) = self
+            .board
+            .store()
+            .release_room(&room_key, &self.config.name)
+            .await
+        {
+            tracing::warn!(%error, room = %room_key, "could not release the room (its lease lapses)");
+        }
+        ending
+    }
+
+    /// Waits until this worker holds the room's lease; an ending instead when the task was
+    /// cancelled meanwhile.
+    async fn lease(&self, room_key: &str, task: &Task) -> Option<Ending> {
+        let mut waiting = false;
+        loop {
+            match self
+                .board
+                .store()
+                .lease_room(room_key, &self.config.name, self.config.reclaim_after)
+                .await
+            {
+                Ok(true) => return None,
+                Ok(false) if !waiting => {
+                    tracing::info!(task_id = %task.task_id, room = %room_key, "the room is busy with another worker's task; waiting");
+                    waiting = true;
+                }
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "could not lease the room; retrying"),
+            }
+            if let Ok(current) = self.board.get(&task.task_id).await
+                && current.steering.cancel
+            {
+                return Some(Ending {
+                    status: TaskStatus::Cancelled,
+                    answer: None,
+                    error: None,
+                });
+            }
+            tokio::time::sleep(LEASE_RETRY).await;
+        }
+    }
+
+    /// Runs the task in its (leased) room.
+    async fn run_in_room(&self, task: &Task, target: &RoomTarget) -> Ending {
+        let connection = match target {
             RoomTarget::Server(connection) => (**connection).clone(),
             RoomTarget::Embedded => match self.embedded_room(task).await {
                 Ok(connection) => connection,
@@ -496,6 +566,18 @@ async fn set_screen(room: &RoomSession, size: &str) -> Result<(), String> {
         .map_err(|error| {
             format!("options.screen_resolution: the room did not change its screen to {width}x{height} (it needs an admin login): {error}")
         })
+}
+
+/// Keeps the room's lease while the task runs (renewed three times per lease time).
+async fn renew_lease(board: Arc<Board>, room: String, holder: String, ttl: Duration) {
+    loop {
+        tokio::time::sleep(ttl / 3).await;
+        match board.store().lease_room(&room, &holder, ttl).await {
+            Ok(true) => {}
+            Ok(false) => tracing::error!(%room, "the room's lease was lost to another worker"),
+            Err(error) => tracing::warn!(%error, %room, "could not renew the room's lease"),
+        }
+    }
 }
 
 /// Turns the agent's reports into the task's record and events (and a webhook on takeover).

@@ -246,6 +246,32 @@ impl Store {
         }
     }
 
+    /// Takes or renews the lease on `room` for `holder` (one agent per room across every
+    /// worker): false while another holder has it. A lease not renewed within `ttl` lapses (its
+    /// worker died). The local store's only worker serialises its rooms itself: always true.
+    pub async fn lease_room(
+        &self,
+        room: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Self::Local(_) => Ok(true),
+            Self::Redis(store) => store.lease_room(room, holder, ttl, false).await,
+        }
+    }
+
+    /// Gives up `holder`'s lease on `room` (nothing when it has none).
+    pub async fn release_room(&self, room: &str, holder: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Local(_) => Ok(()),
+            Self::Redis(store) => store
+                .lease_room(room, holder, Duration::from_millis(1), true)
+                .await
+                .map(|_| ()),
+        }
+    }
+
     /// Marks a delivery done (the task has its final status).
     pub async fn ack(&self, delivery: &Delivery) -> Result<(), StoreError> {
         match self {

@@ -108,6 +108,25 @@ return seq
 ";
 
 /// Resets the idle time of the listed entries the group still assigns to worker `ARGV[2]`.
+/// Takes or renews a room's lease for `ARGV[1]` for `ARGV[2]` ms: 1 when held, 0 when
+/// another holder has it. `ARGV[3]` = 1 releases instead (only the holder's own lease).
+const ROOM_LEASE: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if ARGV[3] == '1' then
+  if holder == ARGV[1] then redis.call('DEL', KEYS[1]) end
+  return 1
+end
+if holder == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
 const REFRESH_PENDING: &str = r"
 local held = {}
 for i = 3, #ARGV do
@@ -132,6 +151,7 @@ pub struct RedisStore {
     compare_and_set: Script,
     publish: Script,
     refresh_pending: Script,
+    room_lease: Script,
 }
 
 /// The key names under the prefix.
@@ -164,6 +184,9 @@ impl Keys {
     fn screenshot(&self, task_id: &str) -> String {
         format!("{}:screenshot:{task_id}", self.prefix)
     }
+    fn room(&self, room: &str) -> String {
+        format!("{}:room:{room}", self.prefix)
+    }
 }
 
 impl RedisStore {
@@ -186,6 +209,7 @@ impl RedisStore {
             compare_and_set: Script::new(COMPARE_AND_SET),
             publish: Script::new(PUBLISH),
             refresh_pending: Script::new(REFRESH_PENDING),
+            room_lease: Script::new(ROOM_LEASE),
         };
         store.create_group().await?;
         Ok(store)
@@ -374,6 +398,24 @@ impl RedisStore {
             }
         }
         Ok(deliveries)
+    }
+
+    pub(super) async fn lease_room(
+        &self,
+        room: &str,
+        holder: &str,
+        ttl: Duration,
+        release: bool,
+    ) -> Result<bool, StoreError> {
+        let held: i64 = self
+            .room_lease
+            .key(self.keys.room(room))
+            .arg(holder)
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+            .arg(if release { "1" } else { "0" })
+            .invoke_async(&mut self.commands.clone())
+            .await?;
+        Ok(held == 1)
     }
 
     pub(super) async fn ack(&self, delivery: &Delivery) -> Result<(), StoreError> {
