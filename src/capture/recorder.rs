@@ -181,6 +181,7 @@ enum Event {
         raw: String,
     },
     Screen(ScreenSize),
+    Configure(RecorderConfig),
 }
 
 /// A handle on the recorder thread; cheap to clone.
@@ -214,6 +215,11 @@ impl RecorderHandle {
     /// Adds an action received at `ts` to the running episode, if any.
     pub fn action(&self, ts: f64, action: Map<String, Value>, raw: String) {
         self.send(Event::Action { ts, action, raw });
+    }
+
+    /// Episodes that end from now on follow `config` (the running one included).
+    pub fn configure(&self, config: RecorderConfig) {
+        self.send(Event::Configure(config));
     }
 
     /// The screen size is now this.
@@ -419,6 +425,7 @@ impl Recorder {
             }
             Event::Frame { jpeg, ts } => self.frame(&jpeg, ts),
             Event::Action { ts, action, raw } => self.action(ts, action, raw),
+            Event::Configure(config) => self.config = config,
             Event::Screen(screen) => {
                 self.screen = screen;
                 if let Some(active) = &mut self.active

@@ -5,9 +5,11 @@
 
 pub mod api;
 pub mod board;
+pub mod capture;
 pub mod events;
 pub mod metrics;
 pub mod rooms;
 pub mod store;
 pub mod task;
 pub mod validate;
+pub mod voice;

@@ -312,6 +312,17 @@ impl VoiceRegistry {
         write_atomically(&self.file, &entries)?;
         self.reload().map(drop)
     }
+
+    /// Removes `speaker`'s entry from the file (every other entry stays as it is) and reloads.
+    /// False when the file has no such entry.
+    pub fn remove(&mut self, speaker: &str) -> Result<bool, VoicesError> {
+        let mut entries = read_entries(&self.file)?;
+        if entries.remove(speaker).is_none() {
+            return Ok(false);
+        }
+        write_atomically(&self.file, &entries)?;
+        self.reload().map(|_| true)
+    }
 }
 
 /// The top-level object of `file`.
