@@ -907,6 +907,51 @@ mod tests {
         assert_eq!(fs::read_dir(workspace.episodes()).unwrap().count(), 0);
     }
 
+    #[test]
+    fn new_rules_apply_to_the_episode_that_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::lock(dir.path()).unwrap();
+        let (store, _) = EpisodeStore::open(
+            workspace.dataset(),
+            workspace.spool(),
+            WriterOptions::default(),
+        )
+        .unwrap();
+        let (sender, mut receiver) = async_mpsc::unbounded_channel();
+        let strict = RecorderConfig {
+            min_frames: 5,
+            episode_timeout: Duration::from_secs(900),
+        };
+        let mut recorder = Recorder::new(
+            strict,
+            store,
+            workspace.episodes(),
+            Box::new(|_| {}),
+            Some(sender),
+        );
+        recorder.handle(Event::Configure(RecorderConfig {
+            min_frames: 1,
+            episode_timeout: Duration::from_secs(900),
+        }));
+        recorder.handle(Event::Start {
+            task: "one frame is enough".into(),
+            agent: json!({}),
+        });
+        recorder.handle(Event::Frame {
+            jpeg: jpeg(),
+            ts: unix_now(),
+        });
+        recorder.handle(Event::Stop(EndReason::Stopped));
+        let seen = notices(&mut receiver);
+        assert!(
+            matches!(
+                &seen[..],
+                [Notice::Started { .. }, Notice::Saved { frames: 1, .. }]
+            ),
+            "{seen:?}"
+        );
+    }
+
     /// A recorder over `workspace` that keeps episodes of at least `min_frames` frames.
     fn recorder(workspace: &Workspace, min_frames: u64) -> Recorder {
         let (store, _) = EpisodeStore::open(

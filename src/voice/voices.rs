@@ -547,6 +547,27 @@ mod tests {
     }
 
     #[test]
+    fn remove_drops_one_entry_and_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = VoiceRegistry::open(dir.path(), "default").unwrap();
+        let espeak = Voice {
+            ref_audio: "espeak:en-us".into(),
+            ref_text: None,
+            styles: Vec::new(),
+            params: VoiceParams::default(),
+        };
+        registry.insert("narrator", &espeak).unwrap();
+        assert!(registry.remove("narrator").unwrap());
+        assert!(registry.get("narrator").is_none());
+        assert!(!registry.remove("narrator").unwrap());
+        let text = std::fs::read_to_string(registry.path()).unwrap();
+        assert!(
+            text.contains("default") && !text.contains("narrator"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn ranges_reject_nonsense() {
         assert!(check_rate(0.0).is_err());
         assert!(check_rate(-1.0).is_err());
