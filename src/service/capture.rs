@@ -8,7 +8,6 @@
 //! never locks the dataset directory or joins the room.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -25,6 +24,7 @@ use crate::capture::chat::{ChatCommand, chat_text, parse_line};
 use crate::capture::episode::unix_now;
 use crate::capture::frames::{StreamHealth, attach_stream, spawn_screenshots};
 use crate::capture::recorder::{Notice, RecorderConfig};
+use crate::capture::workspace::Workspace;
 use crate::capture::{CaptureError, CaptureService, CaptureSettings, CloseReport, EndReason};
 use crate::connection::SessionSettings;
 use crate::input::Screen;
@@ -600,11 +600,6 @@ impl CaptureEngine {
         })
     }
 
-    /// The dataset directory.
-    pub fn dataset_dir(&self) -> PathBuf {
-        self.setup.settings.out.clone()
-    }
-
     /// The shards of the dataset and the episodes waiting for theirs.
     pub fn dataset(&self) -> Result<DatasetView, crate::mds::MdsError> {
         let out = &self.setup.settings.out;
@@ -622,7 +617,7 @@ impl CaptureEngine {
                 }
             })
             .collect();
-        let spool = out.join(".capture").join("spool");
+        let spool = Workspace::spool_of(out);
         let pending_episodes = std::fs::read_dir(&spool)
             .map(|entries| {
                 entries

@@ -276,15 +276,6 @@ impl VoiceEngine {
         }
     }
 
-    /// Whether speech is queued or being synthesised.
-    pub async fn busy(&self) -> bool {
-        self.live
-            .lock()
-            .await
-            .as_ref()
-            .is_some_and(|live| live.voice.busy())
-    }
-
     /// Stops speaking and leaves the room; later speech is refused.
     pub async fn close(&self) {
         self.closed
