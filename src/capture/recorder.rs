@@ -181,6 +181,7 @@ enum Event {
         raw: String,
     },
     Screen(ScreenSize),
+    Configure(RecorderConfig),
 }
 
 /// A handle on the recorder thread; cheap to clone.
@@ -214,6 +215,11 @@ impl RecorderHandle {
     /// Adds an action received at `ts` to the running episode, if any.
     pub fn action(&self, ts: f64, action: Map<String, Value>, raw: String) {
         self.send(Event::Action { ts, action, raw });
+    }
+
+    /// Episodes that end from now on follow `config` (the running one included).
+    pub fn configure(&self, config: RecorderConfig) {
+        self.send(Event::Configure(config));
     }
 
     /// The screen size is now this.
@@ -419,6 +425,7 @@ impl Recorder {
             }
             Event::Frame { jpeg, ts } => self.frame(&jpeg, ts),
             Event::Action { ts, action, raw } => self.action(ts, action, raw),
+            Event::Configure(config) => self.config = config,
             Event::Screen(screen) => {
                 self.screen = screen;
                 if let Some(active) = &mut self.active
@@ -898,6 +905,51 @@ mod tests {
             "{seen:?}"
         );
         assert_eq!(fs::read_dir(workspace.episodes()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn new_rules_apply_to_the_episode_that_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::lock(dir.path()).unwrap();
+        let (store, _) = EpisodeStore::open(
+            workspace.dataset(),
+            workspace.spool(),
+            WriterOptions::default(),
+        )
+        .unwrap();
+        let (sender, mut receiver) = async_mpsc::unbounded_channel();
+        let strict = RecorderConfig {
+            min_frames: 5,
+            episode_timeout: Duration::from_secs(900),
+        };
+        let mut recorder = Recorder::new(
+            strict,
+            store,
+            workspace.episodes(),
+            Box::new(|_| {}),
+            Some(sender),
+        );
+        recorder.handle(Event::Configure(RecorderConfig {
+            min_frames: 1,
+            episode_timeout: Duration::from_secs(900),
+        }));
+        recorder.handle(Event::Start {
+            task: "one frame is enough".into(),
+            agent: json!({}),
+        });
+        recorder.handle(Event::Frame {
+            jpeg: jpeg(),
+            ts: unix_now(),
+        });
+        recorder.handle(Event::Stop(EndReason::Stopped));
+        let seen = notices(&mut receiver);
+        assert!(
+            matches!(
+                &seen[..],
+                [Notice::Started { .. }, Notice::Saved { frames: 1, .. }]
+            ),
+            "{seen:?}"
+        );
     }
 
     /// A recorder over `workspace` that keeps episodes of at least `min_frames` frames.

@@ -55,6 +55,11 @@ impl Workspace {
     pub fn spool(&self) -> PathBuf {
         self.root.join("spool")
     }
+
+    /// The spool of the dataset at `dataset`, read without taking the lock.
+    pub fn spool_of(dataset: &Path) -> PathBuf {
+        dataset.join(HIDDEN_DIR).join("spool")
+    }
 }
 
 #[cfg(test)]

@@ -181,7 +181,8 @@ impl SetVoice {
     }
 }
 
-fn check_speaker(speaker: String) -> Result<String, CommandError> {
+/// A speaker id, trimmed: 1 to 64 characters without control characters.
+pub fn check_speaker(speaker: String) -> Result<String, CommandError> {
     let trimmed = speaker.trim();
     if trimmed.is_empty()
         || trimmed.chars().count() > MAX_SPEAKER_LEN

@@ -199,13 +199,28 @@ impl Voice {
 
     /// Speaks chunks already cut (stream mode).
     pub fn say_chunks(&mut self, chunks: Vec<String>) -> Result<Vec<String>, SayError> {
+        let selection = self.selection.clone();
+        self.say_chunks_as(chunks, &selection)
+    }
+
+    /// Speaks chunks with the voice and params of `selection` (for this utterance only; the
+    /// selection of `/yap:voice set` stays as it is).
+    pub fn say_chunks_as(
+        &mut self,
+        chunks: Vec<String>,
+        selection: &VoiceSelection,
+    ) -> Result<Vec<String>, SayError> {
         let notes = self.reload_if_changed();
-        let voice = self
-            .selection
+        let voice = selection
             .request(&self.registry)
             .ok_or_else(|| SayError::NoVoice(self.registry.path().to_owned()))?;
         self.speaker.say(chunks, &voice);
         Ok(notes)
+    }
+
+    /// The longest chunk an utterance is cut into (`YAP_MAX_CHARS`).
+    pub fn max_chars(&self) -> usize {
+        self.max_chars
     }
 
     /// Silences the room now and forgets everything queued.

@@ -312,6 +312,17 @@ impl VoiceRegistry {
         write_atomically(&self.file, &entries)?;
         self.reload().map(drop)
     }
+
+    /// Removes `speaker`'s entry from the file (every other entry stays as it is) and reloads.
+    /// False when the file has no such entry.
+    pub fn remove(&mut self, speaker: &str) -> Result<bool, VoicesError> {
+        let mut entries = read_entries(&self.file)?;
+        if entries.remove(speaker).is_none() {
+            return Ok(false);
+        }
+        write_atomically(&self.file, &entries)?;
+        self.reload().map(|_| true)
+    }
 }
 
 /// The top-level object of `file`.
@@ -533,6 +544,27 @@ mod tests {
         };
         assert!((params.pitch_factor() - 0.667_42).abs() < 1e-4);
         assert!(VoiceParams::default().is_neutral());
+    }
+
+    #[test]
+    fn remove_drops_one_entry_and_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = VoiceRegistry::open(dir.path(), "default").unwrap();
+        let espeak = Voice {
+            ref_audio: "espeak:en-us".into(),
+            ref_text: None,
+            styles: Vec::new(),
+            params: VoiceParams::default(),
+        };
+        registry.insert("narrator", &espeak).unwrap();
+        assert!(registry.remove("narrator").unwrap());
+        assert!(registry.get("narrator").is_none());
+        assert!(!registry.remove("narrator").unwrap());
+        let text = std::fs::read_to_string(registry.path()).unwrap();
+        assert!(
+            text.contains("default") && !text.contains("narrator"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The HTTP API under `/api/v1`: tasks, health, metrics and the OpenAPI document generated from
-//! the handlers and types.
+//! The HTTP API under `/api/v1`: tasks, capture, voice, health, metrics and the OpenAPI
+//! document generated from the handlers and types.
 
 pub mod auth;
+pub mod capture;
 pub mod error;
 mod system;
 pub mod tasks;
+pub mod voice;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,10 +18,12 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::board::Board;
+use super::capture::CaptureEngine;
 use super::metrics::ServiceMetrics;
 use super::rooms::RoomBook;
 use super::store::ListQuery;
 use super::task::{Task, TaskStatus};
+use super::voice::VoiceEngine;
 use auth::Access;
 
 /// Largest request body accepted (a task, a voice's settings…), in bytes.
@@ -43,6 +47,10 @@ pub struct ApiState {
     pub model: Option<String>,
     /// Whether this process runs workers.
     pub local_workers: bool,
+    /// The capture engine (`/capture/…`; `503` without one).
+    pub capture: Option<Arc<CaptureEngine>>,
+    /// The voice engine (`/tts/…`, `/voices…`; `503` without one).
+    pub voice: Option<Arc<VoiceEngine>>,
     pace: Mutex<Option<(Instant, Duration)>>,
 }
 
@@ -61,8 +69,22 @@ impl ApiState {
             rooms,
             model,
             local_workers,
+            capture: None,
+            voice: None,
             pace: Mutex::new(None),
         }
+    }
+
+    /// The state with `/capture/…` served by `engine`.
+    pub fn with_capture(mut self, engine: Arc<CaptureEngine>) -> Self {
+        self.capture = Some(engine);
+        self
+    }
+
+    /// The state with `/tts/…` and `/voices…` served by `engine`.
+    pub fn with_voice(mut self, engine: Arc<VoiceEngine>) -> Self {
+        self.voice = Some(engine);
+        self
     }
 
     /// A rough end time for a new task: the tasks ahead of it and its own, at the mean
@@ -119,6 +141,8 @@ impl ApiState {
     info(title = "neko-agent", description = "Tasks for AI agents driving Neko rooms, their capture and their voice."),
     tags(
         (name = "tasks", description = "Queue tasks and follow them"),
+        (name = "capture", description = "Record training episodes into the MDS dataset"),
+        (name = "voice", description = "Speak in the room and manage the voices"),
         (name = "system", description = "Health, metrics and this document"),
     ),
     modifiers(&BearerAuth),
@@ -144,6 +168,8 @@ impl utoipa::Modify for BearerAuth {
 pub fn router(state: Arc<ApiState>, access: Access) -> (Router, utoipa::openapi::OpenApi) {
     let (guarded, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(tasks::routes())
+        .merge(capture::routes())
+        .merge(voice::routes())
         .split_for_parts();
     let (open, open_document) = system::routes().split_for_parts();
     document.merge(open_document);
