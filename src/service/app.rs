@@ -11,17 +11,20 @@ use super::api::auth::{Access, AccessError};
 use super::api::{ApiState, router};
 use super::args::{QueueArgs, ServeArgs, WorkerArgs};
 use super::board::Board;
+use super::capture::{CaptureEngine, CaptureSetup};
 use super::metrics::ServiceMetrics;
 use super::rooms::{RoomBook, RoomsError};
 use super::store::local::LocalStore;
 use super::store::redis::RedisStore;
 use super::store::{Store, StoreError};
+use super::voice::{VoiceEngine, VoiceSetup};
 use super::webhook::Webhooks;
 use super::worker::{Worker, WorkerConfig, WorkerParts};
 use crate::agent::RunArgs;
 use crate::agent::app::{BackendError, CaptureOpenError, model_options, open_backend};
 use crate::agent::backend::Backend;
 use crate::capture::{AgentCapture, CaptureSettings};
+use crate::connection::{ConnectionArgs, SessionSettings};
 use crate::session::Printer;
 
 /// Largest webhook secret file read.
@@ -64,6 +67,18 @@ pub enum ServiceError {
     /// The capture dataset could not be opened.
     #[error(transparent)]
     Capture(#[from] CaptureOpenError),
+    /// The voice settings are wrong.
+    #[error("--voice: {0}")]
+    Voice(String),
+    /// The voice registry could not be opened.
+    #[error("--voice: {0}")]
+    Voices(#[source] crate::voice::voices::VoicesError),
+    /// The default room's settings are incomplete.
+    #[error(transparent)]
+    Connection(#[from] crate::connection::ConnectionError),
+    /// The embedded sandbox room did not start.
+    #[error("the embedded sandbox room could not start: {0}")]
+    EmbeddedRoom(#[source] neko_sandbox::RoomError),
     /// `--workers`/`--slots` of 0 on a worker, or a local queue without workers.
     #[error("{0}")]
     Workers(&'static str),
@@ -102,12 +117,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
     }
     let base = agent_settings()?;
     let board = Arc::new(Board::new(open_store(&args.queue).await?));
+    // Without NEKO_URL, the default room is a sandbox room of this process, shared by its
+    // workers, capture and voice.
+    let (embedded, default_room) = default_room(&base, &args).await?;
     let rooms = Arc::new(RoomBook::load(
         args.queue.rooms.as_deref(),
-        base.connection.clone(),
+        default_room.clone(),
     )?);
     let metrics = Arc::new(ServiceMetrics::default());
     let webhooks = Webhooks::new(webhook_secret(&args.queue)?);
+    let engines = Engines::open(&args, &base, &default_room)?;
     let mut model = None;
     let mut worker = None;
     if args.workers > 0 {
@@ -127,13 +146,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
             worker_config(&args.queue, &base, args.workers, None),
         ));
     }
-    let state = Arc::new(ApiState::new(
-        board.clone(),
-        metrics,
-        rooms,
-        model,
-        worker.is_some(),
-    ));
+    let mut state = ApiState::new(board.clone(), metrics, rooms, model, worker.is_some())
+        .with_webhooks(webhooks);
+    if let Some(capture) = &engines.capture {
+        state = state.with_capture(capture.clone());
+    }
+    if let Some(voice) = &engines.voice {
+        state = state.with_voice(voice.clone());
+    }
+    let state = Arc::new(state);
     let (app, _) = router(state, access);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -162,6 +183,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
         .await;
     if let Some(workers) = workers {
         let _ = workers.await;
+    }
+    engines.close().await;
+    if let Some(room) = embedded {
+        room.shutdown().await;
     }
     println!("stopped; running tasks go back to the queue");
     served.map_err(ServiceError::Serve)
@@ -217,6 +242,86 @@ pub async fn worker(args: WorkerArgs) -> Result<(), ServiceError> {
         .await;
     println!("stopped; running tasks go back to the queue");
     Ok(())
+}
+
+/// The capture and voice engines of `/capture/…` and `/tts/…`, when switched on.
+struct Engines {
+    capture: Option<Arc<CaptureEngine>>,
+    voice: Option<Arc<VoiceEngine>>,
+}
+
+impl Engines {
+    fn open(args: &ServeArgs, base: &RunArgs, room: &ConnectionArgs) -> Result<Self, ServiceError> {
+        let capture = if args.capture {
+            let settings = CaptureSettings::from_options(&base.capture_options)
+                .map_err(CaptureOpenError::Settings)?;
+            let session = session_as(room, "capture")?;
+            Some(Arc::new(CaptureEngine::new(CaptureSetup::new(
+                settings, session,
+            ))))
+        } else {
+            None
+        };
+        let voice = if args.voice {
+            let problems = base.voice_settings.problems();
+            if !problems.is_empty() {
+                return Err(ServiceError::Voice(problems.join("; ")));
+            }
+            let session = session_as(room, "voice")?;
+            let engine = VoiceEngine::new(VoiceSetup::new(base.voice_settings.clone(), session))
+                .map_err(ServiceError::Voices)?;
+            Some(Arc::new(engine))
+        } else {
+            None
+        };
+        Ok(Self { capture, voice })
+    }
+
+    /// Closes the last shard (waiting for uploads) and leaves the room.
+    async fn close(self) {
+        if let Some(capture) = self.capture
+            && let Some(report) = capture.close().await
+        {
+            for line in report.lines() {
+                println!("capture: {line}");
+            }
+        }
+        if let Some(voice) = self.voice {
+            voice.close().await;
+        }
+    }
+}
+
+/// The session settings of `room` (the embedded room: as user `username`).
+fn session_as(room: &ConnectionArgs, username: &str) -> Result<SessionSettings, ServiceError> {
+    let mut connection = room.clone();
+    if connection.username.as_deref() == Some(EMBEDDED_USER) {
+        connection.username = Some(username.to_owned());
+    }
+    connection.session().map_err(ServiceError::Connection)
+}
+
+/// The login the embedded room's agent sessions use.
+const EMBEDDED_USER: &str = "agent";
+
+/// The default room: `NEKO_URL`… when set, else a sandbox room started here (when anything
+/// of this process will use it).
+async fn default_room(
+    base: &RunArgs,
+    args: &ServeArgs,
+) -> Result<(Option<neko_sandbox::Room>, ConnectionArgs), ServiceError> {
+    let needed = args.workers > 0 || args.capture || args.voice;
+    if base.connection.is_configured() || !needed {
+        return Ok((None, base.connection.clone()));
+    }
+    let (room, connection) = crate::embedded_room::start(&base.room, EMBEDDED_USER)
+        .await
+        .map_err(ServiceError::EmbeddedRoom)?;
+    println!(
+        "no NEKO_URL given: tasks, capture and voice use the embedded sandbox room at {}",
+        room.base_url()
+    );
+    Ok((Some(room), connection))
 }
 
 fn agent_settings() -> Result<RunArgs, ServiceError> {
@@ -287,7 +392,7 @@ async fn open_capture(
     queue: &QueueArgs,
     base: &RunArgs,
 ) -> Result<Option<AgentCapture>, ServiceError> {
-    if !queue.capture {
+    if !queue.capture_tasks {
         return Ok(None);
     }
     let settings =

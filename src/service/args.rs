@@ -29,8 +29,8 @@ pub struct QueueArgs {
     pub reclaim_after: u64,
     /// Record tasks that ask for it (`options.enable_capture`) into the capture dataset (the
     /// `CAPTURE_*` settings).
-    #[arg(long, env = "NEKO_API_CAPTURE")]
-    pub capture: bool,
+    #[arg(long, env = "NEKO_CAPTURE_TASKS")]
+    pub capture_tasks: bool,
 }
 
 /// `neko-agent serve`.
@@ -46,6 +46,15 @@ pub struct ServeArgs {
     /// Tasks this process runs at once (0: API only, for workers elsewhere on Redis).
     #[arg(long, env = "NEKO_API_WORKERS", default_value_t = 1)]
     pub workers: usize,
+    /// Serve `/capture/…`: episodes recorded on request into the capture dataset (the
+    /// `CAPTURE_*` settings), by a session of its own in the default room. It holds the
+    /// dataset, so it cannot go with --capture-tasks in one process.
+    #[arg(long, env = "NEKO_API_CAPTURE", conflicts_with = "capture_tasks")]
+    pub capture: bool,
+    /// Serve `/tts/…` and `/voices…`: speech in the default room through the voice pipeline,
+    /// with the voice registry of `yap` (the `YAP_*` settings).
+    #[arg(long, env = "NEKO_API_VOICE")]
+    pub voice: bool,
     /// The queue and its settings.
     #[command(flatten)]
     pub queue: QueueArgs,

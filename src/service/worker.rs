@@ -179,6 +179,15 @@ impl Worker {
             if let Err(error) = self.board.store().heartbeat(&info, &deliveries).await {
                 tracing::warn!(%error, "heartbeat failed");
             }
+            // A worker's own /metrics shows the queue too (for scaling on any pod's metrics).
+            if let Ok(depth) = self.board.store().queue_depth().await {
+                self.metrics
+                    .queue_depth
+                    .set(i64::try_from(depth).unwrap_or(i64::MAX));
+            }
+            if let Ok(workers) = self.board.store().workers().await {
+                self.metrics.workers.set(workers.len() as i64);
+            }
             tokio::time::sleep(HEARTBEAT).await;
         }
     }

@@ -24,6 +24,7 @@ use super::rooms::RoomBook;
 use super::store::ListQuery;
 use super::task::{Task, TaskStatus};
 use super::voice::VoiceEngine;
+use super::webhook::Webhooks;
 use auth::Access;
 
 /// Largest request body accepted (a task, a voice's settings…), in bytes.
@@ -51,6 +52,8 @@ pub struct ApiState {
     pub capture: Option<Arc<CaptureEngine>>,
     /// The voice engine (`/tts/…`, `/voices…`; `503` without one).
     pub voice: Option<Arc<VoiceEngine>>,
+    /// Webhooks of tasks the API ends itself (cancelled while queued).
+    pub webhooks: Option<Webhooks>,
     pace: Mutex<Option<(Instant, Duration)>>,
 }
 
@@ -71,8 +74,15 @@ impl ApiState {
             local_workers,
             capture: None,
             voice: None,
+            webhooks: None,
             pace: Mutex::new(None),
         }
+    }
+
+    /// Sends the webhook of a task the API itself ends (cancelled while queued).
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
+        self.webhooks = Some(webhooks);
+        self
     }
 
     /// The state with `/capture/…` served by `engine`.

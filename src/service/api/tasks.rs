@@ -169,6 +169,12 @@ async fn cancel(
     Path(task_id): Path<String>,
 ) -> Result<(StatusCode, Json<Task>), ApiError> {
     let task = state.board.cancel(&task_id).await?;
+    if task.status == TaskStatus::Cancelled
+        && let Some(webhooks) = &state.webhooks
+    {
+        // Cancelled while queued: no worker will see it end.
+        webhooks.notify("task.cancelled", &task);
+    }
     Ok((StatusCode::ACCEPTED, Json(task.redacted())))
 }
 
