@@ -19,7 +19,6 @@ use super::service::{CaptureService, CloseReport};
 use super::settings::{CaptureOptions, CaptureSettings, SettingProblem};
 use crate::chat_prefix::CAPTURE as CHAT_PREFIX;
 use crate::connection::{ConnectionArgs, SessionSettings};
-use crate::input::Screen;
 use crate::session::{ControlError, ControlOptions, Controller, Link, LinkError};
 
 /// Stopped by a signal with everything saved.
@@ -261,12 +260,7 @@ async fn record(
     let controller = Controller::start(
         link.client.clone(),
         link.notices.resubscribe(),
-        ControlOptions {
-            auto_host: false,
-            keep_host: false,
-            host_timeout: Duration::from_secs(10),
-            default_screen: Screen::new(0, 0),
-        },
+        ControlOptions::watch_only(),
         Arc::new(|line: &str| tracing::debug!("{line}")),
     );
     let connect_timeout = Duration::from_secs_f64(args.connect_timeout);

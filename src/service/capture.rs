@@ -27,7 +27,6 @@ use crate::capture::recorder::{Notice, RecorderConfig};
 use crate::capture::workspace::Workspace;
 use crate::capture::{CaptureError, CaptureService, CaptureSettings, CloseReport, EndReason};
 use crate::connection::SessionSettings;
-use crate::input::Screen;
 use crate::mds::Index;
 use crate::session::{ControlError, ControlOptions, Controller, Link, LinkError};
 
@@ -545,12 +544,7 @@ impl CaptureEngine {
         let controller = Controller::start(
             link.client.clone(),
             link.notices.resubscribe(),
-            ControlOptions {
-                auto_host: false,
-                keep_host: false,
-                host_timeout: Duration::from_secs(10),
-                default_screen: Screen::new(0, 0),
-            },
+            ControlOptions::watch_only(),
             Arc::new(|line: &str| tracing::debug!("{line}")),
         );
         if let Err(error) = controller.wait_connected(self.setup.connect_timeout).await {

@@ -42,6 +42,18 @@ pub struct ControlOptions {
     pub default_screen: Screen,
 }
 
+impl ControlOptions {
+    /// A session that only watches the room (capture): it never asks for control.
+    pub fn watch_only() -> Self {
+        Self {
+            auto_host: false,
+            keep_host: false,
+            host_timeout: Duration::from_secs(10),
+            default_screen: Screen::new(0, 0),
+        }
+    }
+}
+
 /// Why a command could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {

@@ -44,10 +44,11 @@ pub fn routes() -> OpenApiRouter<Arc<ApiState>> {
         .routes(routes!(reload_voices))
 }
 
-/// Tempo and pitch for one utterance, laid over the voice's own.
+/// Tempo and pitch as a request gives them: a voice's own (`/voices`), or laid over the
+/// voice's for one utterance (`/tts/speak`).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SpeakParams {
+pub struct VoiceParamsBody {
     /// Tempo factor, 0.25 to 4 (1 = normal).
     pub rate: Option<f32>,
     /// Pitch shift in semitones, -24 to 24 (0 = unchanged).
@@ -64,7 +65,7 @@ pub struct SpeakRequest {
     pub voice_id: Option<String>,
     /// Tempo and pitch for this utterance.
     #[serde(default)]
-    pub params: SpeakParams,
+    pub params: VoiceParamsBody,
 }
 
 /// The answer to `POST /tts/speak`.
@@ -149,16 +150,6 @@ pub struct VoiceList {
     /// Entries of the file that were skipped, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-}
-
-/// A voice's tempo and pitch as given.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VoiceParamsBody {
-    /// Tempo factor, 0.25 to 4 (default 1).
-    pub rate: Option<f32>,
-    /// Pitch shift in semitones, -24 to 24 (default 0).
-    pub pitch: Option<f32>,
 }
 
 /// `POST /voices`.
