@@ -314,9 +314,11 @@ async fn default_room(
     if base.connection.is_configured() || !needed {
         return Ok((None, base.connection.clone()));
     }
-    let (room, connection) = crate::embedded_room::start(&base.room, EMBEDDED_USER)
+    let (room, mut connection) = crate::embedded_room::start(&base.room, EMBEDDED_USER)
         .await
         .map_err(ServiceError::EmbeddedRoom)?;
+    // An admin login, so that a task's `screen_resolution` can set the room's screen.
+    connection.password = Some(base.room.admin_password.clone());
     println!(
         "no NEKO_URL given: tasks, capture and voice use the embedded sandbox room at {}",
         room.base_url()

@@ -72,7 +72,7 @@ impl TaskMode {
 #[serde(deny_unknown_fields)]
 pub struct TaskOptions {
     /// `WIDTHxHEIGHT` the room's screen is set to before the task starts (needs an admin
-    /// login on a real server; the size of the embedded room).
+    /// login on a real server; `serve`'s embedded room logs its agent in as admin).
     #[serde(default)]
     #[schema(example = "1920x1080")]
     pub screen_resolution: Option<String>,
