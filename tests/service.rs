@@ -2,7 +2,8 @@
 //! every task endpoint, access with and without a token, a clear `400` for each bad field, the
 //! event stream, screenshots and a signed webhook that is retried; cancel and pause while a
 //! task runs; `serve` killed with SIGKILL mid-task and started again runs the task once more and
-//! it ends once; a person taking control pauses the task until they give it back.
+//! it ends once; `serve` asked to stop hands its running task back; a person taking control
+//! pauses the task until they give it back.
 
 mod common;
 
@@ -506,5 +507,58 @@ async fn a_person_taking_control_pauses_the_task_until_they_give_it_back() {
         );
     }
     admin.stop();
+    room.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn a_service_asked_to_stop_hands_its_running_task_back_even_with_a_client_following_it() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = TestRoom::start(room_config()).await;
+    let data = tempfile::tempdir().unwrap();
+    let start = || {
+        Serve::start(
+            service_command(
+                "serve",
+                &room.base_url(),
+                &fixture("showui-fixture-garbage"),
+            ),
+            data.path(),
+        )
+    };
+    let serve = start();
+    let api = Api::new(&serve.api, None);
+    let task_id = api
+        .submit(json!({"task": "anything", "max_steps": 1000}))
+        .await;
+    api.wait_task(&task_id, PATIENCE, |task| {
+        task["step_count"].as_u64().unwrap_or(0) >= 1
+    })
+    .await;
+    // A client follows the task: its open stream must not keep the service from stopping.
+    let events = api.get_raw(&format!("/tasks/{task_id}/events")).await;
+    let stream = tokio::spawn(read_event_stream(events));
+    let output = serve.output();
+    let status = tokio::task::spawn_blocking(move || serve.terminate(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{output}");
+    let stream = stream.await.unwrap();
+    assert!(stream.contains("\"status\":\"queued\""), "{stream}");
+
+    let serve = start();
+    let api = Api::new(&serve.api, None);
+    let again = api
+        .wait_task(&task_id, PATIENCE, |task| status_is(task, "running"))
+        .await;
+    assert_eq!(again["attempts"], 2, "{again:#}");
+    let (status, _) = api.call("DELETE", &format!("/tasks/{task_id}"), None).await;
+    assert_eq!(status, 202);
+    api.wait_task(&task_id, PATIENCE, |task| status_is(task, "cancelled"))
+        .await;
     room.shutdown().await;
 }

@@ -27,6 +27,9 @@ use crate::capture::{AgentCapture, CaptureSettings};
 use crate::connection::{ConnectionArgs, SessionSettings};
 use crate::session::Printer;
 
+/// How long requests in flight may take to finish once `serve` is asked to stop.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Largest webhook secret file read.
 const MAX_SECRET_FILE: u64 = 4096;
 
@@ -175,12 +178,20 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
             let _ = stop.wait_for(|stop| *stop).await;
         }))
     });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
+    let mut stopping = stop_rx.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    });
+    // Requests in flight get a moment to finish; open event streams would hold the server
+    // forever, so they are cut after it.
+    let served = tokio::select! {
+        served = server => served,
+        () = async {
             crate::shutdown::interrupted().await;
             let _ = stop_tx.send(true);
-        })
-        .await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Ok(()),
+    };
     if let Some(workers) = workers {
         let _ = workers.await;
     }

@@ -197,6 +197,28 @@ impl Board {
         Ok(task)
     }
 
+    /// Puts a task its worker had to leave (the worker is stopping) back to `queued`; its
+    /// delivery stays pending for another worker (or the store's next opening).
+    pub async fn hand_back(&self, task_id: &str) -> Result<Task, BoardError> {
+        let (task, changed) = self
+            .store
+            .modify(task_id, &mut |task| {
+                if task.status.is_final() {
+                    return Ok(false);
+                }
+                task.status = TaskStatus::Queued;
+                task.pause_reason = None;
+                task.steering.pause = false;
+                task.steering.resume_takeover = false;
+                Ok(true)
+            })
+            .await?;
+        if changed {
+            self.announce(&task).await;
+        }
+        Ok(task)
+    }
+
     /// Writes a task's final status, once: false when it had one already (another attempt
     /// finished it first), and then nothing changes.
     pub async fn finish(&self, task_id: &str, ending: Ending) -> Result<(Task, bool), BoardError> {

@@ -50,6 +50,9 @@ const REPORT_DRAIN: Duration = Duration::from_secs(10);
 /// How often a worker asks again for a room another worker drives.
 const LEASE_RETRY: Duration = Duration::from_millis(500);
 
+/// Longest wait, when the worker stops, for its running tasks to leave their rooms.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
 /// How long one claim waits for a task before looking again.
 const CLAIM_WAIT: Duration = Duration::from_secs(2);
 
@@ -80,6 +83,8 @@ pub struct Worker {
     running: Mutex<Vec<Delivery>>,
     room_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     embedded: tokio::sync::Mutex<Option<(neko_sandbox::Room, ConnectionArgs)>>,
+    /// Set when the worker stops: running tasks leave their rooms and go back to the queue.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// The parts a worker is built from.
@@ -112,6 +117,7 @@ impl Worker {
             running: Mutex::new(Vec::new()),
             room_locks: Mutex::new(HashMap::new()),
             embedded: tokio::sync::Mutex::new(None),
+            stopping: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -155,6 +161,19 @@ impl Worker {
         tokio::select! {
             () = claiming => {}
             () = stop => {}
+        }
+        // Running tasks leave their rooms cleanly and go back to the queue; the heartbeat
+        // keeps their deliveries meanwhile.
+        self.stopping.send_replace(true);
+        let deadline = tokio::time::Instant::now() + STOP_WAIT;
+        while !self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         heartbeat.abort();
         reclaimer.abort();
@@ -236,7 +255,20 @@ impl Worker {
         if let Ok(waited) = (Utc::now() - task.created_at).to_std() {
             self.metrics.queue_wait.observe(waited.as_secs_f64());
         }
-        let ending = self.run_task(&task).await;
+        let Some(ending) = self.run_task(&task).await else {
+            // The worker is stopping: the task goes back to the queue, its delivery stays
+            // pending (re-claimed by another worker, or re-queued when this store opens again).
+            match self.board.hand_back(&task.task_id).await {
+                Ok(_) => {
+                    tracing::info!(task_id = %task.task_id, "stopping: the task goes back to the queue")
+                }
+                Err(error) => {
+                    tracing::warn!(%error, task_id = %task.task_id, "stopping: could not hand the task back")
+                }
+            }
+            self.forget(&delivery);
+            return;
+        };
         let status = ending.status;
         match self.board.finish(&task.task_id, ending).await {
             Ok((finished, true)) => {
@@ -282,17 +314,17 @@ impl Worker {
             .retain(|d| d != delivery);
     }
 
-    /// Runs the task in its room; how it ended.
-    async fn run_task(&self, task: &Task) -> Ending {
+    /// Runs the task in its room; how it ended (None: the worker stopped first).
+    async fn run_task(&self, task: &Task) -> Option<Ending> {
         let target = match self.rooms.resolve(task.spec.room.as_ref()) {
             Ok(target) => target,
-            Err(error) => return failed(error.to_string()),
+            Err(error) => return Some(failed(error.to_string())),
         };
         let room_key = target.key();
         let lock = self.room_lock(&room_key);
         let _room = lock.lock().await;
         if let Some(ending) = self.lease(&room_key, task).await {
-            return ending;
+            return Some(ending);
         }
         let renewer = tokio::spawn(renew_lease(
             self.board.clone(),
@@ -345,33 +377,33 @@ impl Worker {
         }
     }
 
-    /// Runs the task in its (leased) room.
-    async fn run_in_room(&self, task: &Task, target: &RoomTarget) -> Ending {
+    /// Runs the task in its (leased) room (None: the worker stopped first).
+    async fn run_in_room(&self, task: &Task, target: &RoomTarget) -> Option<Ending> {
         let connection = match target {
             RoomTarget::Server(connection) => (**connection).clone(),
             RoomTarget::Embedded => match self.embedded_room(task).await {
                 Ok(connection) => connection,
-                Err(problem) => return failed(problem),
+                Err(problem) => return Some(failed(problem)),
             },
         };
         let args = self.task_args(task);
         let config = match agent_config(&args) {
             Ok(config) => config,
             Err(problems) => {
-                return failed(format!(
+                return Some(failed(format!(
                     "the agent settings are wrong: {}",
                     problems.join("; ")
-                ));
+                )));
             }
         };
         if task.spec.options.enable_capture && self.capture.is_none() {
-            return failed("options.enable_capture: this worker records no capture dataset (start it with --capture and the CAPTURE_* settings)".into());
+            return Some(failed("options.enable_capture: this worker records no capture dataset (start it with --capture-tasks and the CAPTURE_* settings)".into()));
         }
         let task_id = task.task_id.clone();
         let print: Printer = Arc::new(move |line: &str| tracing::info!(task_id, "{line}"));
         let room = match RoomSession::open(&args, &connection) {
             Ok(room) => room,
-            Err(error) => return failed(error.to_string()),
+            Err(error) => return Some(failed(error.to_string())),
         };
         let ending = match room
             .agent(
@@ -385,21 +417,22 @@ impl Worker {
             .await
         {
             Ok(agent) => self.drive(task, &agent, &room).await,
-            Err(error) => failed(error.to_string()),
+            Err(error) => Some(failed(error.to_string())),
         };
         room.close().await;
         ending
     }
 
-    /// Sets the screen, follows the room and the API, and runs the task on the joined agent.
-    async fn drive(&self, task: &Task, agent: &Agent, room: &RoomSession) -> Ending {
+    /// Sets the screen, follows the room and the API, and runs the task on the joined agent
+    /// (None: the worker stopped first).
+    async fn drive(&self, task: &Task, agent: &Agent, room: &RoomSession) -> Option<Ending> {
         if let Err(error) = agent.wait_for_video().await {
-            return failed(error.to_string());
+            return Some(failed(error.to_string()));
         }
         if let Some(size) = &task.spec.options.screen_resolution
             && let Err(problem) = set_screen(room, size).await
         {
-            return failed(problem);
+            return Some(failed(problem));
         }
         let control = TaskControl::new();
         let (events_tx, events) = mpsc::unbounded_channel::<AgentEvent>();
@@ -430,11 +463,18 @@ impl Worker {
             )),
         ];
         let work = agent.run_steered(&task.spec.task, &control, observer);
-        let outcome = match task.spec.timeout {
-            Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), work)
-                .await
-                .ok(),
-            None => Some(work.await),
+        let limited = async {
+            match task.spec.timeout {
+                Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), work)
+                    .await
+                    .ok(),
+                None => Some(work.await),
+            }
+        };
+        let mut stopping = self.stopping.subscribe();
+        let outcome = tokio::select! {
+            outcome = limited => Some(outcome),
+            _ = stopping.wait_for(|stopping| *stopping) => None,
         };
         for follower in followers {
             follower.abort();
@@ -443,13 +483,13 @@ impl Worker {
         if tokio::time::timeout(REPORT_DRAIN, reporter).await.is_err() {
             tracing::warn!(task_id = %task.task_id, "the task's last reports were not all recorded");
         }
-        let Some(outcome) = outcome else {
-            return failed(format!(
+        let Some(outcome) = outcome? else {
+            return Some(failed(format!(
                 "timed out after {} s (timeout)",
                 task.spec.timeout.unwrap_or_default()
-            ));
+            )));
         };
-        match outcome {
+        Some(match outcome {
             Ok(TaskOutcome::Answered { answer, .. }) => Ending {
                 status: TaskStatus::Completed,
                 answer: Some(answer),
@@ -464,7 +504,7 @@ impl Worker {
                 error: None,
             },
             Err(error) => failed(error.to_string()),
-        }
+        })
     }
 
     /// The agent's settings for `task`: the worker's, with the task's choices on top.

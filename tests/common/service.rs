@@ -87,6 +87,21 @@ impl Serve {
         self.output.lock().unwrap().join("\n")
     }
 
+    /// Asks it to stop (SIGTERM) and waits for it to exit (bounded); its exit status.
+    pub fn terminate(mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let pid = libc::pid_t::try_from(self.child.id()).ok()?;
+        // SAFETY: sending a signal to our own child process.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// Kills it at once (SIGKILL: no chance to tidy up).
     pub fn kill(mut self) {
         self.child.kill().ok();
