@@ -13,7 +13,7 @@ use tokio::sync::{broadcast, mpsc};
 use super::chat::{ChatCommand, chat_text, parse_line};
 use super::episode::{EndReason, unix_now};
 use super::error::CaptureError;
-use super::frames::{StreamHealth, attach_stream, spawn_screenshots};
+use super::frames::feed_recorder;
 use super::recorder::{Notice, RecorderHandle};
 use super::service::{CaptureService, CloseReport};
 use super::settings::{CaptureOptions, CaptureSettings, SettingProblem};
@@ -274,23 +274,7 @@ async fn record(
     }
     let recorder = service.recorder().clone();
     let client = link.client.clone();
-    if let Some(screen) = client.state().screen {
-        recorder.screen(screen.width, screen.height);
-    }
-    let health = StreamHealth::new();
-    if let Some(pipeline) = link.pipeline()
-        && let Err(error) = attach_stream(pipeline, recorder.clone(), health.clone())
-    {
-        tracing::error!("{error}; frames come from REST screenshots");
-    }
-    let screenshots = spawn_screenshots(
-        client.clone(),
-        recorder.clone(),
-        health,
-        settings.frame_interval(),
-        settings.jpeg_quality,
-        args.no_media,
-    );
+    let screenshots = feed_recorder(link, &recorder, settings, args.no_media);
     println!(
         "in the room at {} as session {}; chat /start <task>, Action: {{json}} and /stop to record",
         client.rest().target().display_server(),

@@ -13,6 +13,8 @@ use tokio::time::MissedTickBehavior;
 
 use super::episode::unix_now;
 use super::recorder::RecorderHandle;
+use super::settings::CaptureSettings;
+use crate::session::Link;
 
 /// The REST screenshot endpoint of Neko v3.
 pub const SCREENSHOT_PATH: &str = "api/room/screen/shot.jpg";
@@ -23,7 +25,7 @@ const STALL_AFTER: Duration = Duration::from_secs(3);
 
 /// When the stream last delivered a frame.
 #[derive(Clone)]
-pub struct StreamHealth {
+struct StreamHealth {
     origin: Instant,
     /// Milliseconds after `origin` of the last frame (the creation time until one arrives).
     last_ms: Arc<AtomicU64>,
@@ -62,7 +64,7 @@ impl Default for StreamHealth {
 pub struct NoFramesAppsink;
 
 /// Hands every JPEG reaching the pipeline's appsink `frames` to the recorder (while it records).
-pub fn attach_stream(
+fn attach_stream(
     pipeline: &gst::Pipeline,
     recorder: RecorderHandle,
     health: StreamHealth,
@@ -104,9 +106,37 @@ fn capture_time(element: &gst::Element, sample: &gst::Sample) -> Option<f64> {
     Some(unix_now() - age / 1e9)
 }
 
+/// Feeds `recorder` from `link`'s session: the room's screen size, the pipeline's `frames`
+/// appsink, and REST screenshots whenever the stream is silent (always, with `no_media`).
+/// Returns the screenshot task (abort it when the session ends).
+pub fn feed_recorder(
+    link: &Link,
+    recorder: &RecorderHandle,
+    settings: &CaptureSettings,
+    no_media: bool,
+) -> JoinHandle<()> {
+    if let Some(screen) = link.client.state().screen {
+        recorder.screen(screen.width, screen.height);
+    }
+    let health = StreamHealth::new();
+    if let Some(pipeline) = link.pipeline()
+        && let Err(error) = attach_stream(pipeline, recorder.clone(), health.clone())
+    {
+        tracing::error!("{error}; frames come from REST screenshots");
+    }
+    spawn_screenshots(
+        link.client.clone(),
+        recorder.clone(),
+        health,
+        settings.frame_interval(),
+        settings.jpeg_quality,
+        no_media,
+    )
+}
+
 /// Takes REST screenshots at `interval` while the recorder records and the stream is silent
 /// (always, when `always`). Says when it starts and stops doing so, and why screenshots fail.
-pub fn spawn_screenshots(
+fn spawn_screenshots(
     client: NekoClient,
     recorder: RecorderHandle,
     health: StreamHealth,

@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 
 use crate::capture::chat::{ChatCommand, chat_text, parse_line};
 use crate::capture::episode::unix_now;
-use crate::capture::frames::{StreamHealth, attach_stream, spawn_screenshots};
+use crate::capture::frames::feed_recorder;
 use crate::capture::recorder::{Notice, RecorderConfig};
 use crate::capture::workspace::Workspace;
 use crate::capture::{CaptureError, CaptureService, CaptureSettings, CloseReport, EndReason};
@@ -553,23 +553,8 @@ impl CaptureEngine {
             return Err(CaptureEngineError::Join(error));
         }
         let recorder = service.recorder().clone();
-        if let Some(screen) = link.client.state().screen {
-            recorder.screen(screen.width, screen.height);
-        }
-        let health = StreamHealth::new();
-        if let Some(pipeline) = link.pipeline()
-            && let Err(error) = attach_stream(pipeline, recorder.clone(), health.clone())
-        {
-            tracing::error!("{error}; frames come from REST screenshots");
-        }
-        let screenshots = spawn_screenshots(
-            link.client.clone(),
-            recorder.clone(),
-            health,
-            self.setup.settings.frame_interval(),
-            self.setup.settings.jpeg_quality,
-            self.setup.no_media,
-        );
+        let screenshots =
+            feed_recorder(&link, &recorder, &self.setup.settings, self.setup.no_media);
         let own_session = controller.session_id();
         let room = tokio::spawn(follow_room(
             link.client.subscribe(),
