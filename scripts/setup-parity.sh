@@ -11,7 +11,16 @@ parity_requirements="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/models/requir
 if [ "${NEKO_PARITY_ENV:-}" != 0 ] && ! cmp -s "$parity_requirements" "$parity_env/requirements-parity.txt"; then
   echo "installing the parity environment into $parity_env"
   rm -rf "$parity_env"
+  # The wheels (~2.6 GB) and the installed environment (~5.4 GB) are on disk together for a while;
+  # no pip cache is kept, so nothing stays behind but the environment.
+  needed_kib=$((9 * 1024 * 1024))
+  free_kib="$(df -Pk "$(dirname "$parity_env")" | awk 'NR == 2 { print $4 }')"
+  if [ "$free_kib" -lt "$needed_kib" ]; then
+    echo "the parity environment needs about 9 GB free next to $parity_env; there are $((free_kib / 1024)) MB:" \
+      "free some disk (cargo's target/debug/incremental is often the largest) or set NEKO_PARITY_ENV=0 to skip it" >&2
+    exit 1
+  fi
   python3 -m venv "$parity_env"
-  "$parity_env/bin/pip" install --quiet --disable-pip-version-check -r "$parity_requirements"
+  "$parity_env/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir -r "$parity_requirements"
   cp "$parity_requirements" "$parity_env/requirements-parity.txt"
 fi
