@@ -4,10 +4,13 @@
 //! Needs ONNX Runtime in `.ort/lib` (`bash scripts/setup.sh`), found the way the binary finds it.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use neko_agent::frame::RgbImage;
-use neko_agent::model::{Message, ModelError, ModelOptions, Part, ShowUi, StopReason};
+use neko_agent::model::{
+    BatchMetrics, BatchOptions, BatchRow, Batcher, Message, ModelError, ModelOptions, Part, ShowUi,
+    StopReason,
+};
 use neko_agent::onnx::{ExecutionProvider, ProviderChoice, RuntimeError, find_library};
 
 fn fixture_dir(name: &str) -> PathBuf {
@@ -283,5 +286,118 @@ fn a_wrong_library_path_is_a_clear_error() {
     assert!(
         text.contains("bash scripts/setup.sh") && text.contains("NEKO_ORT_LIB"),
         "{text}"
+    );
+}
+
+/// Rows of different prompt lengths in one left-padded batch answer exactly as one call each
+/// does (the fixture's graphs turn a wrong mask, position or cache row into marker characters).
+/// The frames are of one size: the fixture's vision encoder lays out a batch's feature rows by
+/// the first image's grid (frames of different sizes in one batch are checked on the real
+/// architecture, in tests/model_parity.rs).
+#[test]
+fn a_batch_answers_each_row_as_a_single_call_does() {
+    let script = script("showui-fixture");
+    let model = model("showui-fixture");
+    let sizes = [(112, 84); 4];
+    let images: Vec<RgbImage> = sizes
+        .iter()
+        .map(|&(width, height)| RgbImage {
+            width,
+            height,
+            data: frame(width, height),
+        })
+        .collect();
+    let chats = [
+        legacy("Click red", None),
+        cot("Click red", Some(HISTORY)),
+        legacy("Click red", Some(HISTORY)),
+        cot("Click the blue block in the lower right corner", None),
+    ];
+    let rows: Vec<BatchRow<'_>> = images
+        .iter()
+        .zip(&chats)
+        .map(|(image, messages)| BatchRow {
+            image,
+            messages,
+            max_new_tokens: 128,
+        })
+        .collect();
+    let mut answers = vec![None; rows.len()];
+    model
+        .generate_batch(&rows, &|_| true, &mut |row, result| {
+            answers[row] = Some(result.unwrap())
+        })
+        .unwrap();
+    for (row, answer) in rows.iter().zip(answers) {
+        let batched = answer.expect("every row answered");
+        let alone = model
+            .generate(row.image, row.messages, row.max_new_tokens)
+            .unwrap();
+        assert_clean(&batched.text, &script);
+        assert_eq!(batched.token_ids, alone.token_ids);
+        assert_eq!(batched.prompt_ids, alone.prompt_ids);
+        assert_eq!(batched.stop, StopReason::EndOfTurn);
+    }
+}
+
+/// Text of a histogram's `_sum` and `_count` in the scheduler's metrics.
+fn batch_sizes(metrics: &BatchMetrics) -> (f64, u64) {
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+            .trim()
+            .to_owned()
+    };
+    (
+        value("neko_batch_size_sum ").parse().unwrap(),
+        value("neko_batch_size_count ").parse().unwrap(),
+    )
+}
+
+/// Rooms that ask at once share one model call; a room's second step waits for the next batch
+/// (one per room per batch), and each room gets its own answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_scheduler_batches_rooms_that_ask_together_one_step_per_room() {
+    let script = script("showui-fixture");
+    let engine = Arc::new(ShowUi::load(&options("showui-fixture")).unwrap());
+    let metrics = BatchMetrics::default();
+    let batching = BatchOptions {
+        max_batch: 8,
+        // Long enough that every room below joins the first batch on any machine (the batch
+        // starts as soon as each room holding a client is waiting); room-0's second step then
+        // waits out the window, as the others are not waiting.
+        window_ms: 1_000,
+        latency_budget_ms: 1_000,
+        per_room: 1,
+    };
+    let batcher = Batcher::start(engine, batching, metrics.clone());
+    let image = Arc::new(RgbImage {
+        width: 112,
+        height: 84,
+        data: frame(112, 84),
+    });
+    let chat = Arc::new(legacy("Click red", None));
+    let clients: Vec<_> = (0..3)
+        .map(|i| batcher.client(&format!("room-{i}")))
+        .collect();
+    // room-0 sends two steps at once: the second goes into the next batch.
+    let calls = clients
+        .iter()
+        .chain(std::iter::once(&clients[0]))
+        .map(|client| client.generate(image.clone(), chat.clone(), 128));
+    let answers = futures_util::future::join_all(calls).await;
+    for answer in answers {
+        let generation = answer.unwrap().unwrap();
+        assert_eq!(generation.text, script.first_step);
+    }
+    assert_eq!(
+        batch_sizes(&metrics),
+        (4.0, 2),
+        "a batch of 3 rooms, then one of 1"
     );
 }

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action};
 use neko_agent::frame::RgbImage;
-use neko_agent::model::{Dtype, ModelOptions, ShowUi, StopReason};
+use neko_agent::model::{BatchRow, Dtype, ModelOptions, ShowUi, StopReason};
 use neko_agent::onnx::{ProviderChoice, find_library};
 use parity::parity_dir;
 use serde::Deserialize;
@@ -423,6 +423,81 @@ fn int8_graphs_answer_the_same_prompt_and_their_agreement_is_reported() {
         println!(
             "{}: int8 follows transformers' float32 tokens for {agree} of {}",
             case.name, reference.max_new_tokens
+        );
+    }
+}
+
+/// Every case in one batch, as a worker driving several rooms sends them: frames of different
+/// sizes and prompts of different lengths go left-padded through one prefill and shared decode
+/// steps, and each row's tokens are still transformers' (the single-call answers). A row with a
+/// small token limit leaves early and one that stops being wanted mid-decode leaves without an
+/// answer; the others are unaffected.
+#[test]
+fn a_batch_of_rooms_answers_each_row_as_a_single_call_does() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let reference = reference();
+    let model = model(Dtype::Fp32);
+    assert!(model.batching().sequences, "the export batches sequences");
+    let images: Vec<RgbImage> = reference
+        .cases
+        .iter()
+        .map(|case| RgbImage {
+            width: case.width,
+            height: case.height,
+            data: frame(case),
+        })
+        .collect();
+    let chats: Vec<_> = reference
+        .cases
+        .iter()
+        .map(|case| NavPrompt::new(Mode::Web).messages(&case.task, &history(case)))
+        .collect();
+    let early = 5;
+    let cases = reference.cases.len();
+    let mut rows: Vec<BatchRow<'_>> = (0..cases)
+        .map(|i| BatchRow {
+            image: &images[i],
+            messages: &chats[i],
+            max_new_tokens: reference.max_new_tokens,
+        })
+        .collect();
+    rows[0].max_new_tokens = early;
+    // The last row is cancelled after a few decode steps.
+    rows.push(rows[1]);
+    let cancelled = rows.len() - 1;
+    let checks = AtomicUsize::new(0);
+    let wanted = |row: usize| row != cancelled || checks.fetch_add(1, Ordering::Relaxed) < 3;
+
+    let mut answers = vec![None; rows.len()];
+    model
+        .generate_batch(&rows, &wanted, &mut |row, result| {
+            assert!(answers[row].is_none(), "row {row} answered twice");
+            answers[row] = Some(result.unwrap_or_else(|e| panic!("row {row}: {e}")));
+        })
+        .unwrap();
+    assert!(
+        answers[cancelled].is_none(),
+        "a cancelled row is not answered"
+    );
+    for (row, case) in reference.cases.iter().enumerate() {
+        let reply = answers[row]
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} unanswered", case.name));
+        let limit = rows[row].max_new_tokens;
+        assert_same_ids(&case.name, "prompt", &reply.prompt_ids, &case.prompt_ids);
+        assert_same_ids(
+            &case.name,
+            "batched generated",
+            &reply.token_ids,
+            &case.fp32.generated_ids[..limit.min(case.fp32.generated_ids.len())],
+        );
+        assert_eq!(reply.stop, StopReason::MaxTokens, "{}", case.name);
+        assert_eq!(
+            reply.timings.decode_steps + 1,
+            reply.tokens,
+            "{}",
+            case.name
         );
     }
 }

@@ -21,7 +21,7 @@ use super::sight::{Sight, SightLimits};
 use crate::capture::{AgentCapture, CaptureError, CaptureSettings, SettingProblem};
 use crate::connection::{ConnectionArgs, ConnectionError, SessionSettings};
 use crate::frame::FrameError;
-use crate::model::{DEFAULT_MODEL_DIR, ModelError, ModelOptions, ShowUi};
+use crate::model::{BatchMetrics, Batcher, DEFAULT_MODEL_DIR, ModelError, ModelOptions, ShowUi};
 use crate::remote::{RemoteError, RemoteVlm};
 use crate::session::{
     ControlError, ControlOptions, Controller, Failures, Link, LinkError, Printer,
@@ -206,7 +206,8 @@ pub async fn run(args: RunArgs) -> Result<RunOutcome, RunError> {
     if args.healthcheck {
         return healthcheck(&args, &model_options, &print).await;
     }
-    let model = open_backend(&args, &model_options).await?;
+    let metrics = Arc::new(Metrics::default());
+    let model = open_backend(&args, &model_options, metrics.batching.clone()).await?;
     match &model {
         Backend::Local(_) => print(&format!(
             "model: {} ({})",
@@ -215,7 +216,6 @@ pub async fn run(args: RunArgs) -> Result<RunOutcome, RunError> {
         )),
         Backend::Remote(_) => print(&format!("model: remote {}", model.describe())),
     }
-    let metrics = Arc::new(Metrics::default());
     if let Some(address) = metrics_address(&args) {
         let bound = metrics
             .clone()
@@ -683,14 +683,21 @@ fn project_path(path: &Path) -> PathBuf {
 }
 
 /// The local engine, or the remote endpoint's client when `NEKO_AGENT_TYPE` names one (its
-/// settings were checked by [`agent_config`]).
-pub async fn open_backend(args: &RunArgs, model: &ModelOptions) -> Result<Backend, BackendError> {
+/// settings were checked by [`agent_config`]). The local engine's batching scheduler reports to
+/// `metrics`.
+pub async fn open_backend(
+    args: &RunArgs,
+    model: &ModelOptions,
+    metrics: BatchMetrics,
+) -> Result<Backend, BackendError> {
     let Some(settings) = args
         .remote
         .settings()
         .map_err(BackendError::RemoteSettings)?
     else {
-        return load_model(model).await.map(Backend::Local);
+        let engine = load_model(model).await?;
+        let batcher = Batcher::start(engine, model.batching.clone(), metrics);
+        return Ok(Backend::Local(batcher.shared()));
     };
     let trust = match args
         .connection
@@ -739,7 +746,7 @@ async fn healthcheck(
     print: &Printer,
 ) -> Result<RunOutcome, RunError> {
     let mut problems = Vec::new();
-    if let Err(error) = open_backend(args, model).await {
+    if let Err(error) = open_backend(args, model, BatchMetrics::default()).await {
         problems.push(error.to_string());
     }
     if args.connection.is_configured() {

@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use super::runner::AgentError;
 use crate::frame::RgbImage;
-use crate::model::{Message, ShowUi, Timings};
+use crate::model::{Message, ModelClient, Timings};
 use crate::remote::{RemoteError, RemoteTimings, RemoteVlm};
 
 /// Which model answers.
 #[derive(Debug, Clone)]
 pub enum Backend {
-    /// ShowUI-2B on ONNX Runtime, in this process.
-    Local(Arc<ShowUi>),
+    /// ShowUI-2B on ONNX Runtime, in this process, behind the batching scheduler that every
+    /// room of the process shares.
+    Local(ModelClient),
     /// A remote model behind an OpenAI-compatible chat-completions endpoint.
     Remote(Arc<RemoteVlm>),
 }
@@ -75,6 +76,15 @@ impl Reply {
 }
 
 impl Backend {
+    /// The same model for the steps of `room` (the batching scheduler keeps rooms apart in a
+    /// batch and knows how many may be waiting).
+    pub fn for_room(&self, room: &str) -> Backend {
+        match self {
+            Self::Local(client) => Self::Local(client.for_room(room)),
+            Self::Remote(remote) => Self::Remote(remote.clone()),
+        }
+    }
+
     /// Asks the model about `image` with `messages`; the local engine generates at most
     /// `max_new_tokens` (a remote model's limit is its own setting).
     pub async fn reply(
@@ -85,12 +95,7 @@ impl Backend {
     ) -> Result<Reply, AgentError> {
         match self {
             Self::Local(model) => {
-                let model = model.clone();
-                let generation = tokio::task::spawn_blocking(move || {
-                    model.generate(&image, &messages, max_new_tokens)
-                })
-                .await
-                .map_err(AgentError::Worker)??;
+                let generation = model.generate(image, messages, max_new_tokens).await??;
                 Ok(Reply {
                     text: generation.text,
                     reasoning: None,
@@ -122,7 +127,16 @@ impl Backend {
     /// What answers, for the start line: the model folder, or the remote model and endpoint.
     pub fn describe(&self) -> String {
         match self {
-            Self::Local(model) => format!("{:?}, {}", model.dtype(), model.execution_provider()),
+            Self::Local(client) => {
+                let model = client.model();
+                let batching = client.batcher().options();
+                format!(
+                    "{:?}, {}, up to {} rooms per call",
+                    model.dtype(),
+                    model.execution_provider(),
+                    batching.max_batch
+                )
+            }
             Self::Remote(remote) => {
                 let settings = remote.settings();
                 format!("{} at {}", settings.model, settings.url)

@@ -10,6 +10,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::model::BatchMetrics;
+
 /// The default buckets of the Python client, so dashboards keep working.
 const BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
@@ -54,6 +56,8 @@ pub struct Metrics {
     pub prefill: Histogram,
     /// One generated token (`neko_decode_step_seconds`).
     pub decode_step: Histogram,
+    /// The model's batching scheduler (`neko_batch_*`).
+    pub batching: BatchMetrics,
 }
 
 impl Default for Metrics {
@@ -80,6 +84,7 @@ impl Metrics {
             vision: slow(),
             prefill: slow(),
             decode_step: fast(),
+            batching: BatchMetrics::default(),
             registry,
             readiness: crate::metrics_server::Readiness::default(),
         };
@@ -138,6 +143,7 @@ impl Metrics {
             "One generated token",
             metrics.decode_step.clone(),
         );
+        metrics.batching.register(&mut metrics.registry);
         metrics
     }
 }

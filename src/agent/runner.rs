@@ -77,6 +77,9 @@ pub enum AgentError {
     /// The model failed to run (not a bad answer: that only costs the step).
     #[error("the model failed: {0}")]
     Model(#[from] ModelError),
+    /// The model's batching thread is gone.
+    #[error(transparent)]
+    Scheduler(#[from] crate::model::SchedulerGone),
     /// The remote model could not be asked (after its retries).
     #[error("the remote model failed: {0}")]
     Remote(#[from] RemoteError),

@@ -164,6 +164,8 @@ pub struct VisionGraph {
     pixel_kind: FloatKind,
     grid_thw: String,
     features: String,
+    /// The number of images per call the graph is fixed to, if it is.
+    images_axis: Option<usize>,
 }
 
 impl VisionGraph {
@@ -173,6 +175,10 @@ impl VisionGraph {
         let pixel_kind = io.float(pixels)?;
         let grid = io.input(&["grid_thw", "image_grid_thw"])?;
         io.int64(grid)?;
+        let images_axis = Interface::dims(grid)
+            .first()
+            .filter(|d| **d > 0)
+            .map(|d| *d as usize);
         let features = io.output(&["image_features"])?;
         io.float(features)?;
         Ok(Self {
@@ -180,8 +186,16 @@ impl VisionGraph {
             pixel_kind,
             grid_thw: grid.name().to_owned(),
             features: features.name().to_owned(),
+            images_axis,
             session,
         })
+    }
+
+    /// Whether the graph declares that it takes more than one image per call (an export from
+    /// before batched images declares a free axis but fails at run time; see
+    /// [`ModelError::NoImageBatching`](super::ModelError::NoImageBatching)).
+    pub fn batches(&self) -> bool {
+        self.images_axis != Some(1)
     }
 
     /// Runs the encoder on `rows × row_len` pixel values of images with `grids`; returns the
@@ -272,17 +286,88 @@ struct LayerNames {
     present_value: String,
 }
 
-/// The key/value cache of one sequence, as the decoder produced it (fed back without copies).
+/// The key/value cache of a batch of sequences, as the decoder produced it (fed back without
+/// copies; [`KvCache::select`] copies it when rows leave the batch).
 pub struct KvCache {
     values: Vec<DynValue>,
+    rows: usize,
     len: usize,
 }
 
 impl KvCache {
-    /// Number of positions the cache holds.
+    /// Number of positions the cache holds (padding included).
     pub fn len(&self) -> usize {
         self.len
     }
+
+    /// The cache of the rows `keep` (in that order), without its first `skip` positions (left
+    /// padding no kept row attends to any more).
+    pub fn select(self, keep: &[usize], skip: usize) -> Result<KvCache, GraphError> {
+        if keep.len() == self.rows && keep.iter().enumerate().all(|(i, &r)| i == r) && skip == 0 {
+            return Ok(self);
+        }
+        let error = DecoderGraph::error;
+        let values = self
+            .values
+            .iter()
+            .map(|value| {
+                if let Ok((shape, data)) = value.try_extract_tensor::<f32>() {
+                    let (shape, data) = select_rows(shape, data, keep, skip);
+                    Ok(Tensor::from_array((shape, data)).map_err(error)?.into_dyn())
+                } else {
+                    let (shape, data) = value.try_extract_tensor::<f16>().map_err(error)?;
+                    let (shape, data) = select_rows(shape, data, keep, skip);
+                    Ok(Tensor::from_array((shape, data)).map_err(error)?.into_dyn())
+                }
+            })
+            .collect::<Result<Vec<_>, GraphError>>()?;
+        Ok(KvCache {
+            values,
+            rows: keep.len(),
+            len: self.len - skip,
+        })
+    }
+}
+
+/// Rows `keep` of a `[batch, heads, positions, head_dim]` tensor, positions from `skip` on.
+fn select_rows<T: Copy>(
+    shape: &[i64],
+    data: &[T],
+    keep: &[usize],
+    skip: usize,
+) -> (Vec<i64>, Vec<T>) {
+    let [_, heads, positions, head_dim] =
+        [shape[0], shape[1], shape[2], shape[3]].map(|d| d as usize);
+    let row_len = heads * positions * head_dim;
+    let kept_positions = positions - skip;
+    let mut out = Vec::with_capacity(keep.len() * heads * kept_positions * head_dim);
+    for &row in keep {
+        let row = &data[row * row_len..(row + 1) * row_len];
+        for head in row.chunks_exact(positions * head_dim) {
+            out.extend_from_slice(&head[skip * head_dim..]);
+        }
+    }
+    let shape = vec![
+        keep.len() as i64,
+        heads as i64,
+        kept_positions as i64,
+        head_dim as i64,
+    ];
+    (shape, out)
+}
+
+/// One decoder run's new positions for every row of a batch.
+pub struct DecoderInput {
+    /// `rows × seq × hidden` embeddings.
+    pub embeds: Vec<f32>,
+    /// Batch rows.
+    pub rows: usize,
+    /// New positions per row.
+    pub seq: usize,
+    /// `rows × (past + seq)` attention mask: 0 over left padding, 1 elsewhere.
+    pub mask: Vec<i64>,
+    /// `[3, rows, seq]` M-RoPE positions, row-major.
+    pub positions: Vec<i64>,
 }
 
 /// `decoder_model_merged`: embeddings + mask + M-RoPE positions + cache → logits + new cache.
@@ -298,6 +383,8 @@ pub struct DecoderGraph {
     kv_kind: FloatKind,
     kv_heads: usize,
     head_dim: usize,
+    /// The batch size the graph is fixed to, if it is.
+    batch_axis: Option<usize>,
 }
 
 impl DecoderGraph {
@@ -305,6 +392,10 @@ impl DecoderGraph {
         let io = Io::new(path, &session);
         let embeds = io.input(&["inputs_embeds"])?;
         let embeds_kind = io.float(embeds)?;
+        let batch_axis = Interface::dims(embeds)
+            .first()
+            .filter(|d| **d > 0)
+            .map(|d| *d as usize);
         let mask = io.input(&["attention_mask"])?;
         io.int64(mask)?;
         let positions = io.input(&["position_ids"])?;
@@ -396,6 +487,7 @@ impl DecoderGraph {
             kv_kind,
             kv_heads,
             head_dim,
+            batch_axis,
             session,
         })
     }
@@ -407,45 +499,67 @@ impl DecoderGraph {
         })
     }
 
-    /// An empty cache (past length 0) with the shapes and type the graph declares.
-    pub fn empty_cache(&self) -> Result<KvCache, GraphError> {
-        let shape = vec![1, self.kv_heads as i64, 0, self.head_dim as i64];
+    /// Whether the graph takes more than one sequence per run (its batch axis is not fixed).
+    pub fn batches(&self) -> bool {
+        self.batch_axis != Some(1)
+    }
+
+    /// An empty cache (past length 0) for `rows` sequences, with the shapes and type the graph
+    /// declares.
+    pub fn empty_cache(&self, rows: usize) -> Result<KvCache, GraphError> {
+        let shape = vec![rows as i64, self.kv_heads as i64, 0, self.head_dim as i64];
         let values = (0..self.layers.len() * 2)
             .map(|_| float_tensor(self.kv_kind, shape.clone(), Vec::new()))
             .collect::<ort::Result<Vec<_>>>()
             .map_err(Self::error)?;
-        Ok(KvCache { values, len: 0 })
+        Ok(KvCache {
+            values,
+            rows,
+            len: 0,
+        })
     }
 
-    /// Runs `seq` new positions (`embeds` = `seq × hidden` values, `positions` = `[3, seq]`
-    /// row-major) on top of `cache`; returns the greedy next token read from the last position's
-    /// logits, and the grown cache.
+    /// Runs `input.seq` new positions of every row on top of `cache` (which holds the same
+    /// rows); returns each row's greedy next token, read from its last position's logits, and
+    /// the grown cache.
     pub fn step(
         &mut self,
-        embeds: Vec<f32>,
-        seq: usize,
-        positions: Vec<i64>,
+        input: DecoderInput,
         cache: KvCache,
-    ) -> Result<(u32, KvCache), GraphError> {
+    ) -> Result<(Vec<u32>, KvCache), GraphError> {
+        let DecoderInput {
+            embeds,
+            rows,
+            seq,
+            mask,
+            positions,
+        } = input;
         let total = cache.len + seq;
-        let hidden = embeds.len() / seq;
+        debug_assert_eq!(cache.rows, rows);
+        debug_assert_eq!(mask.len(), rows * total);
+        debug_assert_eq!(positions.len(), 3 * rows * seq);
+        let hidden = embeds.len() / (rows * seq);
         let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
             Vec::with_capacity(4 + cache.values.len());
         inputs.push((
             self.embeds.as_str().into(),
-            float_tensor(self.embeds_kind, vec![1, seq as i64, hidden as i64], embeds)
-                .map_err(Self::error)?
-                .into(),
+            float_tensor(
+                self.embeds_kind,
+                vec![rows as i64, seq as i64, hidden as i64],
+                embeds,
+            )
+            .map_err(Self::error)?
+            .into(),
         ));
         inputs.push((
             self.mask.as_str().into(),
-            Tensor::from_array((vec![1, total as i64], vec![1i64; total]))
+            Tensor::from_array((vec![rows as i64, total as i64], mask))
                 .map_err(Self::error)?
                 .into(),
         ));
         inputs.push((
             self.positions.as_str().into(),
-            Tensor::from_array((vec![3, 1, seq as i64], positions))
+            Tensor::from_array((vec![3, rows as i64, seq as i64], positions))
                 .map_err(Self::error)?
                 .into(),
         ));
@@ -465,7 +579,7 @@ impl DecoderGraph {
             }
         }
         let mut outputs = self.session.run(inputs).map_err(Self::error)?;
-        let next = last_argmax(&outputs[self.logits.as_str()]).map_err(Self::error)?;
+        let next = last_argmax(&outputs[self.logits.as_str()], rows).map_err(Self::error)?;
         let mut values = Vec::with_capacity(self.layers.len() * 2);
         for layer in &self.layers {
             for name in [&layer.present_key, &layer.present_value] {
@@ -478,12 +592,20 @@ impl DecoderGraph {
                 values.push(value);
             }
         }
-        Ok((next, KvCache { values, len: total }))
+        Ok((
+            next,
+            KvCache {
+                values,
+                rows,
+                len: total,
+            },
+        ))
     }
 }
 
-/// Index of the largest logit of the last position (the first one on ties, like numpy).
-fn last_argmax(logits: &DynValue) -> ort::Result<u32> {
+/// For each of the `rows` rows, the index of the largest logit of its last position (the first
+/// one on ties, like numpy).
+fn last_argmax(logits: &DynValue, rows: usize) -> ort::Result<Vec<u32>> {
     fn argmax<T: Copy + PartialOrd>(row: &[T]) -> u32 {
         let mut best = 0;
         for (i, v) in row.iter().enumerate() {
@@ -493,11 +615,31 @@ fn last_argmax(logits: &DynValue) -> ort::Result<u32> {
         }
         best as u32
     }
-    if let Ok((shape, data)) = logits.try_extract_tensor::<f32>() {
+    fn per_row<T: Copy + PartialOrd>(shape: &[i64], data: &[T], rows: usize) -> Vec<u32> {
         let vocab = shape[shape.len() - 1] as usize;
-        return Ok(argmax(&data[data.len() - vocab..]));
+        data.chunks_exact(data.len() / rows.max(1))
+            .map(|row| argmax(&row[row.len() - vocab..]))
+            .collect()
+    }
+    if let Ok((shape, data)) = logits.try_extract_tensor::<f32>() {
+        return Ok(per_row(shape, data, rows));
     }
     let (shape, data) = logits.try_extract_tensor::<f16>()?;
-    let vocab = shape[shape.len() - 1] as usize;
-    Ok(argmax(&data[data.len() - vocab..]))
+    Ok(per_row(shape, data, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selecting_rows_keeps_their_order_and_drops_leading_positions() {
+        // [batch 3, heads 2, positions 3, head_dim 1]: value = 100·row + 10·head + position.
+        let data: Vec<i32> = (0..3)
+            .flat_map(|r| (0..2).flat_map(move |h| (0..3).map(move |p| 100 * r + 10 * h + p)))
+            .collect();
+        let (shape, kept) = select_rows(&[3, 2, 3, 1], &data, &[2, 0], 1);
+        assert_eq!(shape, vec![2, 2, 2, 1]);
+        assert_eq!(kept, vec![201, 202, 211, 212, 1, 2, 11, 12]);
+    }
 }

@@ -9,6 +9,7 @@
 //! with the KV cache. ONNX Runtime itself (loading, providers, sessions) is [`crate::onnx`].
 
 mod config;
+mod generate;
 mod graphs;
 mod image;
 mod layout;
@@ -17,10 +18,12 @@ mod parallel;
 mod prompt;
 mod resize;
 mod rope;
+mod scheduler;
 mod showui;
 mod tokens;
 
 pub use config::{ConfigError, PreprocessorConfig};
+pub use generate::{BatchRow, Batching};
 pub use graphs::GraphError;
 pub use image::{
     ImageError, ImageProcessor, ImageSize, PixelValues, SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS,
@@ -30,5 +33,6 @@ pub use layout::{Dtype, LayoutError};
 pub use options::{DEFAULT_MODEL_DIR, ModelOptions, OptionsError};
 pub use prompt::{Message, Part, PromptError, Role, render_chat};
 pub use resize::resize_rgb8_bicubic;
+pub use scheduler::{BatchMetrics, BatchOptions, Batcher, ModelClient, SchedulerGone};
 pub use showui::{Generation, ImageFeatures, ModelError, ShowUi, StopReason, Timings};
 pub use tokens::TokenizerError;

@@ -6,6 +6,7 @@ use clap::Parser;
 
 use super::image::{SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS};
 use super::layout::Dtype;
+use super::scheduler::BatchOptions;
 use crate::onnx::ProviderChoice;
 
 /// The environment holds a setting that does not parse.
@@ -52,6 +53,9 @@ pub struct ModelOptions {
     /// Largest image area in pixels after resizing.
     #[arg(long = "max-pixels", env = "NEKO_MAX_PIXELS", default_value_t = SHOWUI_MAX_PIXELS)]
     pub max_pixels: u64,
+    /// How rooms' steps are batched into model calls.
+    #[command(flatten)]
+    pub batching: BatchOptions,
 }
 
 impl ModelOptions {
@@ -64,6 +68,7 @@ impl ModelOptions {
             ort_library: None,
             min_pixels: SHOWUI_MIN_PIXELS,
             max_pixels: SHOWUI_MAX_PIXELS,
+            batching: BatchOptions::default(),
         }
     }
 

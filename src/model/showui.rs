@@ -2,15 +2,16 @@
 //! a chat, greedily, with the KV cache.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::config::{ConfigError, GenerationConfig, ModelConfig, PreprocessorConfig, read_json};
+use super::generate::{BatchRow, Batching};
 use super::graphs::{GraphError, Graphs};
-use super::image::{ImageError, ImageProcessor, ImageSize};
+use super::image::{ImageError, ImageProcessor, ImageSize, PixelValues};
 use super::layout::{Dtype, LayoutError, ModelFiles};
 use super::options::ModelOptions;
-use super::prompt::{Message, PromptError, expand_image_pads, render_chat};
-use super::rope::rope_index;
+use super::prompt::{Message, PromptError};
 use super::tokens::{TextCodec, TokenizerError};
 use crate::frame::RgbImage;
 use crate::onnx::{ExecutionProvider, Runtime, RuntimeError};
@@ -145,13 +146,16 @@ pub struct Generation {
 
 /// A loaded ShowUI-2B / Qwen2-VL model: three ONNX sessions, tokenizer and image processor.
 pub struct ShowUi {
-    graphs: Mutex<Graphs>,
-    codec: TextCodec,
-    processor: ImageProcessor,
-    merge_size: usize,
-    stop_ids: Vec<u32>,
+    pub(super) graphs: Mutex<Graphs>,
+    pub(super) codec: TextCodec,
+    pub(super) processor: ImageProcessor,
+    pub(super) merge_size: usize,
+    pub(super) stop_ids: Vec<u32>,
     provider: ExecutionProvider,
     dtype: Dtype,
+    /// Whether images may still go to the vision encoder several per call (cleared when an
+    /// export turns out not to take them).
+    pub(super) vision_batches: AtomicBool,
 }
 
 impl std::fmt::Debug for ShowUi {
@@ -210,7 +214,9 @@ impl ShowUi {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "model loaded"
         );
+        let vision_batches = AtomicBool::new(graphs.vision.batches());
         Ok(Self {
+            vision_batches,
             graphs: Mutex::new(graphs),
             codec,
             processor,
@@ -236,30 +242,49 @@ impl ShowUi {
         &self.processor
     }
 
+    /// What the loaded export can batch: several rooms' sequences per decoder run, several
+    /// images per vision encoder run.
+    pub fn batching(&self) -> Batching {
+        let graphs = self.graphs.lock().unwrap_or_else(|e| e.into_inner());
+        Batching {
+            sequences: graphs.decoder.batches(),
+            images: graphs.vision.batches() && self.vision_batches.load(Ordering::Relaxed),
+        }
+    }
+
     /// Runs the vision encoder once on all `images` (each preprocessed like
     /// [`generate`](Self::generate) does) and returns each image's features, in order.
     pub fn encode_images(&self, images: &[&RgbImage]) -> Result<Vec<ImageFeatures>, ModelError> {
-        let mut grids = Vec::with_capacity(images.len());
-        let mut values = Vec::new();
-        let mut row_len = 0;
-        for image in images {
-            let pixels = self.processor.preprocess(image)?;
-            row_len = pixels.row_len;
-            grids.push(pixels.grid_thw);
-            values.extend_from_slice(&pixels.values);
-        }
-        if images.is_empty() {
-            return Ok(Vec::new());
-        }
+        let pixels = images
+            .iter()
+            .map(|image| self.processor.preprocess(image))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut graphs = self.graphs.lock().unwrap_or_else(|e| e.into_inner());
+        self.encode_in_one_call(&mut graphs, &pixels)
+    }
+
+    /// The vision encoder on every image of `pixels` in one call.
+    pub(super) fn encode_in_one_call(
+        &self,
+        graphs: &mut Graphs,
+        pixels: &[PixelValues],
+    ) -> Result<Vec<ImageFeatures>, ModelError> {
+        let Some(row_len) = pixels.first().map(|p| p.row_len) else {
+            return Ok(Vec::new());
+        };
+        let grids: Vec<[usize; 3]> = pixels.iter().map(|p| p.grid_thw).collect();
+        let count = pixels.len();
+        let values: Vec<f32> = pixels
+            .iter()
+            .flat_map(|p| p.values.iter().copied())
+            .collect();
         let (width, features) = graphs
             .vision
             .run(values, row_len, &grids)
-            .map_err(|source| match images.len() {
+            .map_err(|source| match count {
                 1 => ModelError::Graph(source),
                 images => ModelError::NoImageBatching { images, source },
             })?;
-        drop(graphs);
         let merge_area = self.processor.merge_area();
         let expected: usize = grids
             .iter()
@@ -297,85 +322,20 @@ impl ShowUi {
         messages: &[Message],
         max_new_tokens: usize,
     ) -> Result<Generation, ModelError> {
-        let started = Instant::now();
-        let mut timings = Timings::default();
-        let pixels = self.processor.preprocess(image)?;
-        timings.preprocess = started.elapsed();
-
-        let pad = self.codec.special().image_pad;
-        let image_tokens = pixels.rows() / self.processor.merge_area();
-        let prompt = self.codec.encode(&render_chat(messages))?;
-        let ids = expand_image_pads(&prompt, pad, &[image_tokens])?;
-        let [t, h, w] = pixels.grid_thw;
-        let merged = [t, h / self.merge_size, w / self.merge_size];
-        let image_size = pixels.size;
-        let mut result = Generation {
-            text: String::new(),
-            tokens: 0,
-            prompt_tokens: ids.len(),
-            prompt_ids: ids.clone(),
-            token_ids: Vec::new(),
-            stop: StopReason::MaxTokens,
-            image_size,
-            timings,
+        let row = BatchRow {
+            image,
+            messages,
+            max_new_tokens,
         };
-        if max_new_tokens == 0 {
-            result.timings.total = started.elapsed();
-            return Ok(result);
-        }
-
-        let mut graphs = self.graphs.lock().unwrap_or_else(|e| e.into_inner());
-        let clock = Instant::now();
-        let (width, features) =
-            graphs
-                .vision
-                .run(pixels.values, pixels.row_len, &[pixels.grid_thw])?;
-        result.timings.vision = clock.elapsed();
-
-        let clock = Instant::now();
-        let mut embeds = graphs.embed.run(&ids)?;
-        merge_image_features(&mut embeds, &ids, pad, &features, width)?;
-        let rope = rope_index(&ids, pad, &[merged]);
-        let cache = graphs.decoder.empty_cache()?;
-        let (mut token, mut cache) =
-            graphs
-                .decoder
-                .step(embeds, ids.len(), rope.positions, cache)?;
-        result.timings.prefill = clock.elapsed();
-
-        let mut generated = vec![token];
-        let clock = Instant::now();
-        while !self.stop_ids.contains(&token) && generated.len() < max_new_tokens {
-            let embeds = graphs.embed.run(&[token])?;
-            let position = cache.len() as i64 + rope.delta;
-            (token, cache) = graphs.decoder.step(embeds, 1, vec![position; 3], cache)?;
-            generated.push(token);
-        }
-        drop(graphs);
-        result.timings.decode = clock.elapsed();
-        result.timings.decode_steps = generated.len() - 1;
-
-        if self.stop_ids.contains(&token) {
-            result.stop = StopReason::EndOfTurn;
-        }
-        result.tokens = generated.len();
-        result.text = self.codec.decode(&generated)?.trim().to_owned();
-        result.token_ids = generated;
-        result.timings.total = started.elapsed();
-        tracing::debug!(
-            tokens = result.tokens,
-            prompt_tokens = result.prompt_tokens,
-            image = %image_size,
-            total_ms = result.timings.total.as_secs_f64() * 1e3,
-            "generated"
-        );
-        Ok(result)
+        let mut answer = None;
+        self.generate_batch(&[row], &|_| true, &mut |_, result| answer = Some(result))?;
+        answer.expect("a single wanted row is always answered")
     }
 }
 
 /// Overwrites, in order, the embedding row of every `pad` token with the next image feature
 /// row (Qwen2-VL's merge: the sequence keeps its length). The counts and widths must agree.
-fn merge_image_features(
+pub(super) fn merge_image_features(
     embeds: &mut [f32],
     ids: &[u32],
     pad: u32,

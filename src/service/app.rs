@@ -133,7 +133,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
     let mut model = None;
     let mut worker = None;
     if args.workers > 0 {
-        let (backend, description) = load_backend(&base).await?;
+        let (backend, description) = load_backend(&base, &metrics).await?;
         model = Some(description);
         let capture = open_capture(&args.queue, &base).await?;
         let parts = WorkerParts {
@@ -221,7 +221,7 @@ pub async fn worker(args: WorkerArgs) -> Result<(), ServiceError> {
     )?);
     let metrics = Arc::new(ServiceMetrics::default());
     let webhooks = Webhooks::new(webhook_secret(&args.queue)?);
-    let (backend, description) = load_backend(&base).await?;
+    let (backend, description) = load_backend(&base, &metrics).await?;
     if let Some(port) = args.metrics_port {
         let address = std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, port));
         let bound = metrics
@@ -386,9 +386,12 @@ fn worker_config(
 }
 
 /// The model (or remote endpoint) every task of this process shares, and its description.
-async fn load_backend(base: &RunArgs) -> Result<(Backend, String), ServiceError> {
+async fn load_backend(
+    base: &RunArgs,
+    metrics: &ServiceMetrics,
+) -> Result<(Backend, String), ServiceError> {
     let options = model_options(&base.model, !base.connection.is_configured());
-    let backend = open_backend(base, &options).await?;
+    let backend = open_backend(base, &options, metrics.agent.batching.clone()).await?;
     let description = match &backend {
         Backend::Local(_) => format!(
             "model {} ({})",

@@ -409,7 +409,7 @@ impl Worker {
             .agent(
                 &args,
                 config,
-                self.backend.clone(),
+                self.backend.for_room(&task.task_id),
                 self.metrics.agent.clone(),
                 print,
                 self.capture.as_ref(),
