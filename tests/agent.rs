@@ -500,3 +500,48 @@ fn a_graph_with_the_wrong_inputs_is_named_in_the_error() {
     );
     assert!(report.contains("not a Qwen2-VL graph"), "{report}");
 }
+
+/// One `run`, two rooms (`--also-room`): the task runs in both at once on the one loaded model,
+/// their steps share model calls, and each room's red region is clicked and its task answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn one_run_drives_two_rooms_and_batches_their_steps() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let first = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
+    let second = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
+    let child = agent(
+        &first.base_url(),
+        &fixture("showui-fixture"),
+        &[
+            "--task",
+            "Open the red box",
+            "--also-room",
+            &second.base_url(),
+            // Each step waits for the other room's (both rooms' first steps join one call
+            // however slowly the machine brings their video up).
+            "--batch-window-ms",
+            "60000",
+            "--batch-latency-budget-ms",
+            "60000",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let output = finish(child).await;
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    for room in [&first, &second] {
+        let answered = format!("[{}] answer after 2 step(s): done", room.base_url());
+        assert!(report.contains(&answered), "{answered}\n{report}");
+        let desktop = room.media().unwrap().desktop();
+        let red = desktop.lock().unwrap().region("red").unwrap();
+        assert!(red.clicked, "{}: {red:?}\n{report}", room.base_url());
+    }
+    assert!(report.contains("in a batch of 2 rooms"), "{report}");
+    first.shutdown().await;
+    second.shutdown().await;
+}

@@ -501,3 +501,75 @@ fn a_batch_of_rooms_answers_each_row_as_a_single_call_does() {
         );
     }
 }
+
+/// An export whose decoder is fixed to one sequence per run (its batch axis is 1, not free)
+/// cannot batch rooms: the scheduler says so and runs one room's step per call, and every room
+/// still gets its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_that_cannot_batch_runs_one_room_per_call() {
+    use neko_agent::model::{BatchMetrics, BatchOptions, Batcher};
+    use std::sync::Arc;
+
+    let export = parity_dir().join("export");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("parity-model-fixed-batch");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("onnx")).unwrap();
+    for entry in std::fs::read_dir(&export).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != "onnx" {
+            std::os::unix::fs::symlink(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+    }
+    for entry in std::fs::read_dir(export.join("onnx")).unwrap() {
+        let entry = entry.unwrap();
+        // Hard links: ONNX Runtime refuses external data that resolves outside the folder.
+        if entry.file_name() != "decoder_model_merged.onnx" {
+            std::fs::hard_link(entry.path(), dir.join("onnx").join(entry.file_name())).unwrap();
+        }
+    }
+    // The same decoder graph with every batch axis fixed to 1.
+    let fix = r#"
+import sys, onnx
+model = onnx.load(sys.argv[1], load_external_data=False)
+for value in model.graph.input:
+    axis = 1 if value.name == "position_ids" else 0
+    if value.name != "num_logits_to_keep":
+        value.type.tensor_type.shape.dim[axis].dim_value = 1
+onnx.save(model, sys.argv[2])
+"#;
+    let status = std::process::Command::new(parity::repo().join(".venv-parity/bin/python3"))
+        .args(["-c", fix])
+        .arg(export.join("onnx/decoder_model_merged.onnx"))
+        .arg(dir.join("onnx/decoder_model_merged.onnx"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let model = ShowUi::load(&options(dir)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!model.batching().sequences);
+    let batcher = Batcher::start(
+        Arc::new(model),
+        BatchOptions::default(),
+        BatchMetrics::default(),
+    );
+    assert_eq!(batcher.options().max_batch, 1, "one room per call");
+    let case = &reference().cases[0];
+    let image = Arc::new(RgbImage {
+        width: case.width,
+        height: case.height,
+        data: frame(case),
+    });
+    let messages = Arc::new(NavPrompt::new(Mode::Web).messages(&case.task, &history(case)));
+    let rooms = [batcher.client("a"), batcher.client("b")];
+    let answers = futures_util::future::join_all(
+        rooms
+            .iter()
+            .map(|room| room.generate(image.clone(), messages.clone(), 4)),
+    )
+    .await;
+    for answer in answers {
+        let generation = answer.unwrap().unwrap();
+        assert_eq!(generation.token_ids, case.fp32.generated_ids[..4]);
+        assert_eq!(generation.timings.batch_rows, 1);
+    }
+}

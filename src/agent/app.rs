@@ -193,6 +193,9 @@ const FIXTURE_MODEL: &str = "models/showui-fixture";
 /// Longest `--frame-timeout`/`--reconnect-timeout` accepted (a day).
 const MAX_WAIT_S: f64 = 86_400.0;
 
+/// Most rooms one `run` drives.
+const MAX_ROOMS: usize = 64;
+
 /// How long to wait for the room at start.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -224,29 +227,58 @@ pub async fn run(args: RunArgs) -> Result<RunOutcome, RunError> {
             .map_err(|source| RunError::Metrics { address, source })?;
         tracing::info!(%bound, "metrics at http://{bound}/metrics");
     }
-    let (room, connection) = if embedded {
-        let (room, connection) = crate::embedded_room::start(&args.room, "agent")
-            .await
-            .map_err(RunError::EmbeddedRoom)?;
-        print(&format!(
-            "no NEKO_URL/NEKO_WS given: running on the embedded sandbox room at {}",
-            room.base_url()
-        ));
-        (Some(room), connection)
+    let mut sandboxes = Vec::new();
+    let mut connections = Vec::new();
+    if embedded {
+        for _ in 0..args.sandbox_rooms {
+            match crate::embedded_room::start(&args.room, "agent").await {
+                Ok((room, connection)) => {
+                    print(&format!(
+                        "no NEKO_URL/NEKO_WS given: running on the embedded sandbox room at {}",
+                        room.base_url()
+                    ));
+                    connections.push((room.base_url(), connection));
+                    sandboxes.push(room);
+                }
+                Err(error) => {
+                    for room in sandboxes {
+                        room.shutdown().await;
+                    }
+                    return Err(RunError::EmbeddedRoom(error));
+                }
+            }
+        }
     } else {
-        (None, args.connection.clone())
-    };
+        let label = args
+            .connection
+            .neko_url
+            .clone()
+            .unwrap_or_else(|| "room".into());
+        connections.push((label, args.connection.clone()));
+        for url in &args.also_rooms {
+            let connection = ConnectionArgs {
+                neko_url: Some(url.clone()),
+                ws: None,
+                ..args.connection.clone()
+            };
+            connections.push((url.clone(), connection));
+        }
+    }
     let capture = match open_capture(&args, &print).await {
         Ok(capture) => capture,
         Err(error) => {
-            if let Some(room) = room {
+            for room in sandboxes {
                 room.shutdown().await;
             }
             return Err(error.into());
         }
     };
+    let rooms = Rooms {
+        model,
+        connections: &connections,
+    };
     let result = tokio::select! {
-        result = drive(&args, config, model, metrics, &connection, print.clone(), capture.as_ref()) => result,
+        result = rooms.drive(&args, config, metrics, print.clone(), capture.as_ref()) => result,
         _ = async {
             crate::shutdown::interrupted().await;
             if let Some(capture) = &capture {
@@ -259,10 +291,70 @@ pub async fn run(args: RunArgs) -> Result<RunOutcome, RunError> {
             print(&format!("capture: {line}"));
         }
     }
-    if let Some(room) = room {
+    for room in sandboxes {
         room.shutdown().await;
     }
     result
+}
+
+/// The rooms one `run` drives, and the model they share.
+struct Rooms<'a> {
+    model: Backend,
+    /// Each room's name for the log (its URL) and connection settings.
+    connections: &'a [(String, ConnectionArgs)],
+}
+
+impl Rooms<'_> {
+    /// Runs the task (or the online loop) in every room at once; their steps share the model's
+    /// batches. Lines are prefixed with the room when there are several. Ends when every room
+    /// has ended: with the first error, else a step limit if any room reached one.
+    async fn drive(
+        &self,
+        args: &RunArgs,
+        config: AgentConfig,
+        metrics: Arc<Metrics>,
+        print: Printer,
+        capture: Option<&AgentCapture>,
+    ) -> Result<RunOutcome, RunError> {
+        if let [(_, connection)] = self.connections {
+            return drive(
+                args,
+                config,
+                self.model.clone(),
+                metrics,
+                connection,
+                print,
+                capture,
+            )
+            .await;
+        }
+        let drives = self.connections.iter().map(|(name, connection)| {
+            let base = print.clone();
+            let prefix = name.clone();
+            let print: Printer = Arc::new(move |line: &str| base(&format!("[{prefix}] {line}")));
+            drive(
+                args,
+                config.clone(),
+                self.model.for_room(name),
+                metrics.clone(),
+                connection,
+                print,
+                None,
+            )
+        });
+        let mut outcome = RunOutcome::Done;
+        let mut first_error = None;
+        for result in futures_util::future::join_all(drives).await {
+            match result {
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+                Ok(RunOutcome::Done) => {}
+                Ok(ended) => outcome = ended,
+            }
+        }
+        first_error.map_or(Ok(outcome), Err)
+    }
 }
 
 /// Joins the room and runs the offline task or the online loop.
@@ -583,6 +675,25 @@ pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
         && args.connection.is_configured()
     {
         problems.extend(error.0);
+    }
+    if !(1..=MAX_ROOMS).contains(&args.sandbox_rooms) {
+        problems.push(format!(
+            "--sandbox-rooms/NEKO_SANDBOX_ROOMS must be from 1 to {MAX_ROOMS}"
+        ));
+    }
+    if !args.also_rooms.is_empty() && !args.connection.is_configured() {
+        problems.push(
+            "--also-room/NEKO_ALSO_ROOMS needs NEKO_URL (the rooms share its credentials); for sandbox rooms use --sandbox-rooms"
+                .into(),
+        );
+    }
+    if args.also_rooms.len() + 1 > MAX_ROOMS {
+        problems.push(format!("at most {MAX_ROOMS} rooms at once (--also-room)"));
+    }
+    if args.capture && (args.sandbox_rooms > 1 || !args.also_rooms.is_empty()) {
+        problems.push(
+            "--capture records one room: drop --also-room/--sandbox-rooms, or run one agent per room to record".into(),
+        );
     }
     if args.capture
         && let Err(capture_problems) = CaptureSettings::from_options(&args.capture_options)

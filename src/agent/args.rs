@@ -98,6 +98,18 @@ pub struct RunArgs {
     /// Voice settings for --voice (the YAP_* variables).
     #[command(flatten)]
     pub voice_settings: crate::voice::settings::VoiceArgs,
+    /// More rooms to run the same task in at the same time, on the one loaded model (their steps
+    /// are batched into shared model calls): Neko base URLs, logged in with the same
+    /// --username/--password. Repeat the flag or separate the URLs with commas.
+    #[arg(long = "also-room", env = "NEKO_ALSO_ROOMS", value_delimiter = ',')]
+    pub also_rooms: Vec<String>,
+    /// Without NEKO_URL/NEKO_WS: how many embedded sandbox rooms to start and drive at once.
+    #[arg(
+        long = "sandbox-rooms",
+        env = "NEKO_SANDBOX_ROOMS",
+        default_value_t = 1
+    )]
+    pub sandbox_rooms: usize,
     /// Record each task as a training episode (frames and actions) into the capture dataset.
     #[arg(long)]
     pub capture: bool,

@@ -57,13 +57,19 @@ impl Reply {
     pub fn breakdown(&self) -> String {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         match &self.cost {
-            Cost::Local { timings, tokens } => format!(
-                "preprocess {:.1}, vision {:.1}, prefill {:.1}, {tokens} tokens × {:.2} ms",
-                ms(timings.preprocess),
-                ms(timings.vision),
-                ms(timings.prefill),
-                ms(timings.decode_step_mean()),
-            ),
+            Cost::Local { timings, tokens } => {
+                let batch = match timings.batch_rows {
+                    0 | 1 => String::new(),
+                    rows => format!(", in a batch of {rows} rooms"),
+                };
+                format!(
+                    "preprocess {:.1}, vision {:.1}, prefill {:.1}, {tokens} tokens × {:.2} ms{batch}",
+                    ms(timings.preprocess),
+                    ms(timings.vision),
+                    ms(timings.prefill),
+                    ms(timings.decode_step_mean()),
+                )
+            }
             Cost::Remote(t) => format!(
                 "encode and request {:.1}, round trip {:.1}, parse {:.2}, {} attempt(s)",
                 ms(t.prepare),

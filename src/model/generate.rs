@@ -110,9 +110,11 @@ impl ShowUi {
         let clock = Instant::now();
         let (tokens, mut cache) = self.prefill(&mut graphs, &mut sequences, &features)?;
         let prefill = clock.elapsed();
+        let batch_rows = sequences.len();
         for (sequence, token) in sequences.iter_mut().zip(tokens) {
             sequence.timings.vision = vision;
             sequence.timings.prefill = prefill;
+            sequence.timings.batch_rows = batch_rows;
             sequence.generated.push(token);
         }
 
@@ -199,6 +201,7 @@ impl ShowUi {
             max_new_tokens: row.max_new_tokens,
             timings: Timings {
                 preprocess,
+                batch_rows: 1,
                 ..Timings::default()
             },
             generated: Vec::new(),

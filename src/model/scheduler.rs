@@ -451,3 +451,40 @@ impl Scheduler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        batching: BatchOptions,
+    }
+
+    #[test]
+    fn batch_flags_parse_and_a_zero_batch_is_refused() {
+        let cli = Cli::try_parse_from(["x", "--max-batch", "4", "--batch-window-ms", "2"]).unwrap();
+        assert_eq!(cli.batching.max_batch, 4);
+        assert_eq!(cli.batching.window_ms, 2);
+        assert_eq!(cli.batching.per_room, 1);
+        for bad in ["0", "257", "many"] {
+            let error = Cli::try_parse_from(["x", "--max-batch", bad])
+                .err()
+                .unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(error.to_string().contains("from 1 to 256"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_wait_never_exceeds_the_latency_budget() {
+        let options = BatchOptions {
+            window_ms: 20,
+            latency_budget_ms: 8,
+            ..BatchOptions::default()
+        };
+        assert_eq!(options.wait(), Duration::from_millis(8));
+        assert_eq!(BatchOptions::default().wait(), Duration::from_millis(5));
+    }
+}

@@ -107,6 +107,9 @@ pub struct Timings {
     pub decode: Duration,
     /// Number of decode steps (generated tokens after the first).
     pub decode_steps: usize,
+    /// Sequences (rooms) that shared the vision, prefill and decode runs of this call (1 when
+    /// it ran alone).
+    pub batch_rows: usize,
     /// The whole call.
     pub total: Duration,
 }
