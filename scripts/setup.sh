@@ -8,7 +8,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-nice libnice-dev
-  gstreamer1.0-espeak
+  gstreamer1.0-espeak gstreamer1.0-x fonts-dejavu-core
   python3-pip python3-venv
   # servers and tools the tests start themselves: TURN (coturn), a reverse proxy with TLS
   # (nginx), and the openssl CLI that makes the tests' certificates

@@ -9,6 +9,7 @@ pub mod frame;
 pub mod healthcheck;
 pub mod ice;
 pub mod input;
+pub mod live;
 pub mod logging;
 pub mod manual;
 pub mod mds;

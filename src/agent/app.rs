@@ -18,9 +18,11 @@ use super::prompt::NavPrompt;
 use super::runner::{Agent, AgentConfig, AgentError, TaskOutcome};
 use super::settle::SettleOptions;
 use super::sight::{Sight, SightLimits};
+use super::steer::{AgentEvent, Observer, PauseReason, TaskControl, ignore_events};
 use crate::capture::{AgentCapture, CaptureError, CaptureSettings, SettingProblem};
 use crate::connection::{ConnectionArgs, ConnectionError, SessionSettings};
 use crate::frame::FrameError;
+use crate::live::{LiveBranch, LiveServer, Marks, NoLiveBranch};
 use crate::model::{BatchMetrics, Batcher, DEFAULT_MODEL_DIR, ModelError, ModelOptions, ShowUi};
 use crate::remote::{RemoteError, RemoteVlm};
 use crate::session::{
@@ -98,6 +100,17 @@ pub enum RunError {
         /// Why binding failed.
         source: std::io::Error,
     },
+    /// The live view's address could not be bound.
+    #[error("cannot serve the live view on {address} (--live): {source}")]
+    LiveBind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
+    /// `--live` with a pipeline file that has no live branch.
+    #[error(transparent)]
+    NoLiveBranch(#[from] NoLiveBranch),
     /// No server was configured and the embedded room did not start.
     #[error("the embedded sandbox room could not start: {0}")]
     EmbeddedRoom(#[source] RoomError),
@@ -368,6 +381,9 @@ async fn drive(
     capture: Option<&AgentCapture>,
 ) -> Result<RunOutcome, RunError> {
     let room = RoomSession::open(args, connection)?;
+    if let Some(live) = room.live() {
+        print(&format!("live view: {}", live.server.url()));
+    }
     let result = match room
         .agent(args, config, model, metrics, print.clone(), capture)
         .await
@@ -392,7 +408,11 @@ async fn run_mode(
         return Ok(RunOutcome::Done);
     }
     print(&format!("task: {}", args.task));
-    match agent.run_task(&args.task).await? {
+    let observer = live_observer(room);
+    match agent
+        .run_steered(&args.task, &TaskControl::new(), observer)
+        .await?
+    {
         TaskOutcome::Answered { answer, steps } => {
             agent
                 .say(&format!(
@@ -428,6 +448,50 @@ pub struct RoomSession {
     link: Link,
     failures: Failures,
     voice: Option<Arc<Mutex<Voice>>>,
+    live: Option<LiveView>,
+}
+
+/// A live view of a room session: the branch of its pipeline and the server viewers reach.
+pub struct LiveView {
+    /// The branch, its marks and viewers.
+    pub branch: Arc<LiveBranch>,
+    /// The WHEP server.
+    pub server: LiveServer,
+}
+
+/// The observer that shows the agent's steps and takeovers on `room`'s live view (none without
+/// one).
+pub fn live_observer(room: &RoomSession) -> Observer {
+    let Some(live) = room.live() else {
+        return ignore_events();
+    };
+    let marks = live.branch.marks().clone();
+    Arc::new(move |event| show_on(&marks, &event))
+}
+
+/// Draws `event` on the live view's `marks`.
+fn show_on(marks: &Marks, event: &AgentEvent) {
+    match event {
+        AgentEvent::Step { step, action, .. } => marks.step(*step, action.as_deref()),
+        AgentEvent::Paused {
+            reason: PauseReason::Takeover,
+        } => marks.set_person_in_control(true),
+        AgentEvent::Resumed {
+            reason: PauseReason::Takeover,
+        } => marks.set_person_in_control(false),
+        AgentEvent::Paused { .. } | AgentEvent::Resumed { .. } => {}
+    }
+}
+
+/// Finds the live branch in `link`'s pipeline and serves it on `bind`.
+fn open_live(link: &Link, bind: SocketAddr, max_viewers: usize) -> Result<LiveView, RunError> {
+    let pipeline = link.pipeline().ok_or(RunError::NoMedia)?;
+    let branch = LiveBranch::attach(pipeline, Marks::new(), max_viewers)?;
+    let server = LiveServer::start(branch.clone(), bind).map_err(|source| RunError::LiveBind {
+        address: bind,
+        source,
+    })?;
+    Ok(LiveView { branch, server })
 }
 
 impl RoomSession {
@@ -437,6 +501,8 @@ impl RoomSession {
         let variables = BTreeMap::from([
             ("decoder".to_owned(), args.decoder.clone()),
             ("audio".to_owned(), wants_audio(args).to_string()),
+            ("live_width".to_owned(), args.live_width.to_string()),
+            ("live_fps".to_owned(), args.live_fps.to_string()),
         ]);
         let failures = Failures::default();
         let sink = failures.clone();
@@ -446,6 +512,16 @@ impl RoomSession {
             &variables,
             Arc::new(move |message| sink.report(message)),
         )?;
+        let live = match args.live {
+            Some(bind) => match open_live(&link, bind, args.live_max_viewers) {
+                Ok(live) => Some(live),
+                Err(error) => {
+                    link.close();
+                    return Err(error);
+                }
+            },
+            None => None,
+        };
         let voice = if args.voice {
             match open_voice(args, &session, &failures) {
                 Ok(voice) => Some(voice),
@@ -461,7 +537,13 @@ impl RoomSession {
             link,
             failures,
             voice,
+            live,
         })
+    }
+
+    /// The live view (`--live`): its branch and server.
+    pub fn live(&self) -> Option<&LiveView> {
+        self.live.as_ref()
     }
 
     /// The agent's Neko session.
@@ -689,6 +771,17 @@ pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
     }
     if args.also_rooms.len() + 1 > MAX_ROOMS {
         problems.push(format!("at most {MAX_ROOMS} rooms at once (--also-room)"));
+    }
+    if args.live.is_some() && (args.sandbox_rooms > 1 || !args.also_rooms.is_empty()) {
+        problems.push(
+            "--live serves one room's view: drop --also-room/--sandbox-rooms, or run one agent per room to watch".into(),
+        );
+    }
+    if args.live.is_some() && !(16..=7680).contains(&args.live_width) {
+        problems.push("--live-width/NEKO_LIVE_WIDTH must be from 16 to 7680 pixels".into());
+    }
+    if args.live.is_some() && !(1..=60).contains(&args.live_fps) {
+        problems.push("--live-fps/NEKO_LIVE_FPS must be from 1 to 60".into());
     }
     if args.capture && (args.sandbox_rooms > 1 || !args.also_rooms.is_empty()) {
         problems.push(

@@ -98,6 +98,20 @@ pub struct RunArgs {
     /// Voice settings for --voice (the YAP_* variables).
     #[command(flatten)]
     pub voice_settings: crate::voice::settings::VoiceArgs,
+    /// Serve a live view of the agent's room on this address (e.g. 127.0.0.1:8090): a WHEP
+    /// endpoint any WHEP player plays, with the agent's actions drawn on the picture. The URL,
+    /// with its viewer token, is printed at start.
+    #[arg(long, env = "NEKO_LIVE")]
+    pub live: Option<std::net::SocketAddr>,
+    /// Width of the live view's picture (the height keeps the aspect).
+    #[arg(long, env = "NEKO_LIVE_WIDTH", default_value_t = 1280)]
+    pub live_width: u32,
+    /// Frame rate of the live view.
+    #[arg(long, env = "NEKO_LIVE_FPS", default_value_t = 15)]
+    pub live_fps: u32,
+    /// Most viewers of the live view at once.
+    #[arg(long, env = "NEKO_LIVE_MAX_VIEWERS", default_value_t = 8)]
+    pub live_max_viewers: usize,
     /// More rooms to run the same task in at the same time, on the one loaded model (their steps
     /// are batched into shared model calls): Neko base URLs, logged in with the same
     /// --username/--password. Repeat the flag or separate the URLs with commas.

@@ -7,6 +7,7 @@ pub mod nginx;
 pub mod redis;
 pub mod service;
 pub mod voice;
+pub mod whep;
 
 #[allow(unused_imports, reason = "not every test binary uses both")]
 pub use neko_sandbox::testing::{MEDIA, init};

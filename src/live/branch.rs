@@ -1,0 +1,348 @@
+//! The live branch of the agent's pipeline file and its viewers.
+//!
+//! The pipeline file tees the decoded frames into a branch that scales, rate-limits, marks
+//! (`overlaycomposition name=live_marks`, `textoverlay name=live_text`) and encodes them to VP8,
+//! ending in `tee name=live`. A `valve name=live_valve` at its head stays shut while nobody
+//! watches, so nothing is converted or encoded then. Each viewer is a leaky queue, its own
+//! RTP payloader (with the payload type its offer chose) and a `webrtcbin` answering its WHEP
+//! offer; a slow viewer's queue drops frames and never holds the branch, let alone the agent's
+//! appsink (the branch starts with a leaky queue of its own).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use gst::prelude::*;
+use gst_webrtc::{WebRTCSDPType, WebRTCSessionDescription};
+
+use super::marks::Marks;
+
+/// Names the pipeline file gives the branch's elements.
+const VALVE: &str = "live_valve";
+const MARKS: &str = "live_marks";
+const TEXT: &str = "live_text";
+const OUTPUT: &str = "live";
+
+/// How long a viewer's ICE gathering may take before its answer is sent as it is.
+const GATHERING_LIMIT: Duration = Duration::from_secs(5);
+
+/// Why a viewer could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewerError {
+    /// The offer is not SDP, or offers no VP8 video.
+    #[error("the offer cannot be answered: {0}")]
+    Offer(String),
+    /// As many viewers as allowed are watching.
+    #[error("{0} viewers are watching already (the most this live view takes)")]
+    Full(usize),
+    /// GStreamer refused to build or negotiate the viewer's elements.
+    #[error("the viewer's WebRTC session failed: {0}")]
+    Session(String),
+}
+
+/// The pipeline file has no live branch.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the agent's pipeline file has no live branch (elements named {VALVE}, {MARKS}, {TEXT} and {OUTPUT}); see pipelines/agent.toml"
+)]
+pub struct NoLiveBranch;
+
+/// One viewer's elements.
+struct Viewer {
+    tee_pad: gst::Pad,
+    elements: [gst::Element; 3],
+}
+
+/// The branch of one agent's pipeline and the viewers watching it.
+pub struct LiveBranch {
+    pipeline: gst::Pipeline,
+    valve: gst::Element,
+    output: gst::Element,
+    marks: Marks,
+    max_viewers: usize,
+    viewers: Mutex<HashMap<String, Viewer>>,
+}
+
+impl std::fmt::Debug for LiveBranch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveBranch")
+            .field("viewers", &self.viewer_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveBranch {
+    /// Finds the live branch in `pipeline`, draws `marks` on it and keeps it shut until a viewer
+    /// comes; at most `max_viewers` at once.
+    pub fn attach(
+        pipeline: &gst::Pipeline,
+        marks: Marks,
+        max_viewers: usize,
+    ) -> Result<Arc<Self>, NoLiveBranch> {
+        let find = |name| pipeline.by_name(name).ok_or(NoLiveBranch);
+        let valve = find(VALVE)?;
+        let overlay = find(MARKS)?;
+        let text = find(TEXT)?;
+        let output = find(OUTPUT)?;
+        valve.set_property("drop", true);
+        marks.show_text_on(text);
+        let drawn = marks.clone();
+        overlay.connect("draw", false, move |values| {
+            // The signal needs a composition value back, empty when there is nothing to draw.
+            let composition = values[1]
+                .get::<gst::Sample>()
+                .ok()
+                .and_then(|sample| gst_video::VideoInfo::from_caps(sample.caps()?).ok())
+                .and_then(|info| drawn.crosshair(info.width(), info.height()));
+            Some(composition.to_value())
+        });
+        Ok(Arc::new(Self {
+            pipeline: pipeline.clone(),
+            valve,
+            output,
+            marks,
+            max_viewers,
+            viewers: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// The marks drawn on the picture.
+    pub fn marks(&self) -> &Marks {
+        &self.marks
+    }
+
+    /// Viewers watching now.
+    pub fn viewer_count(&self) -> usize {
+        self.viewers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Answers a viewer's WHEP `offer` (SDP text) with a complete answer (ICE candidates
+    /// included) and starts sending to it as `id`. Blocks while the session negotiates.
+    pub fn add_viewer(self: &Arc<Self>, id: &str, offer: &str) -> Result<String, ViewerError> {
+        let offer = gst_sdp::SDPMessage::parse_buffer(offer.as_bytes())
+            .map_err(|_| ViewerError::Offer("it is not SDP".into()))?;
+        let payload = vp8_payload_type(&offer).ok_or_else(|| {
+            ViewerError::Offer("it offers no VP8 video (the live view sends VP8)".into())
+        })?;
+        {
+            let viewers = self.viewers.lock().unwrap_or_else(PoisonError::into_inner);
+            if viewers.len() >= self.max_viewers {
+                return Err(ViewerError::Full(viewers.len()));
+            }
+        }
+        let session = |e: &dyn std::fmt::Display| ViewerError::Session(e.to_string());
+        let make = |factory: &str| {
+            gst::ElementFactory::make(factory)
+                .build()
+                .map_err(|e| session(&e))
+        };
+        let queue = make("queue")?;
+        queue.set_property_from_str("leaky", "downstream");
+        queue.set_property("max-size-buffers", 30u32);
+        queue.set_property("max-size-time", 0u64);
+        queue.set_property("max-size-bytes", 0u32);
+        let payloader = make("rtpvp8pay")?;
+        payloader.set_property("pt", payload);
+        payloader.set_property_from_str("picture-id-mode", "15-bit");
+        let webrtcbin = make("webrtcbin")?;
+        webrtcbin.set_property_from_str("bundle-policy", "max-bundle");
+        let elements = [queue.clone(), payloader.clone(), webrtcbin.clone()];
+        // A viewer that goes away without a DELETE is dropped when its connection fails (off
+        // the element's thread: removing it there could deadlock).
+        let branch = Arc::downgrade(self);
+        let viewer = id.to_owned();
+        webrtcbin.connect_notify(Some("connection-state"), move |webrtcbin, _| {
+            use gst_webrtc::WebRTCPeerConnectionState as State;
+            let state = webrtcbin.property::<State>("connection-state");
+            if matches!(state, State::Failed | State::Closed)
+                && let Some(branch) = branch.upgrade()
+            {
+                let viewer = viewer.clone();
+                std::thread::spawn(move || branch.remove_viewer(&viewer));
+            }
+        });
+        self.pipeline.add_many(&elements).map_err(|e| session(&e))?;
+        let built = (|| -> Result<(gst::Pad, String), ViewerError> {
+            queue.link(&payloader).map_err(|e| session(&e))?;
+            let sink = webrtcbin
+                .request_pad_simple("sink_%u")
+                .ok_or_else(|| session(&"webrtcbin gave no sink pad"))?;
+            payloader
+                .static_pad("src")
+                .expect("rtpvp8pay has a src pad")
+                .link(&sink)
+                .map_err(|e| session(&e))?;
+            if let Some(transceiver) =
+                sink.property::<Option<gst_webrtc::WebRTCRTPTransceiver>>("transceiver")
+            {
+                let caps = gst::Caps::builder("application/x-rtp")
+                    .field("media", "video")
+                    .field("encoding-name", "VP8")
+                    .field("payload", payload as i32)
+                    .field("clock-rate", 90000i32)
+                    .build();
+                transceiver.set_property("codec-preferences", caps);
+                transceiver.set_direction(gst_webrtc::WebRTCRTPTransceiverDirection::Sendonly);
+            }
+            for element in &elements {
+                element.sync_state_with_parent().map_err(|e| session(&e))?;
+            }
+            let answer = negotiate(&webrtcbin, offer)?;
+            let tee_pad = self
+                .output
+                .request_pad_simple("src_%u")
+                .ok_or_else(|| session(&"the live tee gave no pad"))?;
+            tee_pad
+                .link(&queue.static_pad("sink").expect("queue has a sink pad"))
+                .map_err(|e| session(&e))?;
+            Ok((tee_pad, answer))
+        })();
+        let (tee_pad, answer) = match built {
+            Ok(done) => done,
+            Err(error) => {
+                self.drop_elements(&elements);
+                return Err(error);
+            }
+        };
+        self.viewers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.to_owned(), Viewer { tee_pad, elements });
+        self.opened();
+        gst::debug!(crate::live::CAT, "viewer {id} added");
+        Ok(answer)
+    }
+
+    /// Stops sending to viewer `id`; false when there is no such viewer.
+    pub fn remove_viewer(&self, id: &str) -> bool {
+        let Some(viewer) = self
+            .viewers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id)
+        else {
+            return false;
+        };
+        if self.viewer_count() == 0 {
+            self.valve.set_property("drop", true);
+        }
+        let Viewer { tee_pad, elements } = viewer;
+        if let Some(peer) = tee_pad.peer() {
+            let _ = tee_pad.unlink(&peer);
+        }
+        self.output.release_request_pad(&tee_pad);
+        self.drop_elements(&elements);
+        gst::debug!(crate::live::CAT, "viewer {id} removed");
+        true
+    }
+
+    /// A viewer came: the branch flows, starting with a key frame.
+    fn opened(&self) {
+        self.valve.set_property("drop", false);
+        let event = gst_video::UpstreamForceKeyUnitEvent::builder()
+            .all_headers(true)
+            .build();
+        if let Some(pad) = self.output.static_pad("sink") {
+            pad.push_event(event);
+        }
+    }
+
+    fn drop_elements(&self, elements: &[gst::Element]) {
+        for element in elements {
+            let _ = element.set_state(gst::State::Null);
+            let _ = self.pipeline.remove(element);
+        }
+    }
+}
+
+impl Drop for LiveBranch {
+    fn drop(&mut self) {
+        let ids: Vec<String> = self
+            .viewers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        for id in ids {
+            self.remove_viewer(&id);
+        }
+    }
+}
+
+/// The payload type the offer gives VP8 in its first video section.
+fn vp8_payload_type(offer: &gst_sdp::SDPMessage) -> Option<u32> {
+    let video = offer.medias().find(|m| m.media() == Some("video"))?;
+    video.attributes().find_map(|attribute| {
+        if attribute.key() != "rtpmap" {
+            return None;
+        }
+        let (payload, codec) = attribute.value()?.split_once(' ')?;
+        codec
+            .to_ascii_uppercase()
+            .starts_with("VP8/")
+            .then(|| payload.parse().ok())
+            .flatten()
+    })
+}
+
+/// Sets `offer` on `webrtcbin`, answers it and waits for ICE gathering; the answer's SDP text.
+fn negotiate(webrtcbin: &gst::Element, offer: gst_sdp::SDPMessage) -> Result<String, ViewerError> {
+    let failed = |what: &str| ViewerError::Session(what.to_owned());
+    let offer = WebRTCSessionDescription::new(WebRTCSDPType::Offer, offer);
+    let promise = gst::Promise::new();
+    webrtcbin.emit_by_name::<()>("set-remote-description", &[&offer, &promise]);
+    if promise.wait() != gst::PromiseResult::Replied {
+        return Err(failed("the offer was not accepted"));
+    }
+    let promise = gst::Promise::new();
+    webrtcbin.emit_by_name::<()>("create-answer", &[&None::<gst::Structure>, &promise]);
+    if promise.wait() != gst::PromiseResult::Replied {
+        return Err(failed("no answer was created"));
+    }
+    let answer = promise
+        .get_reply()
+        .and_then(|reply| reply.get::<WebRTCSessionDescription>("answer").ok())
+        .ok_or_else(|| failed("the offer has nothing this live view can answer"))?;
+    let promise = gst::Promise::new();
+    webrtcbin.emit_by_name::<()>("set-local-description", &[&answer, &promise]);
+    if promise.wait() != gst::PromiseResult::Replied {
+        return Err(failed("the answer was not accepted"));
+    }
+    let deadline = std::time::Instant::now() + GATHERING_LIMIT;
+    while webrtcbin.property::<gst_webrtc::WebRTCICEGatheringState>("ice-gathering-state")
+        != gst_webrtc::WebRTCICEGatheringState::Complete
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let local = webrtcbin
+        .property::<Option<WebRTCSessionDescription>>("local-description")
+        .ok_or_else(|| failed("no local description"))?;
+    local
+        .sdp()
+        .as_text()
+        .map_err(|_| failed("the answer cannot be written as SDP"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vp8_payload_type_is_read_from_the_offer() {
+        gst::init().unwrap();
+        let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 102 120\r\nc=IN IP4 0.0.0.0\r\n\
+                   a=rtpmap:102 H264/90000\r\na=rtpmap:120 VP8/90000\r\na=recvonly\r\n";
+        let offer = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
+        assert_eq!(vp8_payload_type(&offer), Some(120));
+        let audio_only = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+                          m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n";
+        let offer = gst_sdp::SDPMessage::parse_buffer(audio_only.as_bytes()).unwrap();
+        assert_eq!(vp8_payload_type(&offer), None);
+    }
+}

@@ -1,0 +1,160 @@
+//! A WHEP viewer for the tests: `webrtcbin` offering to receive VP8, the offer `POST`ed to a
+//! WHEP URL, the answer applied, and every decoded frame handed to a callback as RGB.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use gst_webrtc::{WebRTCSDPType, WebRTCSessionDescription};
+
+/// A decoded frame: width, height and RGB bytes.
+pub struct Frame<'a> {
+    pub width: usize,
+    pub height: usize,
+    pub rgb: &'a [u8],
+}
+
+impl Frame<'_> {
+    /// The RGB value at `x, y`.
+    pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+}
+
+/// A connected viewer; dropping it stops its pipeline.
+pub struct Viewer {
+    pipeline: gst::Pipeline,
+    /// The viewer's resource (the `Location` of the answer), for `DELETE`.
+    pub location: String,
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// What posting the offer gave when it was not `201`.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Connects to the WHEP endpoint `url` and calls `on_frame` for every decoded frame.
+pub async fn connect(
+    url: &str,
+    on_frame: impl Fn(Frame<'_>) + Send + Sync + 'static,
+) -> Result<Viewer, Refused> {
+    let pipeline = gst::Pipeline::new();
+    let webrtcbin = gst::ElementFactory::make("webrtcbin").build().unwrap();
+    webrtcbin.set_property_from_str("bundle-policy", "max-bundle");
+    pipeline.add(&webrtcbin).unwrap();
+    let caps = gst::Caps::builder("application/x-rtp")
+        .field("media", "video")
+        .field("encoding-name", "VP8")
+        .field("payload", 96i32)
+        .field("clock-rate", 90000i32)
+        .build();
+    webrtcbin.emit_by_name::<gst_webrtc::WebRTCRTPTransceiver>(
+        "add-transceiver",
+        &[&gst_webrtc::WebRTCRTPTransceiverDirection::Recvonly, &caps],
+    );
+    let on_frame = Arc::new(on_frame);
+    let bin = pipeline.clone();
+    webrtcbin.connect_pad_added(move |_, pad| {
+        if pad.direction() != gst::PadDirection::Src {
+            return;
+        }
+        let decode = gst::parse::bin_from_description(
+            "rtpvp8depay ! vp8dec ! videoconvert ! video/x-raw,format=RGB ! appsink name=out sync=false",
+            true,
+        )
+        .unwrap();
+        let sink = decode
+            .by_name("out")
+            .unwrap()
+            .downcast::<gst_app::AppSink>()
+            .unwrap();
+        let on_frame = on_frame.clone();
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+                    let buffer = sample.buffer().unwrap();
+                    let map = buffer.map_readable().unwrap();
+                    let stride = info.stride()[0] as usize;
+                    let width = info.width() as usize;
+                    let height = info.height() as usize;
+                    let rgb: Vec<u8> = map
+                        .chunks(stride)
+                        .take(height)
+                        .flat_map(|row| row[..width * 3].to_vec())
+                        .collect();
+                    on_frame(Frame {
+                        width,
+                        height,
+                        rgb: &rgb,
+                    });
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+        bin.add(&decode).unwrap();
+        decode.sync_state_with_parent().unwrap();
+        pad.link(&decode.static_pad("sink").unwrap()).unwrap();
+    });
+    pipeline.set_state(gst::State::Playing).unwrap();
+
+    let offer = {
+        let promise = gst::Promise::new();
+        webrtcbin.emit_by_name::<()>("create-offer", &[&None::<gst::Structure>, &promise]);
+        promise.wait();
+        let offer = promise
+            .get_reply()
+            .unwrap()
+            .get::<WebRTCSessionDescription>("offer")
+            .unwrap();
+        let promise = gst::Promise::new();
+        webrtcbin.emit_by_name::<()>("set-local-description", &[&offer, &promise]);
+        promise.wait();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while webrtcbin.property::<gst_webrtc::WebRTCICEGatheringState>("ice-gathering-state")
+            != gst_webrtc::WebRTCICEGatheringState::Complete
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        webrtcbin
+            .property::<WebRTCSessionDescription>("local-description")
+            .sdp()
+            .as_text()
+            .unwrap()
+    };
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("Content-Type", "application/sdp")
+        .body(offer)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.text().await.unwrap();
+    if status != 201 {
+        let _ = pipeline.set_state(gst::State::Null);
+        return Err(Refused { status, body });
+    }
+    let answer = gst_sdp::SDPMessage::parse_buffer(body.as_bytes()).unwrap();
+    let answer = WebRTCSessionDescription::new(WebRTCSDPType::Answer, answer);
+    let promise = gst::Promise::new();
+    webrtcbin.emit_by_name::<()>("set-remote-description", &[&answer, &promise]);
+    promise.wait();
+    Ok(Viewer { pipeline, location })
+}
