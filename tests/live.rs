@@ -1,6 +1,7 @@
-//! The live view of `neko-agent run --live`: a WHEP viewer (webrtcbin, as a browser would
-//! offer) receives the room's video as the agent sees it, scaled as configured, with the
-//! crosshair drawn on the point the agent clicked; a wrong token or a bad offer is refused.
+//! The live view: of `neko-agent run --live`, and of a service task through the API. A WHEP
+//! viewer (webrtcbin, offering as a browser does) receives the room's video as the agent sees
+//! it, scaled as configured, with the crosshair drawn on the point the agent clicked and the
+//! banner while a person has control; a wrong token or a bad offer is refused.
 
 mod common;
 
@@ -9,9 +10,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::agent_run::{LiveRun, run_command};
+use common::service::{Api, Serve, fixture as model_fixture, service_command};
 use common::whep;
 use neko_sandbox::RoomConfig;
 use neko_sandbox::testing::TestRoom;
+use serde_json::json;
 
 fn fixture() -> String {
     format!("{}/models/showui-fixture", env!("CARGO_MANIFEST_DIR"))
@@ -122,6 +125,149 @@ async fn a_whep_viewer_watches_the_agent_click_with_the_crosshair_drawn() {
     assert!(
         marked.load(Ordering::Relaxed),
         "the crosshair after the click: {seen:?}\n{report}"
+    );
+    drop(viewer);
+    room.shutdown().await;
+}
+
+/// The mean red value of row `y` from `x0` to `x1` (the banner's second line darkens the red
+/// region there).
+fn row_red(frame: &whep::Frame<'_>, y: usize, x0: usize, x1: usize) -> f64 {
+    (x0..x1)
+        .map(|x| f64::from(frame.pixel(x, y)[0]))
+        .sum::<f64>()
+        / (x1 - x0) as f64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn a_task_s_live_view_through_the_api_shows_the_takeover_banner() {
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut command = service_command("serve", &room.base_url(), &model_fixture("showui-fixture"));
+    command
+        .env("NEKO_LIVE_WIDTH", "320")
+        // The viewer and the person act before the first step.
+        .env("NEKO_SKIP_INITIAL_FRAMES", "60");
+    let serve = Serve::start(command, data.path());
+    let api = Api::new(&serve.api, None);
+    let (status, submitted) = api
+        .call(
+            "POST",
+            "/tasks",
+            Some(json!({"task": "Open the red box", "max_steps": 4})),
+        )
+        .await;
+    assert_eq!(status, 201, "{submitted}");
+    let task_id = submitted["task_id"].as_str().unwrap().to_owned();
+    let page = submitted["live_url"].as_str().unwrap().to_owned();
+    let origin = serve.api.trim_end_matches("/api/v1");
+    let token = page.split("token=").nth(1).unwrap().to_owned();
+    api.wait_task(&task_id, Duration::from_secs(60), |task| {
+        task["status"] == "running" && task["live_url"] == page.as_str()
+    })
+    .await;
+
+    // The page needs the viewer token; the API token does not open it, the viewer token does.
+    let http = reqwest::Client::new();
+    let bare = http
+        .get(format!("{origin}/api/v1/tasks/{task_id}/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status().as_u16(), 401);
+    let wrong = http
+        .get(format!(
+            "{origin}/api/v1/tasks/{task_id}/live?token=0123456789abcdef0123456789abcdef"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let html = http.get(format!("{origin}{page}")).send().await.unwrap();
+    assert_eq!(html.status().as_u16(), 200);
+    assert!(html.text().await.unwrap().contains("Take control"));
+
+    // Watch through the API (relayed to the worker's view of the task).
+    let whep_url = format!("{origin}/api/v1/tasks/{task_id}/live/whep?token={token}");
+    let rows = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let viewer = {
+        let rows = rows.clone();
+        whep::connect(&whep_url, move |frame| {
+            rows.lock().unwrap().push(row_red(&frame, 32, 2, 60));
+        })
+        .await
+        .unwrap_or_else(|refused| panic!("{refused:?}\n{}", serve.output()))
+    };
+    assert!(
+        viewer
+            .location
+            .starts_with(&format!("/api/v1/tasks/{task_id}/live/whep/")),
+        "{}",
+        viewer.location
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while rows.lock().unwrap().len() < 5 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = rows.lock().unwrap().clone();
+    assert!(
+        before.len() >= 5,
+        "frames through the API: {before:?}\n{}",
+        serve.output()
+    );
+
+    // Take control: the task pauses and the banner's second line darkens the red region.
+    let taken = http
+        .post(format!(
+            "{origin}/api/v1/tasks/{task_id}/live/take?token={token}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status().as_u16(), 200);
+    api.wait_task(&task_id, Duration::from_secs(60), |task| {
+        task["status"] == "paused"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let during = rows.lock().unwrap()[before.len()..].to_vec();
+    let red_before = before.iter().copied().fold(0.0, f64::max);
+    let red_during = during.iter().copied().fold(f64::MAX, f64::min);
+    assert!(
+        red_during < red_before * 0.6,
+        "the banner did not appear: before {before:?}, during {during:?}"
+    );
+
+    // Give back: the task goes on and completes.
+    let given = http
+        .post(format!(
+            "{origin}/api/v1/tasks/{task_id}/live/give-back?token={token}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.status().as_u16(), 200);
+    let done = api
+        .wait_task(&task_id, Duration::from_secs(90), |task| {
+            task["status"] == "completed"
+        })
+        .await;
+    assert_eq!(done["answer"], "done", "{done:#}");
+    let left = http
+        .delete(format!("{origin}{}", viewer.location))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        [200, 404].contains(&left.status().as_u16()),
+        "leaving after the task ended: {}",
+        left.status()
     );
     drop(viewer);
     room.shutdown().await;

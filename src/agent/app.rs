@@ -381,9 +381,19 @@ async fn drive(
     capture: Option<&AgentCapture>,
 ) -> Result<RunOutcome, RunError> {
     let room = RoomSession::open(args, connection)?;
-    if let Some(live) = room.live() {
-        print(&format!("live view: {}", live.server.url()));
-    }
+    let _server = match args.live {
+        Some(bind) => match serve_live(&room, bind) {
+            Ok(server) => {
+                print(&format!("live view: {}", server.url()));
+                Some(server)
+            }
+            Err(error) => {
+                room.close().await;
+                return Err(error);
+            }
+        },
+        None => None,
+    };
     let result = match room
         .agent(args, config, model, metrics, print.clone(), capture)
         .await
@@ -448,15 +458,16 @@ pub struct RoomSession {
     link: Link,
     failures: Failures,
     voice: Option<Arc<Mutex<Voice>>>,
-    live: Option<LiveView>,
+    live: Option<Arc<LiveBranch>>,
 }
 
-/// A live view of a room session: the branch of its pipeline and the server viewers reach.
-pub struct LiveView {
-    /// The branch, its marks and viewers.
-    pub branch: Arc<LiveBranch>,
-    /// The WHEP server.
-    pub server: LiveServer,
+/// Serves `room`'s live view on `bind` (`--live`).
+fn serve_live(room: &RoomSession, bind: SocketAddr) -> Result<LiveServer, RunError> {
+    let branch = room.live().ok_or(NoLiveBranch)?;
+    LiveServer::start(branch.clone(), bind).map_err(|source| RunError::LiveBind {
+        address: bind,
+        source,
+    })
 }
 
 /// The observer that shows the agent's steps and takeovers on `room`'s live view (none without
@@ -465,7 +476,7 @@ pub fn live_observer(room: &RoomSession) -> Observer {
     let Some(live) = room.live() else {
         return ignore_events();
     };
-    let marks = live.branch.marks().clone();
+    let marks = live.marks().clone();
     Arc::new(move |event| show_on(&marks, &event))
 }
 
@@ -481,17 +492,6 @@ fn show_on(marks: &Marks, event: &AgentEvent) {
         } => marks.set_person_in_control(false),
         AgentEvent::Paused { .. } | AgentEvent::Resumed { .. } => {}
     }
-}
-
-/// Finds the live branch in `link`'s pipeline and serves it on `bind`.
-fn open_live(link: &Link, bind: SocketAddr, max_viewers: usize) -> Result<LiveView, RunError> {
-    let pipeline = link.pipeline().ok_or(RunError::NoMedia)?;
-    let branch = LiveBranch::attach(pipeline, Marks::new(), max_viewers)?;
-    let server = LiveServer::start(branch.clone(), bind).map_err(|source| RunError::LiveBind {
-        address: bind,
-        source,
-    })?;
-    Ok(LiveView { branch, server })
 }
 
 impl RoomSession {
@@ -512,16 +512,10 @@ impl RoomSession {
             &variables,
             Arc::new(move |message| sink.report(message)),
         )?;
-        let live = match args.live {
-            Some(bind) => match open_live(&link, bind, args.live_max_viewers) {
-                Ok(live) => Some(live),
-                Err(error) => {
-                    link.close();
-                    return Err(error);
-                }
-            },
-            None => None,
-        };
+        // The live branch, when the pipeline file has one (shut until someone watches).
+        let live = link.pipeline().and_then(|pipeline| {
+            LiveBranch::attach(pipeline, Marks::new(), args.live_max_viewers).ok()
+        });
         let voice = if args.voice {
             match open_voice(args, &session, &failures) {
                 Ok(voice) => Some(voice),
@@ -541,8 +535,8 @@ impl RoomSession {
         })
     }
 
-    /// The live view (`--live`): its branch and server.
-    pub fn live(&self) -> Option<&LiveView> {
+    /// The live view's branch of the pipeline, when its file has one.
+    pub fn live(&self) -> Option<&Arc<LiveBranch>> {
         self.live.as_ref()
     }
 

@@ -13,7 +13,7 @@ const CROSSHAIR_BGRA: [u8; 4] = [255, 0, 255, 255];
 /// What the overlay shows now.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct State {
-    /// The last step's number and label, e.g. `step 2 · CLICK`.
+    /// The last step's number and label, e.g. `step 2: CLICK`.
     label: Option<String>,
     /// Where the last action acted, in 0..1 of the frame.
     point: Option<(f64, f64)>,
@@ -47,7 +47,7 @@ impl Marks {
             let (name, point) = action
                 .map(describe_action)
                 .unwrap_or_else(|| ("no usable action".to_owned(), None));
-            state.label = Some(format!("step {step} · {name}"));
+            state.label = Some(format!("step {step}: {name}"));
             state.point = point;
         }
         self.refresh_text();
@@ -69,6 +69,14 @@ impl Marks {
         }
     }
 
+    /// Where the last action acted, in 0..1 of the frame.
+    pub fn point(&self) -> Option<(f64, f64)> {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .point
+    }
+
     /// The text line(s) of the overlay.
     pub fn text(&self) -> String {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -77,7 +85,7 @@ impl Marks {
             .as_deref()
             .unwrap_or("waiting for the first step");
         if state.paused {
-            format!("paused — person in control\n{label}")
+            format!("PAUSED - person in control\n{label}")
         } else {
             label.to_owned()
         }
@@ -193,16 +201,16 @@ mod tests {
             &marks,
             r#"{"action": "CLICK", "value": null, "position": [0.25, 0.5]}"#,
         );
-        assert_eq!(marks.text(), "step 2 · CLICK");
+        assert_eq!(marks.text(), "step 2: CLICK");
         marks.set_person_in_control(true);
-        assert_eq!(marks.text(), "paused — person in control\nstep 2 · CLICK");
+        assert_eq!(marks.text(), "PAUSED - person in control\nstep 2: CLICK");
         marks.set_person_in_control(false);
-        assert_eq!(marks.text(), "step 2 · CLICK");
+        assert_eq!(marks.text(), "step 2: CLICK");
         step(
             &marks,
             r#"{"action": "INPUT", "value": "weather", "position": null}"#,
         );
-        assert_eq!(marks.text(), "step 2 · INPUT \"weather\"");
+        assert_eq!(marks.text(), "step 2: INPUT \"weather\"");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 
 pub use branch::{LiveBranch, NoLiveBranch, ViewerError};
 pub use marks::Marks;
-pub use whep::{LiveServer, new_token, router};
+pub use whep::{LiveServer, TaskViews, new_token, router, tasks_router};
 
 /// The live view's debug category (`GST_DEBUG=neko-live:5`).
 pub(crate) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {

@@ -6,8 +6,9 @@
 //! The token is the viewer token: without it (query `token` or `Authorization: Bearer`), no
 //! stream.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -33,10 +34,22 @@ pub fn new_token() -> String {
         .collect()
 }
 
+/// The live views of a worker's running tasks, by task id.
+pub type TaskViews = Arc<Mutex<HashMap<String, Arc<LiveBranch>>>>;
+
+/// Where the routes find the branch a request is for.
+#[derive(Clone)]
+enum Views {
+    /// One view (`run --live`): `/whep`.
+    One(Arc<LiveBranch>),
+    /// A worker's tasks: `/tasks/{task}/whep`.
+    Tasks(TaskViews),
+}
+
 /// What the routes share.
 #[derive(Clone)]
 struct Whep {
-    branch: Arc<LiveBranch>,
+    views: Views,
     token: Arc<str>,
 }
 
@@ -58,6 +71,19 @@ impl Whep {
             .flatten()
             .any(|given| same(given.as_bytes(), self.token.as_bytes()))
     }
+
+    /// The branch of `task` (the only one for a single view).
+    fn branch(&self, task: Option<&str>) -> Option<Arc<LiveBranch>> {
+        match (&self.views, task) {
+            (Views::One(branch), _) => Some(branch.clone()),
+            (Views::Tasks(tasks), Some(task)) => tasks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(task)
+                .cloned(),
+            (Views::Tasks(_), None) => None,
+        }
+    }
 }
 
 /// Constant-time equality of two byte strings.
@@ -69,23 +95,77 @@ fn refused(status: StatusCode, message: impl Into<String>) -> Response {
     (status, message.into()).into_response()
 }
 
-/// The WHEP routes (`POST /whep`, `DELETE /whep/{viewer}`) for `branch`, admitting `token`.
+/// The WHEP routes of one view (`POST /whep`, `DELETE /whep/{viewer}`), admitting `token`.
 pub fn router(branch: Arc<LiveBranch>, token: &str) -> Router {
     Router::new()
-        .route("/whep", post(offer))
-        .route("/whep/{viewer}", delete(leave))
+        .route("/whep", post(offer_one))
+        .route("/whep/{viewer}", delete(leave_one))
         .layer(DefaultBodyLimit::max(MAX_OFFER_BYTES))
         .with_state(Whep {
-            branch,
+            views: Views::One(branch),
             token: token.into(),
         })
 }
 
-async fn offer(
+/// The WHEP routes of a worker's tasks (`POST /tasks/{task}/whep`,
+/// `DELETE /tasks/{task}/whep/{viewer}`), admitting `token`.
+pub fn tasks_router(tasks: TaskViews, token: &str) -> Router {
+    Router::new()
+        .route("/tasks/{task}/whep", post(offer_task))
+        .route("/tasks/{task}/whep/{viewer}", delete(leave_task))
+        .layer(DefaultBodyLimit::max(MAX_OFFER_BYTES))
+        .with_state(Whep {
+            views: Views::Tasks(tasks),
+            token: token.into(),
+        })
+}
+
+async fn offer_one(
     State(whep): State<Whep>,
     Query(query): Query<TokenQuery>,
     headers: HeaderMap,
     body: Bytes,
+) -> Response {
+    answer(whep, None, query, headers, body, "/whep").await
+}
+
+async fn offer_task(
+    State(whep): State<Whep>,
+    Path(task): Path<String>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let location = format!("/tasks/{task}/whep");
+    answer(whep, Some(&task), query, headers, body, &location).await
+}
+
+async fn leave_one(
+    State(whep): State<Whep>,
+    Path(viewer): Path<String>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    leave(whep, None, viewer, query, headers).await
+}
+
+async fn leave_task(
+    State(whep): State<Whep>,
+    Path((task, viewer)): Path<(String, String)>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    leave(whep, Some(&task), viewer, query, headers).await
+}
+
+/// Answers an offer for the view of `task`; the viewer's resource is under `location`.
+async fn answer(
+    whep: Whep,
+    task: Option<&str>,
+    query: TokenQuery,
+    headers: HeaderMap,
+    body: Bytes,
+    location: &str,
 ) -> Response {
     if !whep.admits(&query, &headers) {
         return refused(
@@ -93,6 +173,12 @@ async fn offer(
             "a viewer token is needed (?token=…)",
         );
     }
+    let Some(branch) = whep.branch(task) else {
+        return refused(
+            StatusCode::NOT_FOUND,
+            "no live view of that task here (it is not running on this worker)",
+        );
+    };
     let sdp = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -107,7 +193,6 @@ async fn offer(
         return refused(StatusCode::BAD_REQUEST, "the offer is not UTF-8 text");
     };
     let viewer = new_token()[..16].to_owned();
-    let branch = whep.branch.clone();
     let id = viewer.clone();
     let answered = tokio::task::spawn_blocking(move || branch.add_viewer(&id, &offer)).await;
     match answered {
@@ -115,7 +200,7 @@ async fn offer(
             StatusCode::CREATED,
             [
                 (header::CONTENT_TYPE, "application/sdp".to_owned()),
-                (header::LOCATION, format!("/whep/{viewer}")),
+                (header::LOCATION, format!("{location}/{viewer}")),
             ],
             answer,
         )
@@ -131,10 +216,12 @@ async fn offer(
     }
 }
 
+/// Stops sending to `viewer` of the view of `task`.
 async fn leave(
-    State(whep): State<Whep>,
-    Path(viewer): Path<String>,
-    Query(query): Query<TokenQuery>,
+    whep: Whep,
+    task: Option<&str>,
+    viewer: String,
+    query: TokenQuery,
     headers: HeaderMap,
 ) -> Response {
     if !whep.admits(&query, &headers) {
@@ -143,7 +230,9 @@ async fn leave(
             "a viewer token is needed (?token=…)",
         );
     }
-    let branch = whep.branch.clone();
+    let Some(branch) = whep.branch(task) else {
+        return refused(StatusCode::NOT_FOUND, "no live view of that task here");
+    };
     match tokio::task::spawn_blocking(move || branch.remove_viewer(&viewer)).await {
         Ok(true) => StatusCode::OK.into_response(),
         Ok(false) => refused(StatusCode::NOT_FOUND, "no such viewer"),
@@ -151,7 +240,7 @@ async fn leave(
     }
 }
 
-/// A live view served on its own address (`run --live ADDR`).
+/// A live view server on its own address (`run --live`, a worker's task views).
 pub struct LiveServer {
     address: SocketAddr,
     token: String,
@@ -162,12 +251,21 @@ impl LiveServer {
     /// Serves `branch`'s WHEP endpoint on `bind` with a new viewer token (on the current tokio
     /// runtime).
     pub fn start(branch: Arc<LiveBranch>, bind: SocketAddr) -> std::io::Result<Self> {
+        let token = new_token();
+        Self::serve(router(branch, &token), token, bind)
+    }
+
+    /// Serves the views of a worker's tasks on `bind` with a new token.
+    pub fn start_tasks(tasks: TaskViews, bind: SocketAddr) -> std::io::Result<Self> {
+        let token = new_token();
+        Self::serve(tasks_router(tasks, &token), token, bind)
+    }
+
+    fn serve(app: Router, token: String, bind: SocketAddr) -> std::io::Result<Self> {
         let listener = std::net::TcpListener::bind(bind)?;
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let address = listener.local_addr()?;
-        let token = new_token();
-        let app = router(branch, &token);
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::warn!(%error, "the live view's server stopped");
@@ -180,7 +278,17 @@ impl LiveServer {
         })
     }
 
-    /// The WHEP URL with its viewer token.
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The token viewers (or the API, for a worker) present.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The WHEP URL of a single view, with its viewer token.
     pub fn url(&self) -> String {
         format!("http://{}/whep?token={}", self.address, self.token)
     }

@@ -382,6 +382,8 @@ fn worker_config(
         base: base.clone(),
         reclaim_after: Duration::from_secs(queue.reclaim_after.max(2)),
         screenshots_dir: queue.data_dir.join("screenshots"),
+        live_bind: queue.live_bind,
+        live_advertise: queue.live_advertise.clone(),
     }
 }
 

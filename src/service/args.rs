@@ -7,6 +7,16 @@ use std::path::PathBuf;
 /// Where the queue lives, shared by `serve` and `worker`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct QueueArgs {
+    /// Where this process's workers serve their running tasks' live views (WHEP) for the API:
+    /// a free loopback port by default (the API in the same process, or on the same host); an
+    /// address the API can reach (e.g. 0.0.0.0:8091 with --live-advertise) for workers on
+    /// other machines.
+    #[arg(long, env = "NEKO_LIVE_BIND", default_value = "127.0.0.1:0")]
+    pub live_bind: std::net::SocketAddr,
+    /// Host name or address the API reaches this worker's live views at (default: the bound
+    /// address), e.g. the pod's IP.
+    #[arg(long, env = "NEKO_LIVE_ADVERTISE")]
+    pub live_advertise: Option<String>,
     /// `local` (a directory, this process only) or `redis://[:password@]host:port[/db]` (any
     /// number of `neko-agent worker` processes).
     #[arg(long, env = "NEKO_QUEUE", default_value = "local")]

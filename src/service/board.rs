@@ -111,6 +111,44 @@ impl Board {
         Ok(task)
     }
 
+    /// A person takes control from the live page: the task pauses, and its picture says a
+    /// person is in control, until [`give_back_control`](Self::give_back_control).
+    pub async fn take_control(&self, task_id: &str) -> Result<Task, BoardError> {
+        let (task, ()) = self
+            .store
+            .modify(task_id, &mut |task| {
+                require(
+                    task,
+                    &[TaskStatus::Running, TaskStatus::Paused],
+                    "taken over",
+                )?;
+                task.steering.pause = true;
+                task.steering.person = true;
+                Ok(())
+            })
+            .await?;
+        Ok(task)
+    }
+
+    /// The person gives control back: the task goes on.
+    pub async fn give_back_control(&self, task_id: &str) -> Result<Task, BoardError> {
+        let (task, ()) = self
+            .store
+            .modify(task_id, &mut |task| {
+                require(
+                    task,
+                    &[TaskStatus::Running, TaskStatus::Paused],
+                    "given back",
+                )?;
+                task.steering.pause = false;
+                task.steering.person = false;
+                task.steering.resume_takeover = task.pause_reason == Some(PauseCause::Takeover);
+                Ok(())
+            })
+            .await?;
+        Ok(task)
+    }
+
     /// Lifts a pause (a requested one, or a takeover the person forgot to end).
     pub async fn resume(&self, task_id: &str) -> Result<Task, BoardError> {
         let (task, ()) = self

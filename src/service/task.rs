@@ -225,6 +225,9 @@ pub struct Steering {
     /// `POST /resume` while a person holds control: go on anyway.
     #[serde(default)]
     pub resume_takeover: bool,
+    /// A person took control from the live page (`/live/take`; cleared by `/live/give-back`).
+    #[serde(default)]
+    pub person: bool,
 }
 
 /// A task record: the spec, its state and its result.
@@ -262,6 +265,10 @@ pub struct Task {
     pub answer: Option<String>,
     /// Why it failed.
     pub error: Option<String>,
+    /// The live page with its viewer token: filled in by the API when it shows the record,
+    /// never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_url: Option<String>,
 }
 
 impl Task {
@@ -283,6 +290,7 @@ impl Task {
             step_count: 0,
             answer: None,
             error: None,
+            live_url: None,
         }
     }
 
@@ -329,6 +337,9 @@ pub struct Submitted {
     pub created_at: DateTime<Utc>,
     /// A rough end time: after the tasks ahead of it and its own steps at the recent pace.
     pub estimated_completion: Option<DateTime<Utc>>,
+    /// The task's live page, with its viewer token (for people to watch it; share it with
+    /// care).
+    pub live_url: String,
 }
 
 impl TaskSpec {

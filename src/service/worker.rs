@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -22,13 +22,15 @@ use super::store::{Delivery, WorkerInfo};
 use super::task::{Ending, PauseCause, StepRecord, Task, TaskStatus, parse_resolution};
 use super::webhook::Webhooks;
 use crate::agent::RunArgs;
-use crate::agent::app::{RoomSession, agent_config};
+use crate::agent::annotate::draw_action;
+use crate::agent::app::{RoomSession, agent_config, live_observer};
 use crate::agent::backend::Backend;
 use crate::agent::runner::{Agent, TaskOutcome};
 use crate::agent::steer::{AgentEvent, Observer, PauseReason, Steering, TaskControl};
 use crate::capture::AgentCapture;
 use crate::connection::ConnectionArgs;
 use crate::frame::encode_jpeg;
+use crate::live::{LiveServer, Marks, TaskViews};
 use crate::session::Printer;
 
 /// How often a worker says it is alive (and keeps its tasks from being re-claimed).
@@ -69,6 +71,10 @@ pub struct WorkerConfig {
     pub reclaim_after: Duration,
     /// Where tasks with `save_screenshots` keep their pictures (`<dir>/<task id>/`).
     pub screenshots_dir: PathBuf,
+    /// Where the running tasks' live views are served for the API.
+    pub live_bind: std::net::SocketAddr,
+    /// The host the API reaches them at (default: the bound address).
+    pub live_advertise: Option<String>,
 }
 
 /// A worker and what it shares between its tasks.
@@ -85,6 +91,9 @@ pub struct Worker {
     embedded: tokio::sync::Mutex<Option<(neko_sandbox::Room, ConnectionArgs)>>,
     /// Set when the worker stops: running tasks leave their rooms and go back to the queue.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// The live views of the running tasks, and the server the API reaches them through.
+    live_views: TaskViews,
+    live_server: Option<LiveServer>,
 }
 
 /// The parts a worker is built from.
@@ -106,7 +115,17 @@ pub struct WorkerParts {
 impl Worker {
     /// A worker over `parts`.
     pub fn new(parts: WorkerParts, config: WorkerConfig) -> Arc<Self> {
+        let live_views = TaskViews::default();
+        let live_server = match LiveServer::start_tasks(live_views.clone(), config.live_bind) {
+            Ok(server) => Some(server),
+            Err(error) => {
+                tracing::error!(%error, bind = %config.live_bind, "cannot serve the tasks' live views (NEKO_LIVE_BIND); tasks run without them");
+                None
+            }
+        };
         Arc::new(Self {
+            live_views,
+            live_server,
             board: parts.board,
             rooms: parts.rooms,
             backend: parts.backend,
@@ -416,11 +435,50 @@ impl Worker {
             )
             .await
         {
-            Ok(agent) => self.drive(task, &agent, &room).await,
+            Ok(agent) => {
+                self.show_live(task, &room).await;
+                let ending = self.drive(task, &agent, &room).await;
+                self.hide_live(task).await;
+                ending
+            }
             Err(error) => Some(failed(error.to_string())),
         };
         room.close().await;
         ending
+    }
+
+    /// Makes the task's live view reachable through the API.
+    async fn show_live(&self, task: &Task, room: &RoomSession) {
+        let (Some(server), Some(branch)) = (&self.live_server, room.live()) else {
+            return;
+        };
+        self.live_views
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(task.task_id.clone(), branch.clone());
+        let address = server.address();
+        let host = match &self.config.live_advertise {
+            Some(host) => host.clone(),
+            None => address.ip().to_string(),
+        };
+        let url = format!(
+            "http://{host}:{}/tasks/{}/whep?token={}",
+            address.port(),
+            task.task_id,
+            server.token()
+        );
+        if let Err(error) = self.board.store().put_live(&task.task_id, Some(&url)).await {
+            tracing::warn!(%error, task_id = task.task_id, "the live view is not reachable through the API");
+        }
+    }
+
+    /// Takes the task's live view away (the task left this worker).
+    async fn hide_live(&self, task: &Task) {
+        self.live_views
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&task.task_id);
+        let _ = self.board.store().put_live(&task.task_id, None).await;
     }
 
     /// Sets the screen, follows the room and the API, and runs the task on the joined agent
@@ -436,7 +494,9 @@ impl Worker {
         }
         let control = TaskControl::new();
         let (events_tx, events) = mpsc::unbounded_channel::<AgentEvent>();
+        let shown = live_observer(room);
         let observer: Observer = Arc::new(move |event| {
+            shown(event.clone());
             let _ = events_tx.send(event);
         });
         let reporter = tokio::spawn(report_events(
@@ -455,11 +515,13 @@ impl Worker {
                 self.board.clone(),
                 task.task_id.clone(),
                 control.clone(),
+                room.live().map(|live| live.marks().clone()),
             )),
             tokio::spawn(keep_screenshots(
                 self.board.clone(),
                 task.task_id.clone(),
                 agent.frames().clone(),
+                room.live().map(|live| live.marks().clone()),
             )),
         ];
         let work = agent.run_steered(&task.spec.task, &control, observer);
@@ -713,7 +775,13 @@ async fn follow_chat(
 }
 
 /// Applies the API's cancel, pause and resume to the running task.
-async fn follow_steering(board: Arc<Board>, task_id: String, control: TaskControl) {
+async fn follow_steering(
+    board: Arc<Board>,
+    task_id: String,
+    control: TaskControl,
+    marks: Option<Marks>,
+) {
+    let mut person = false;
     loop {
         if let Ok(task) = board.get(&task_id).await {
             let steering = task.steering;
@@ -721,6 +789,12 @@ async fn follow_steering(board: Arc<Board>, task_id: String, control: TaskContro
             if steering.cancel {
                 control.cancel();
                 return;
+            }
+            if steering.person != person {
+                person = steering.person;
+                if let Some(marks) = &marks {
+                    marks.set_person_in_control(person);
+                }
             }
             match state {
                 Steering::Running if steering.pause => control.pause(PauseReason::Requested),
@@ -735,19 +809,26 @@ async fn follow_steering(board: Arc<Board>, task_id: String, control: TaskContro
     }
 }
 
-/// Keeps the newest frame of the running task as its screenshot, once a second.
+/// Keeps the newest frame of the running task as its screenshot, once a second, with the live
+/// view's marks drawn on it (the last action's point and the step).
 async fn keep_screenshots(
     board: Arc<Board>,
     task_id: String,
     frames: crate::agent::frames::FrameSource,
+    marks: Option<Marks>,
 ) {
     let mut last_number = 0;
     loop {
         let started = Instant::now();
         if let Some(frame) = frames.latest().filter(|frame| frame.number != last_number) {
             last_number = frame.number;
+            let marks = marks.clone();
             let encoded = tokio::task::spawn_blocking(move || {
-                let image = frame.to_rgb(SCREENSHOT_EDGE).ok()?;
+                let mut image = frame.to_rgb(SCREENSHOT_EDGE).ok()?;
+                if let Some(marks) = marks {
+                    let points: Vec<(f64, f64)> = marks.point().into_iter().collect();
+                    image = draw_action(&image, &points, &marks.text().replace('\n', " / "));
+                }
                 encode_jpeg(&image, SCREENSHOT_QUALITY).ok()
             })
             .await

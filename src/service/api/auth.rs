@@ -76,6 +76,20 @@ impl Access {
         }
     }
 
+    /// The secret viewer tokens are derived from: the API token, or random bytes of this
+    /// process without one (then only this process can check them).
+    pub fn viewer_secret(&self) -> Vec<u8> {
+        match self {
+            Self::Token(token) => token.as_bytes().to_vec(),
+            Self::Open => {
+                use rand::Rng;
+                let mut secret = vec![0u8; 32];
+                rand::rng().fill(&mut secret[..]);
+                secret
+            }
+        }
+    }
+
     /// Whether a request's `Authorization` header value is accepted.
     pub fn allows(&self, authorization: Option<&str>) -> bool {
         match self {

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// No such thing (`404`).
     #[error("{0}")]
     NotFound(String),
+    /// A viewer token is missing or wrong (`401`).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The thing is not in a state that allows this (`409`).
     #[error("{0}")]
     Conflict(String),
@@ -74,6 +77,7 @@ impl IntoResponse for ApiError {
         let status = match &self {
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(error) => {

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod capture;
 pub mod error;
+pub mod live;
 mod system;
 pub mod tasks;
 pub mod voice;
@@ -183,11 +184,15 @@ pub fn router(state: Arc<ApiState>, access: Access) -> (Router, utoipa::openapi:
         .split_for_parts();
     let (open, open_document) = system::routes().split_for_parts();
     document.merge(open_document);
+    let (viewers, live_document) = live::routes().split_for_parts();
+    document.merge(live_document);
+    let live = live::LiveAccess::new(&access.viewer_secret());
     let document = prefixed(document);
     let guarded = guarded.layer(axum::middleware::from_fn_with_state(access, auth::require));
     let served = document.clone();
     let api = open
         .merge(guarded)
+        .merge(viewers)
         .route(
             "/openapi.json",
             axum::routing::get(move || {
@@ -196,6 +201,7 @@ pub fn router(state: Arc<ApiState>, access: Access) -> (Router, utoipa::openapi:
             }),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::Extension(live))
         .with_state(state);
     (Router::new().nest("/api/v1", api), document)
 }

@@ -5,11 +5,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use serde::Deserialize;
@@ -19,6 +19,7 @@ use utoipa_axum::routes;
 
 use super::ApiState;
 use super::error::{ApiError, Body, ErrorBody};
+use super::live::LiveAccess;
 use crate::service::events::{EventRecord, TaskEvent};
 use crate::service::store::{ListQuery, TaskPage};
 use crate::service::task::{Submitted, Task, TaskPatch, TaskSpec, TaskStatus};
@@ -48,6 +49,7 @@ pub fn routes() -> OpenApiRouter<Arc<ApiState>> {
     ))]
 async fn submit(
     State(state): State<Arc<ApiState>>,
+    Extension(live): Extension<LiveAccess>,
     Body(spec): Body<TaskSpec>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
     ApiError::check(spec.problems())?;
@@ -57,6 +59,7 @@ async fn submit(
     Ok((
         StatusCode::CREATED,
         Json(Submitted {
+            live_url: live.page(&task.task_id),
             task_id: task.task_id,
             status: task.status,
             created_at: task.created_at,
@@ -132,9 +135,12 @@ async fn list(
     ))]
 async fn get_task(
     State(state): State<Arc<ApiState>>,
+    Extension(live): Extension<LiveAccess>,
     Path(task_id): Path<String>,
 ) -> Result<Json<Task>, ApiError> {
-    Ok(Json(state.board.get(&task_id).await?.redacted()))
+    let mut task = state.board.get(&task_id).await?.redacted();
+    task.live_url = Some(live.page(&task_id));
+    Ok(Json(task))
 }
 
 /// Change a queued task.
@@ -211,9 +217,9 @@ async fn resume(
 }
 
 /// Where an event stream starts.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct EventParams {
+pub(super) struct EventParams {
     /// Only events after this sequence number (the `Last-Event-ID` header wins).
     after: Option<u64>,
 }
@@ -227,7 +233,7 @@ struct EventParams {
         (status = 200, description = "text/event-stream of events", body = EventRecord, content_type = "text/event-stream"),
         (status = 404, description = "No such task", body = ErrorBody),
     ))]
-async fn events(
+pub(super) async fn events(
     State(state): State<Arc<ApiState>>,
     Path(task_id): Path<String>,
     headers: HeaderMap,
@@ -327,7 +333,7 @@ fn sse_event(record: &EventRecord) -> Event {
         (status = 200, description = "The latest frame", content_type = "image/jpeg"),
         (status = 404, description = "No such task, or no frame yet", body = ErrorBody),
     ))]
-async fn screenshot(
+pub(super) async fn screenshot(
     State(state): State<Arc<ApiState>>,
     Path(task_id): Path<String>,
 ) -> Result<Response, ApiError> {

@@ -36,6 +36,7 @@ struct State {
     queue: VecDeque<String>,
     events: HashMap<String, TaskEvents>,
     screenshots: HashMap<String, Bytes>,
+    live: HashMap<String, String>,
     /// Task ids whose events or frame are kept, oldest first.
     recent: VecDeque<String>,
     workers: HashMap<String, WorkerInfo>,
@@ -282,6 +283,22 @@ impl LocalStore {
 
     pub(super) fn screenshot(&self, task_id: &str) -> Option<Bytes> {
         self.lock().screenshots.get(task_id).cloned()
+    }
+
+    pub(super) fn put_live(&self, task_id: &str, url: Option<&str>) {
+        let mut state = self.lock();
+        match url {
+            Some(url) => {
+                state.live.insert(task_id.to_owned(), url.to_owned());
+            }
+            None => {
+                state.live.remove(task_id);
+            }
+        }
+    }
+
+    pub(super) fn live(&self, task_id: &str) -> Option<String> {
+        self.lock().live.get(task_id).cloned()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

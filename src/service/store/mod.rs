@@ -352,6 +352,26 @@ impl Store {
         }
     }
 
+    /// Records where the worker running a task serves its live view (its internal WHEP URL),
+    /// or forgets it (None) when the task leaves the worker.
+    pub async fn put_live(&self, task_id: &str, url: Option<&str>) -> Result<(), StoreError> {
+        match self {
+            Self::Local(store) => {
+                store.put_live(task_id, url);
+                Ok(())
+            }
+            Self::Redis(store) => store.put_live(task_id, url).await,
+        }
+    }
+
+    /// Where the worker running a task serves its live view, if it does.
+    pub async fn live(&self, task_id: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Self::Local(store) => Ok(store.live(task_id)),
+            Self::Redis(store) => store.live(task_id).await,
+        }
+    }
+
     /// What the store is, for `/health` (`local:<dir>` or `redis://host:port`).
     pub fn describe(&self) -> String {
         match self {

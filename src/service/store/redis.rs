@@ -23,6 +23,7 @@
 //!   [`MAX_EVENTS_PER_TASK`] entries and both keys expire [`EVENTS_TTL`] after the last event.
 //!   Reading after `seq` is `XRANGE {after}-1 +`, waiting is `XREAD BLOCK … {after}-0`.
 //! - `{p}:screenshot:{id}` — the latest frame (JPEG bytes), expiring after [`SCREENSHOT_TTL`].
+//! - `{p}:live:{id}` — where the worker running the task serves its live view (WHEP URL).
 //!
 //! Changing a record (`modify`) is a compare-and-set: read the record, apply the change here,
 //! then a Lua script writes the new record only if the stored one is still byte-for-byte the
@@ -71,6 +72,13 @@ pub const LIST_SCAN_LIMIT: usize = 10_000;
 pub const EVENTS_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long a frame is kept.
 pub const SCREENSHOT_TTL: Duration = Duration::from_secs(3600);
+
+/// How long a running task's live view address is kept (the worker clears it when the task
+/// leaves; this bounds what a worker that died leaves behind).
+pub const LIVE_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Longest live view address read back.
+const MAX_LIVE_URL_BYTES: usize = 2048;
 /// Workers not heard from for this long are no longer listed.
 const WORKER_SILENCE: Duration = Duration::from_secs(60);
 /// Records read per round trip while listing.
@@ -183,6 +191,10 @@ impl Keys {
     }
     fn screenshot(&self, task_id: &str) -> String {
         format!("{}:screenshot:{task_id}", self.prefix)
+    }
+
+    fn live(&self, task_id: &str) -> String {
+        format!("{}:live:{task_id}", self.prefix)
     }
     fn room(&self, room: &str) -> String {
         format!("{}:room:{room}", self.prefix)
@@ -597,6 +609,40 @@ impl RedisStore {
             .query_async::<()>(&mut self.commands.clone())
             .await?;
         Ok(())
+    }
+
+    pub(super) async fn put_live(
+        &self,
+        task_id: &str,
+        url: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let key = self.keys.live(task_id);
+        match url {
+            Some(url) => {
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(url)
+                    .arg("EX")
+                    .arg(LIVE_TTL.as_secs())
+                    .query_async::<()>(&mut self.commands.clone())
+                    .await?
+            }
+            None => {
+                redis::cmd("DEL")
+                    .arg(&key)
+                    .query_async::<()>(&mut self.commands.clone())
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn live(&self, task_id: &str) -> Result<Option<String>, StoreError> {
+        let key = self.keys.live(task_id);
+        Ok(self
+            .read_bounded(&key, MAX_LIVE_URL_BYTES)
+            .await?
+            .and_then(|bytes| String::from_utf8(bytes).ok()))
     }
 
     pub(super) async fn screenshot(&self, task_id: &str) -> Result<Option<Bytes>, StoreError> {
