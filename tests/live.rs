@@ -130,13 +130,13 @@ async fn a_whep_viewer_watches_the_agent_click_with_the_crosshair_drawn() {
     room.shutdown().await;
 }
 
-/// The mean red value of row `y` from `x0` to `x1` (the banner's second line darkens the red
-/// region there).
-fn row_red(frame: &whep::Frame<'_>, y: usize, x0: usize, x1: usize) -> f64 {
-    (x0..x1)
-        .map(|x| f64::from(frame.pixel(x, y)[0]))
-        .sum::<f64>()
-        / (x1 - x0) as f64
+/// Where the amber bar of a person in control shows in a 320×180 picture (bottom left, over
+/// the grey desktop).
+const BAR_PIXEL: (usize, usize) = (40, 175);
+
+/// Whether an RGB pixel is the amber bar (the grey desktop under it has as much blue as red).
+fn amber([r, g, b]: [u8; 3]) -> bool {
+    r > 180 && (90..230).contains(&g) && b < 90
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,7 +199,9 @@ async fn a_task_s_live_view_through_the_api_shows_the_takeover_banner() {
     let viewer = {
         let rows = rows.clone();
         whep::connect(&whep_url, move |frame| {
-            rows.lock().unwrap().push(row_red(&frame, 32, 2, 60));
+            rows.lock()
+                .unwrap()
+                .push(frame.pixel(BAR_PIXEL.0, BAR_PIXEL.1));
         })
         .await
         .unwrap_or_else(|refused| panic!("{refused:?}\n{}", serve.output()))
@@ -222,7 +224,7 @@ async fn a_task_s_live_view_through_the_api_shows_the_takeover_banner() {
         serve.output()
     );
 
-    // Take control: the task pauses and the banner's second line darkens the red region.
+    // Take control: the task pauses and the amber bar appears.
     let taken = http
         .post(format!(
             "{origin}/api/v1/tasks/{task_id}/live/take?token={token}"
@@ -237,11 +239,9 @@ async fn a_task_s_live_view_through_the_api_shows_the_takeover_banner() {
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let during = rows.lock().unwrap()[before.len()..].to_vec();
-    let red_before = before.iter().copied().fold(0.0, f64::max);
-    let red_during = during.iter().copied().fold(f64::MAX, f64::min);
     assert!(
-        red_during < red_before * 0.6,
-        "the banner did not appear: before {before:?}, during {during:?}"
+        !before.iter().any(|p| amber(*p)) && during.iter().any(|p| amber(*p)),
+        "the bar did not appear: before {before:?}, during {during:?}"
     );
 
     // Give back: the task goes on and completes.
@@ -270,5 +270,128 @@ async fn a_task_s_live_view_through_the_api_shows_the_takeover_banner() {
         left.status()
     );
     drop(viewer);
+    room.shutdown().await;
+}
+
+/// What tests/browser/live_page.mjs saw in Chromium.
+#[derive(Debug, serde::Deserialize)]
+struct PageReport {
+    failure: Option<String>,
+    error: Option<String>,
+    size: [u32; 2],
+    advanced: f64,
+    playing_after_ms: u64,
+    before_take: Sample,
+    during_take: Sample,
+    log: String,
+    crosshair_seen: bool,
+    video_box: [f64; 4],
+}
+
+/// The bar's pixel and the crosshair's pixel, read from the page's video.
+#[derive(Debug, serde::Deserialize)]
+struct Sample {
+    bar: [u8; 4],
+    crosshair: [u8; 4],
+}
+
+/// The live page in a real browser (Debian's Chromium, headless, driven by playwright-core): the
+/// video plays at the configured size, "Take control" pauses the task and the banner appears in
+/// the video, and after "Give back" the step log shows the first step and a photograph of the
+/// page shows the crosshair on the clicked red region.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "the lock only serialises media tests"
+)]
+async fn the_live_page_plays_in_chromium_and_takes_control() {
+    let browser = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        browser.join("node_modules/playwright-core").exists()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Debian's chromium and playwright-core in tests/browser: run `bash scripts/setup.sh`"
+    );
+    let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
+    common::init();
+    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut command = service_command("serve", &room.base_url(), &model_fixture("showui-fixture"));
+    command
+        .env("NEKO_LIVE_WIDTH", "320")
+        // Chromium starts, plays, and the person takes and gives back control before step 1.
+        .env("NEKO_SKIP_INITIAL_FRAMES", "150");
+    let serve = Serve::start(command, data.path());
+    let api = Api::new(&serve.api, None);
+    let (status, submitted) = api
+        .call(
+            "POST",
+            "/tasks",
+            Some(json!({"task": "Open the red box", "max_steps": 4})),
+        )
+        .await;
+    assert_eq!(status, 201, "{submitted}");
+    let task_id = submitted["task_id"].as_str().unwrap().to_owned();
+    api.wait_task(&task_id, Duration::from_secs(60), |task| {
+        task["status"] == "running"
+    })
+    .await;
+    let origin = serve.api.trim_end_matches("/api/v1");
+    let page = format!("{origin}{}", submitted["live_url"].as_str().unwrap());
+    let photo = data.path().join("live-page.png");
+    let (x, y) = ((0.13 * 320.0) as u32 - 7, (0.24 * 180.0) as u32);
+    let mut node = std::process::Command::new("node");
+    node.arg(browser.join("live_page.mjs"))
+        .arg(&page)
+        .arg(&photo)
+        .arg(x.to_string())
+        .arg(y.to_string())
+        .arg(format!("{},{}", BAR_PIXEL.0, BAR_PIXEL.1));
+    let output = tokio::task::spawn_blocking(move || node.output().expect("node runs"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: PageReport = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}\n{}", serve.output()));
+    let context = format!("{report:#?}\n{stderr}\n{}", serve.output());
+    assert!(
+        report.failure.is_none() && report.error.is_none(),
+        "{context}"
+    );
+    assert_eq!(report.size, [320, 180], "{context}");
+    assert!(report.advanced > 0.5, "currentTime advances: {context}");
+    assert!(report.playing_after_ms < 30_000, "{context}");
+    let rgb = |p: [u8; 4]| [p[0], p[1], p[2]];
+    assert!(
+        !amber(rgb(report.before_take.bar)) && amber(rgb(report.during_take.bar)),
+        "the bar of a person in control: {context}"
+    );
+    assert!(report.log.contains("step 1: "), "{context}");
+    assert!(report.crosshair_seen, "{context}");
+    let _ = report.before_take.crosshair;
+
+    // The photograph: the crosshair's pixel, where the video element shows it.
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&photo).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let [left, top, width, height] = report.video_box;
+    let px = (left + f64::from(x) / 320.0 * width) as usize;
+    let py = (top + f64::from(y) / 180.0 * height) as usize;
+    let channels = info.color_type.samples();
+    let at = (py * info.width as usize + px) * channels;
+    let [r, g, b] = [pixels[at], pixels[at + 1], pixels[at + 2]];
+    assert!(
+        magenta([r, g, b]),
+        "the page's photograph at {px},{py}: {r},{g},{b}\n{context}"
+    );
+    let done = api
+        .wait_task(&task_id, Duration::from_secs(90), |task| {
+            task["status"] == "completed"
+        })
+        .await;
+    assert_eq!(done["answer"], "done", "{done:#}");
     room.shutdown().await;
 }

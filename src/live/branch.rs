@@ -93,7 +93,7 @@ impl LiveBranch {
                 .get::<gst::Sample>()
                 .ok()
                 .and_then(|sample| gst_video::VideoInfo::from_caps(sample.caps()?).ok())
-                .and_then(|info| drawn.crosshair(info.width(), info.height()));
+                .and_then(|info| drawn.composition(info.width(), info.height()));
             Some(composition.to_value())
         });
         Ok(Arc::new(Self {

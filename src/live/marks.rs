@@ -10,6 +10,9 @@ use gst::prelude::*;
 /// The crosshair colour (opaque magenta, BGRA bytes).
 const CROSSHAIR_BGRA: [u8; 4] = [255, 0, 255, 255];
 
+/// The colour of the bar along the bottom while a person has control (opaque amber, BGRA).
+const BANNER_BGRA: [u8; 4] = [0, 170, 255, 255];
+
 /// What the overlay shows now.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct State {
@@ -91,45 +94,64 @@ impl Marks {
         }
     }
 
-    /// The crosshair over a `width × height` frame, or None when there is no point to mark.
-    pub(super) fn crosshair(
+    /// What is drawn over a `width × height` frame: the crosshair on the last point, and an
+    /// amber bar along the bottom while a person has control; None when there is nothing.
+    pub(super) fn composition(
         &self,
         width: u32,
         height: u32,
     ) -> Option<gst_video::VideoOverlayComposition> {
-        let (x, y) = self
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .point?;
-        let arm = (width.max(height) / 30).max(12) as i32;
-        let thickness = (width.max(height) / 200).max(3) as i32;
-        let cx = (x.clamp(0.0, 1.0) * f64::from(width)) as i32;
-        let cy = (y.clamp(0.0, 1.0) * f64::from(height)) as i32;
-        let bars = [
-            // Horizontal and vertical bars, each leaving a gap of `thickness` at the point.
-            (cx - arm, cy - thickness / 2, arm - thickness, thickness),
-            (
-                cx + thickness,
-                cy - thickness / 2,
-                arm - thickness,
-                thickness,
-            ),
-            (cx - thickness / 2, cy - arm, thickness, arm - thickness),
-            (
-                cx - thickness / 2,
-                cy + thickness,
-                thickness,
-                arm - thickness,
-            ),
-        ];
-        let rectangles: Vec<_> = bars
-            .into_iter()
-            .filter_map(|(x, y, w, h)| clip(x, y, w, h, width as i32, height as i32))
-            .filter_map(|(x, y, w, h)| solid_rectangle(x, y, w as u32, h as u32))
-            .collect();
+        let (point, paused) = {
+            let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            (state.point, state.paused)
+        };
+        let mut rectangles = point
+            .map(|point| crosshair(point, width, height))
+            .unwrap_or_default();
+        if paused {
+            let bar = (height / 12).max(6);
+            rectangles.extend(solid_rectangle(
+                0,
+                (height - bar) as i32,
+                width,
+                bar,
+                BANNER_BGRA,
+            ));
+        }
+        if rectangles.is_empty() {
+            return None;
+        }
         gst_video::VideoOverlayComposition::new(rectangles.iter()).ok()
     }
+}
+
+/// The crosshair's rectangles at `point` (0..1) of a `width × height` frame.
+fn crosshair((x, y): (f64, f64), width: u32, height: u32) -> Vec<gst_video::VideoOverlayRectangle> {
+    let arm = (width.max(height) / 30).max(12) as i32;
+    let thickness = (width.max(height) / 200).max(3) as i32;
+    let cx = (x.clamp(0.0, 1.0) * f64::from(width)) as i32;
+    let cy = (y.clamp(0.0, 1.0) * f64::from(height)) as i32;
+    let bars = [
+        // Horizontal and vertical bars, each leaving a gap of `thickness` at the point.
+        (cx - arm, cy - thickness / 2, arm - thickness, thickness),
+        (
+            cx + thickness,
+            cy - thickness / 2,
+            arm - thickness,
+            thickness,
+        ),
+        (cx - thickness / 2, cy - arm, thickness, arm - thickness),
+        (
+            cx - thickness / 2,
+            cy + thickness,
+            thickness,
+            arm - thickness,
+        ),
+    ];
+    bars.into_iter()
+        .filter_map(|(x, y, w, h)| clip(x, y, w, h, width as i32, height as i32))
+        .filter_map(|(x, y, w, h)| solid_rectangle(x, y, w as u32, h as u32, CROSSHAIR_BGRA))
+        .collect()
 }
 
 /// The rectangle `x, y, w, h` inside a `width × height` frame, or None when nothing is left.
@@ -139,9 +161,15 @@ fn clip(x: i32, y: i32, w: i32, h: i32, width: i32, height: i32) -> Option<(i32,
     (right > left && bottom > top).then_some((left, top, right - left, bottom - top))
 }
 
-/// An opaque rectangle of the crosshair colour.
-fn solid_rectangle(x: i32, y: i32, w: u32, h: u32) -> Option<gst_video::VideoOverlayRectangle> {
-    let pixels: Vec<u8> = CROSSHAIR_BGRA
+/// An opaque rectangle of `colour` (BGRA).
+fn solid_rectangle(
+    x: i32,
+    y: i32,
+    w: u32,
+    h: u32,
+    colour: [u8; 4],
+) -> Option<gst_video::VideoOverlayRectangle> {
+    let pixels: Vec<u8> = colour
         .iter()
         .copied()
         .cycle()
@@ -217,9 +245,9 @@ mod tests {
     fn the_crosshair_sits_on_the_point_and_stays_inside_the_frame() {
         gst::init().unwrap();
         let marks = Marks::new();
-        assert!(marks.crosshair(320, 180).is_none(), "no point yet");
+        assert!(marks.composition(320, 180).is_none(), "no point yet");
         step(&marks, r#"{"action": "CLICK", "position": [0.5, 0.5]}"#);
-        let crosshair = marks.crosshair(320, 180).unwrap();
+        let crosshair = marks.composition(320, 180).unwrap();
         assert_eq!(crosshair.n_rectangles(), 4);
         let (x, _, w, _) = crosshair.rectangle(0).unwrap().render_rectangle();
         assert!(
@@ -227,10 +255,28 @@ mod tests {
             "left bar ends before the point"
         );
         step(&marks, r#"{"action": "CLICK", "position": [1.0, 0.0]}"#);
-        let corner = marks.crosshair(320, 180).unwrap();
+        let corner = marks.composition(320, 180).unwrap();
         for i in 0..corner.n_rectangles() {
             let (x, y, w, h) = corner.rectangle(i).unwrap().render_rectangle();
             assert!(x >= 0 && y >= 0 && x + w as i32 <= 320 && y + h as i32 <= 180);
         }
+    }
+}
+
+#[cfg(test)]
+mod banner_tests {
+    use super::*;
+
+    #[test]
+    fn a_person_in_control_adds_the_bar_along_the_bottom() {
+        gst::init().unwrap();
+        let marks = Marks::new();
+        marks.set_person_in_control(true);
+        let banner = marks.composition(320, 180).unwrap();
+        assert_eq!(banner.n_rectangles(), 1);
+        let (x, y, w, h) = banner.rectangle(0).unwrap().render_rectangle();
+        assert_eq!((x, y + h as i32, w), (0, 180, 320));
+        marks.set_person_in_control(false);
+        assert!(marks.composition(320, 180).is_none());
     }
 }
