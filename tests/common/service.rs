@@ -82,6 +82,11 @@ impl Serve {
         Self { child, api, output }
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything it printed so far.
     pub fn output(&self) -> String {
         self.output.lock().unwrap().join("\n")

@@ -47,6 +47,19 @@ pub async fn connect(
     url: &str,
     on_frame: impl Fn(Frame<'_>) + Send + Sync + 'static,
 ) -> Result<Viewer, Refused> {
+    connect_with(url, Some(Arc::new(on_frame))).await
+}
+
+/// Connects to `url` and receives the video without decoding it (a viewer that costs its
+/// machine next to nothing, for measuring the sender).
+pub async fn connect_without_decoding(url: &str) -> Result<Viewer, Refused> {
+    connect_with(url, None).await
+}
+
+/// A frame callback.
+type OnFrame = Arc<dyn Fn(Frame<'_>) + Send + Sync>;
+
+async fn connect_with(url: &str, on_frame: Option<OnFrame>) -> Result<Viewer, Refused> {
     let pipeline = gst::Pipeline::new();
     let webrtcbin = gst::ElementFactory::make("webrtcbin").build().unwrap();
     webrtcbin.set_property_from_str("bundle-policy", "max-bundle");
@@ -61,12 +74,21 @@ pub async fn connect(
         "add-transceiver",
         &[&gst_webrtc::WebRTCRTPTransceiverDirection::Recvonly, &caps],
     );
-    let on_frame = Arc::new(on_frame);
     let bin = pipeline.clone();
     webrtcbin.connect_pad_added(move |_, pad| {
         if pad.direction() != gst::PadDirection::Src {
             return;
         }
+        let Some(on_frame) = on_frame.clone() else {
+            let sink = gst::ElementFactory::make("fakesink")
+                .property("sync", false)
+                .build()
+                .unwrap();
+            bin.add(&sink).unwrap();
+            sink.sync_state_with_parent().unwrap();
+            pad.link(&sink.static_pad("sink").unwrap()).unwrap();
+            return;
+        };
         let decode = gst::parse::bin_from_description(
             "rtpvp8depay ! vp8dec ! videoconvert ! video/x-raw,format=RGB ! appsink name=out sync=false",
             true,
@@ -77,7 +99,6 @@ pub async fn connect(
             .unwrap()
             .downcast::<gst_app::AppSink>()
             .unwrap();
-        let on_frame = on_frame.clone();
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |sink| {
