@@ -139,6 +139,59 @@ fn amber([r, g, b]: [u8; 3]) -> bool {
     r > 180 && (90..230).contains(&g) && b < 90
 }
 
+/// A service task on the sandbox room, running, with its live view at 320 wide.
+struct RunningTask {
+    room: TestRoom,
+    serve: Serve,
+    api: Api,
+    data: tempfile::TempDir,
+    task_id: String,
+    /// `live_url` as the API gave it (`/api/v1/tasks/{id}/live?token=…`).
+    page: String,
+    /// `http://127.0.0.1:<port>`.
+    origin: String,
+}
+
+impl RunningTask {
+    /// Starts the room and `serve`, submits a task and waits until it runs; its first step
+    /// comes after `skip_frames` frames (time for viewers and people to act first).
+    async fn start(skip_frames: &str) -> Self {
+        let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
+        let data = tempfile::tempdir().unwrap();
+        let mut command =
+            service_command("serve", &room.base_url(), &model_fixture("showui-fixture"));
+        command
+            .env("NEKO_LIVE_WIDTH", "320")
+            .env("NEKO_SKIP_INITIAL_FRAMES", skip_frames);
+        let serve = Serve::start(command, data.path());
+        let api = Api::new(&serve.api, None);
+        let (status, submitted) = api
+            .call(
+                "POST",
+                "/tasks",
+                Some(json!({"task": "Open the red box", "max_steps": 4})),
+            )
+            .await;
+        assert_eq!(status, 201, "{submitted}");
+        let task_id = submitted["task_id"].as_str().unwrap().to_owned();
+        let page = submitted["live_url"].as_str().unwrap().to_owned();
+        api.wait_task(&task_id, Duration::from_secs(60), |task| {
+            task["status"] == "running" && task["live_url"] == page.as_str()
+        })
+        .await;
+        let origin = serve.api.trim_end_matches("/api/v1").to_owned();
+        Self {
+            room,
+            serve,
+            api,
+            data,
+            task_id,
+            page,
+            origin,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[expect(
     clippy::await_holding_lock,
@@ -147,31 +200,17 @@ fn amber([r, g, b]: [u8; 3]) -> bool {
 async fn a_task_s_live_view_through_the_api_shows_the_takeover_banner() {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
-    let data = tempfile::tempdir().unwrap();
-    let mut command = service_command("serve", &room.base_url(), &model_fixture("showui-fixture"));
-    command
-        .env("NEKO_LIVE_WIDTH", "320")
-        // The viewer and the person act before the first step.
-        .env("NEKO_SKIP_INITIAL_FRAMES", "60");
-    let serve = Serve::start(command, data.path());
-    let api = Api::new(&serve.api, None);
-    let (status, submitted) = api
-        .call(
-            "POST",
-            "/tasks",
-            Some(json!({"task": "Open the red box", "max_steps": 4})),
-        )
-        .await;
-    assert_eq!(status, 201, "{submitted}");
-    let task_id = submitted["task_id"].as_str().unwrap().to_owned();
-    let page = submitted["live_url"].as_str().unwrap().to_owned();
-    let origin = serve.api.trim_end_matches("/api/v1");
+    // The viewer and the person act before the first step.
+    let RunningTask {
+        room,
+        serve,
+        api,
+        data: _data,
+        task_id,
+        page,
+        origin,
+    } = RunningTask::start("60").await;
     let token = page.split("token=").nth(1).unwrap().to_owned();
-    api.wait_task(&task_id, Duration::from_secs(60), |task| {
-        task["status"] == "running" && task["live_url"] == page.as_str()
-    })
-    .await;
 
     // The page needs the viewer token; the API token does not open it, the viewer token does.
     let http = reqwest::Client::new();
@@ -309,34 +348,21 @@ async fn the_live_page_plays_in_chromium_and_takes_control() {
     assert!(
         browser.join("node_modules/playwright-core").exists()
             && std::path::Path::new("/usr/bin/chromium").exists(),
-        "the browser test needs Debian's chromium and playwright-core in tests/browser: run `bash scripts/setup.sh`"
+        "the browser test needs Debian's chromium and playwright-core in tests/browser: run `bash scripts/setup-browser.sh`"
     );
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
-    let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
-    let data = tempfile::tempdir().unwrap();
-    let mut command = service_command("serve", &room.base_url(), &model_fixture("showui-fixture"));
-    command
-        .env("NEKO_LIVE_WIDTH", "320")
-        // Chromium starts, plays, and the person takes and gives back control before step 1.
-        .env("NEKO_SKIP_INITIAL_FRAMES", "150");
-    let serve = Serve::start(command, data.path());
-    let api = Api::new(&serve.api, None);
-    let (status, submitted) = api
-        .call(
-            "POST",
-            "/tasks",
-            Some(json!({"task": "Open the red box", "max_steps": 4})),
-        )
-        .await;
-    assert_eq!(status, 201, "{submitted}");
-    let task_id = submitted["task_id"].as_str().unwrap().to_owned();
-    api.wait_task(&task_id, Duration::from_secs(60), |task| {
-        task["status"] == "running"
-    })
-    .await;
-    let origin = serve.api.trim_end_matches("/api/v1");
-    let page = format!("{origin}{}", submitted["live_url"].as_str().unwrap());
+    // Chromium starts, plays, and the person takes and gives back control before step 1.
+    let RunningTask {
+        room,
+        serve,
+        api,
+        data,
+        task_id,
+        page,
+        origin,
+    } = RunningTask::start("150").await;
+    let page = format!("{origin}{page}");
     let photo = data.path().join("live-page.png");
     let (x, y) = ((0.13 * 320.0) as u32 - 7, (0.24 * 180.0) as u32);
     let mut node = std::process::Command::new("node");
