@@ -504,7 +504,7 @@ fn a_batch_of_rooms_answers_each_row_as_a_single_call_does() {
 
 /// An export whose decoder is fixed to one sequence per run (its batch axis is 1, not free)
 /// cannot batch rooms: the scheduler says so and runs one room's step per call, and every room
-/// still gets its answer.
+/// still gets its answer. A vision encoder fixed to one image per call is seen too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_that_cannot_batch_runs_one_room_per_call() {
     use neko_agent::model::{BatchMetrics, BatchOptions, Batcher};
@@ -523,30 +523,37 @@ async fn an_export_that_cannot_batch_runs_one_room_per_call() {
     for entry in std::fs::read_dir(export.join("onnx")).unwrap() {
         let entry = entry.unwrap();
         // Hard links: ONNX Runtime refuses external data that resolves outside the folder.
-        if entry.file_name() != "decoder_model_merged.onnx" {
+        if !["decoder_model_merged.onnx", "vision_encoder.onnx"]
+            .iter()
+            .any(|fixed| entry.file_name() == *fixed)
+        {
             std::fs::hard_link(entry.path(), dir.join("onnx").join(entry.file_name())).unwrap();
         }
     }
-    // The same decoder graph with every batch axis fixed to 1.
+    // The same graphs with every batch axis fixed to 1 (the images' axis of `grid_thw`).
     let fix = r#"
 import sys, onnx
 model = onnx.load(sys.argv[1], load_external_data=False)
 for value in model.graph.input:
+    if value.name in ("num_logits_to_keep", "pixel_values"):
+        continue
     axis = 1 if value.name == "position_ids" else 0
-    if value.name != "num_logits_to_keep":
-        value.type.tensor_type.shape.dim[axis].dim_value = 1
+    value.type.tensor_type.shape.dim[axis].dim_value = 1
 onnx.save(model, sys.argv[2])
 "#;
-    let status = std::process::Command::new(parity::repo().join(".venv-parity/bin/python3"))
-        .args(["-c", fix])
-        .arg(export.join("onnx/decoder_model_merged.onnx"))
-        .arg(dir.join("onnx/decoder_model_merged.onnx"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    for graph in ["decoder_model_merged.onnx", "vision_encoder.onnx"] {
+        let status = std::process::Command::new(parity::repo().join(".venv-parity/bin/python3"))
+            .args(["-c", fix])
+            .arg(export.join("onnx").join(graph))
+            .arg(dir.join("onnx").join(graph))
+            .status()
+            .unwrap();
+        assert!(status.success(), "{graph}");
+    }
 
     let model = ShowUi::load(&options(dir)).unwrap_or_else(|e| panic!("{e}"));
     assert!(!model.batching().sequences);
+    assert!(!model.batching().images);
     let batcher = Batcher::start(
         Arc::new(model),
         BatchOptions::default(),

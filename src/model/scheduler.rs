@@ -183,6 +183,10 @@ impl Batcher {
                 "this model export cannot batch rooms: its decoder's batch axis is fixed to 1; running one room's step per model call (export the model again with `neko-agent model export` to batch)"
             );
             options.max_batch = 1;
+        } else if options.max_batch > 1 && !model.batching().images {
+            tracing::warn!(
+                "this model export's vision encoder takes one image per call (the batch axis of its grid_thw is fixed to 1): the images of a batch are encoded one by one (export the model again with `neko-agent model export` to encode them together)"
+            );
         }
         let (requests, queue) = mpsc::channel();
         let clients = Arc::new(AtomicUsize::new(0));
