@@ -79,18 +79,8 @@ async fn leave(origin: &str, viewers: Vec<whep::Viewer>) {
 }
 
 async fn submit(api: &Api) -> (String, String) {
-    let (status, submitted) = api
-        .call(
-            "POST",
-            "/tasks",
-            Some(json!({"task": "Open the red box", "max_steps": 4})),
-        )
-        .await;
-    assert_eq!(status, 201, "{submitted}");
-    (
-        submitted["task_id"].as_str().unwrap().to_owned(),
-        submitted["live_url"].as_str().unwrap().to_owned(),
-    )
+    api.submit_watched(json!({"task": "Open the red box", "max_steps": 4}))
+        .await
 }
 
 fn whep_url(origin: &str, page: &str) -> String {

@@ -21,6 +21,7 @@ pub mod pipeline_file;
 pub mod pyjson;
 pub(crate) mod pyliteral;
 pub mod remote;
+pub mod secret;
 pub mod service;
 pub mod session;
 pub mod shutdown;

@@ -165,16 +165,9 @@ impl RunningTask {
             .env("NEKO_SKIP_INITIAL_FRAMES", skip_frames);
         let serve = Serve::start(command, data.path());
         let api = Api::new(&serve.api, None);
-        let (status, submitted) = api
-            .call(
-                "POST",
-                "/tasks",
-                Some(json!({"task": "Open the red box", "max_steps": 4})),
-            )
+        let (task_id, page) = api
+            .submit_watched(json!({"task": "Open the red box", "max_steps": 4}))
             .await;
-        assert_eq!(status, 201, "{submitted}");
-        let task_id = submitted["task_id"].as_str().unwrap().to_owned();
-        let page = submitted["live_url"].as_str().unwrap().to_owned();
         api.wait_task(&task_id, Duration::from_secs(60), |task| {
             task["status"] == "running" && task["live_url"] == page.as_str()
         })

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 
 use super::branch::{LiveBranch, ViewerError};
+use crate::secret::same;
 
 /// Largest offer accepted.
 const MAX_OFFER_BYTES: usize = 64 * 1024;
@@ -72,6 +73,26 @@ impl Whep {
             .any(|given| same(given.as_bytes(), self.token.as_bytes()))
     }
 
+    /// The branch of `task` (the only one for a single view) when the request carries the
+    /// token; else the status and message to refuse it with.
+    fn admitted(
+        &self,
+        task: Option<&str>,
+        query: &TokenQuery,
+        headers: &HeaderMap,
+    ) -> Result<Arc<LiveBranch>, (StatusCode, &'static str)> {
+        if !self.admits(query, headers) {
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "a viewer token is needed (?token=…)",
+            ));
+        }
+        self.branch(task).ok_or((
+            StatusCode::NOT_FOUND,
+            "no live view of that task here (it is not running on this worker)",
+        ))
+    }
+
     /// The branch of `task` (the only one for a single view).
     fn branch(&self, task: Option<&str>) -> Option<Arc<LiveBranch>> {
         match (&self.views, task) {
@@ -84,11 +105,6 @@ impl Whep {
             (Views::Tasks(_), None) => None,
         }
     }
-}
-
-/// Constant-time equality of two byte strings.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn refused(status: StatusCode, message: impl Into<String>) -> Response {
@@ -167,17 +183,9 @@ async fn answer(
     body: Bytes,
     location: &str,
 ) -> Response {
-    if !whep.admits(&query, &headers) {
-        return refused(
-            StatusCode::UNAUTHORIZED,
-            "a viewer token is needed (?token=…)",
-        );
-    }
-    let Some(branch) = whep.branch(task) else {
-        return refused(
-            StatusCode::NOT_FOUND,
-            "no live view of that task here (it is not running on this worker)",
-        );
+    let branch = match whep.admitted(task, &query, &headers) {
+        Ok(branch) => branch,
+        Err((status, message)) => return refused(status, message),
     };
     let sdp = headers
         .get(header::CONTENT_TYPE)
@@ -224,14 +232,9 @@ async fn leave(
     query: TokenQuery,
     headers: HeaderMap,
 ) -> Response {
-    if !whep.admits(&query, &headers) {
-        return refused(
-            StatusCode::UNAUTHORIZED,
-            "a viewer token is needed (?token=…)",
-        );
-    }
-    let Some(branch) = whep.branch(task) else {
-        return refused(StatusCode::NOT_FOUND, "no live view of that task here");
+    let branch = match whep.admitted(task, &query, &headers) {
+        Ok(branch) => branch,
+        Err((status, message)) => return refused(status, message),
     };
     match tokio::task::spawn_blocking(move || branch.remove_viewer(&viewer)).await {
         Ok(true) => StatusCode::OK.into_response(),

@@ -100,63 +100,47 @@ impl Board {
 
     /// Asks a running task to pause at its next step.
     pub async fn pause(&self, task_id: &str) -> Result<Task, BoardError> {
-        let (task, ()) = self
-            .store
-            .modify(task_id, &mut |task| {
-                require(task, &[TaskStatus::Running, TaskStatus::Paused], "paused")?;
-                task.steering.pause = true;
-                Ok(())
-            })
-            .await?;
-        Ok(task)
+        self.steer(task_id, "paused", |task| task.steering.pause = true)
+            .await
     }
 
     /// A person takes control from the live page: the task pauses, and its picture says a
     /// person is in control, until [`give_back_control`](Self::give_back_control).
     pub async fn take_control(&self, task_id: &str) -> Result<Task, BoardError> {
-        let (task, ()) = self
-            .store
-            .modify(task_id, &mut |task| {
-                require(
-                    task,
-                    &[TaskStatus::Running, TaskStatus::Paused],
-                    "taken over",
-                )?;
-                task.steering.pause = true;
-                task.steering.person = true;
-                Ok(())
-            })
-            .await?;
-        Ok(task)
+        self.steer(task_id, "taken over", |task| {
+            task.steering.pause = true;
+            task.steering.person = true;
+        })
+        .await
     }
 
     /// The person gives control back: the task goes on.
     pub async fn give_back_control(&self, task_id: &str) -> Result<Task, BoardError> {
-        let (task, ()) = self
-            .store
-            .modify(task_id, &mut |task| {
-                require(
-                    task,
-                    &[TaskStatus::Running, TaskStatus::Paused],
-                    "given back",
-                )?;
-                task.steering.pause = false;
-                task.steering.person = false;
-                task.steering.resume_takeover = task.pause_reason == Some(PauseCause::Takeover);
-                Ok(())
-            })
-            .await?;
-        Ok(task)
+        self.steer(task_id, "given back", |task| {
+            task.steering.person = false;
+            lift_pause(task);
+        })
+        .await
     }
 
     /// Lifts a pause (a requested one, or a takeover the person forgot to end).
     pub async fn resume(&self, task_id: &str) -> Result<Task, BoardError> {
+        self.steer(task_id, "resumed", lift_pause).await
+    }
+
+    /// Applies `change` to the steering of a running or paused task (`verb` names the change
+    /// in the conflict error of a task in another state).
+    async fn steer(
+        &self,
+        task_id: &str,
+        verb: &'static str,
+        change: impl Fn(&mut Task) + Send + Sync,
+    ) -> Result<Task, BoardError> {
         let (task, ()) = self
             .store
             .modify(task_id, &mut |task| {
-                require(task, &[TaskStatus::Running, TaskStatus::Paused], "resumed")?;
-                task.steering.pause = false;
-                task.steering.resume_takeover = task.pause_reason == Some(PauseCause::Takeover);
+                require(task, &[TaskStatus::Running, TaskStatus::Paused], verb)?;
+                change(task);
                 Ok(())
             })
             .await?;
@@ -298,6 +282,12 @@ impl Board {
         };
         self.publish(&task.task_id, &event).await;
     }
+}
+
+/// Lifts a requested pause; a task paused by a takeover goes on too (`resume_takeover`).
+fn lift_pause(task: &mut Task) {
+    task.steering.pause = false;
+    task.steering.resume_takeover = task.pause_reason == Some(PauseCause::Takeover);
 }
 
 /// Refuses the change unless the task is in one of `allowed`.

@@ -172,9 +172,17 @@ impl Api {
 
     /// Submits a task; its id.
     pub async fn submit(&self, body: Value) -> String {
+        self.submit_watched(body).await.0
+    }
+
+    /// Submits a task; its id and its live page (`live_url`).
+    pub async fn submit_watched(&self, body: Value) -> (String, String) {
         let (status, answer) = self.call("POST", "/tasks", Some(body)).await;
         assert_eq!(status, 201, "{answer}");
-        answer["task_id"].as_str().unwrap().to_owned()
+        (
+            answer["task_id"].as_str().unwrap().to_owned(),
+            answer["live_url"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Polls the task until `check` accepts it (or panics after `limit`).

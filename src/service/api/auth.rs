@@ -12,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ErrorBody;
+use crate::secret::same;
 
 /// Shortest token accepted (a guessable token is worse than none: it looks safe).
 pub const MIN_TOKEN_CHARS: usize = 16;
@@ -111,11 +112,6 @@ fn read_token(path: &Path) -> Result<String, AccessError> {
         return Err(AccessError::FileTooLarge(path.to_owned()));
     }
     Ok(std::fs::read_to_string(path).map_err(io)?.trim().to_owned())
-}
-
-/// Compares without stopping at the first difference (the time says nothing about the token).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Middleware: `401` with a JSON body unless the request may pass.

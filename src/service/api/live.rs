@@ -23,6 +23,7 @@ use utoipa_axum::routes;
 use super::ApiState;
 use super::error::{ApiError, ErrorBody};
 use super::tasks::{EventParams, events, screenshot};
+use crate::secret::same;
 
 /// The page, served as it is (no build step).
 const PAGE: &str = include_str!("live.html");
@@ -76,14 +77,7 @@ impl LiveAccess {
     /// Whether `given` is `task_id`'s viewer token (constant time).
     fn admits(&self, task_id: &str, given: Option<&str>) -> bool {
         let expected = self.token(task_id);
-        given.is_some_and(|given| {
-            given.len() == expected.len()
-                && given
-                    .bytes()
-                    .zip(expected.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        })
+        given.is_some_and(|given| same(given.as_bytes(), expected.as_bytes()))
     }
 
     fn check(&self, task_id: &str, query: &ViewerQuery) -> Result<(), ApiError> {
