@@ -1,7 +1,9 @@
 //! The live view: of `neko-agent run --live`, and of a service task through the API. A WHEP
-//! viewer (webrtcbin, offering as a browser does) receives the room's video as the agent sees
-//! it, scaled as configured, with the crosshair drawn on the point the agent clicked and the
-//! banner while a person has control; a wrong token or a bad offer is refused.
+//! viewer (webrtcbin, offering VP8 and H.264 as a browser does) receives the room's video as the
+//! agent sees it, in the codec configured, scaled as configured, with the crosshair drawn on the
+//! point the agent clicked and the banner while a person has control; a wrong token or a bad
+//! offer is refused. Chromium plays the page's H.264 stream (what machines with a hardware
+//! encoder send).
 
 mod common;
 
@@ -20,8 +22,8 @@ fn fixture() -> String {
     format!("{}/models/showui-fixture", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Whether an RGB pixel is the crosshair's magenta (VP8 and 4:2:0 blur it; the red region under
-/// it has almost no blue).
+/// Whether an RGB pixel is the crosshair's magenta (the codec and 4:2:0 blur it; the red region
+/// under it has almost no blue).
 fn magenta([r, g, b]: [u8; 3]) -> bool {
     r > 90 && b > 100 && g < 80
 }
@@ -32,11 +34,23 @@ fn red([r, g, b]: [u8; 3]) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whep_viewer_watches_the_agent_click_with_the_crosshair_drawn_in_vp8() {
+    watch_the_agent_click("vp8", "VP8").await;
+}
+
+/// The H.264 branch, as a machine with a hardware encoder sends it (x264 here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whep_viewer_watches_the_agent_click_with_the_crosshair_drawn_in_h264() {
+    watch_the_agent_click("h264", "H264").await;
+}
+
+/// `run --live --live-codec <codec>` watched by a WHEP viewer, which receives `encoding`: the
+/// red region, then the crosshair on the click, at the configured size.
 #[expect(
     clippy::await_holding_lock,
     reason = "the lock only serialises media tests"
 )]
-async fn a_whep_viewer_watches_the_agent_click_with_the_crosshair_drawn() {
+async fn watch_the_agent_click(codec: &str, encoding: &str) {
     let _media = common::MEDIA.lock().unwrap_or_else(|e| e.into_inner());
     common::init();
     let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
@@ -52,6 +66,8 @@ async fn a_whep_viewer_watches_the_agent_click_with_the_crosshair_drawn() {
         "320",
         "--live-fps",
         "15",
+        "--live-codec",
+        codec,
         // Time for the viewer to see the desktop before the first step.
         "--skip-initial-frames",
         "45",
@@ -117,6 +133,7 @@ async fn a_whep_viewer_watches_the_agent_click_with_the_crosshair_drawn() {
         frames.load(Ordering::Relaxed)
     );
     assert_eq!(*size.lock().unwrap(), (320, 180), "the configured size");
+    assert_eq!(viewer.codec().as_deref(), Some(encoding), "{report}");
     let seen = seen.lock().unwrap().clone();
     assert!(
         clean.load(Ordering::Relaxed),
@@ -153,15 +170,17 @@ struct RunningTask {
 }
 
 impl RunningTask {
-    /// Starts the room and `serve`, submits a task and waits until it runs; its first step
-    /// comes after `skip_frames` frames (time for viewers and people to act first).
-    async fn start(skip_frames: &str) -> Self {
+    /// Starts the room and `serve` (live views in `codec`), submits a task and waits until it
+    /// runs; its first step comes after `skip_frames` frames (time for viewers and people to act
+    /// first).
+    async fn start(codec: &str, skip_frames: &str) -> Self {
         let room = TestRoom::start(RoomConfig::loopback(640, 360, 15)).await;
         let data = tempfile::tempdir().unwrap();
         let mut command =
             service_command("serve", &room.base_url(), &model_fixture("showui-fixture"));
         command
             .env("NEKO_LIVE_WIDTH", "320")
+            .env("NEKO_LIVE_CODEC", codec)
             .env("NEKO_SKIP_INITIAL_FRAMES", skip_frames);
         let serve = Serve::start(command, data.path());
         let api = Api::new(&serve.api, None);
@@ -202,7 +221,7 @@ async fn a_task_s_live_view_through_the_api_shows_the_takeover_banner() {
         task_id,
         page,
         origin,
-    } = RunningTask::start("60").await;
+    } = RunningTask::start("auto", "60").await;
     let token = page.split("token=").nth(1).unwrap().to_owned();
 
     // The page needs the viewer token; the API token does not open it, the viewer token does.
@@ -327,8 +346,8 @@ struct Sample {
     crosshair: [u8; 4],
 }
 
-/// The live page in a real browser (Debian's Chromium, headless, driven by playwright-core): the
-/// video plays at the configured size, "Take control" pauses the task and the banner appears in
+/// The live page in a real browser (Debian's Chromium, headless, driven by playwright-core), sent
+/// H.264 as machines with a hardware encoder send it: the video plays at the configured size, "Take control" pauses the task and the banner appears in
 /// the video, and after "Give back" the step log shows the first step and a photograph of the
 /// page shows the crosshair on the clicked red region.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,7 +373,7 @@ async fn the_live_page_plays_in_chromium_and_takes_control() {
         task_id,
         page,
         origin,
-    } = RunningTask::start("150").await;
+    } = RunningTask::start("h264", "150").await;
     let page = format!("{origin}{page}");
     let photo = data.path().join("live-page.png");
     let (x, y) = ((0.13 * 320.0) as u32 - 7, (0.24 * 180.0) as u32);

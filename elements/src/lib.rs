@@ -1,4 +1,5 @@
-//! GStreamer elements that join Neko v3 rooms, and the Neko protocol client they are built on.
+//! GStreamer elements that join Neko v3 rooms, the Neko protocol client they are built on, and
+//! the real-time encoder a room's live viewers watch through.
 //!
 //! The plugin is `neko`; applications that link this crate call [`plugin_register_static`]
 //! instead of loading it from `GST_PLUGIN_PATH`.
@@ -6,6 +7,7 @@
 pub mod client;
 pub(crate) mod codecs;
 pub mod log_limit;
+pub mod nekoliveenc;
 pub mod nekosink;
 pub mod nekosrc;
 pub mod protocol;
@@ -16,7 +18,8 @@ pub mod webrtc;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), gst::glib::BoolError> {
     nekosrc::register(plugin)?;
-    nekosink::register(plugin)
+    nekosink::register(plugin)?;
+    nekoliveenc::register(plugin)
 }
 
 gst::plugin_define!(

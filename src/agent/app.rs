@@ -503,6 +503,8 @@ impl RoomSession {
             ("audio".to_owned(), wants_audio(args).to_string()),
             ("live_width".to_owned(), args.live_width.to_string()),
             ("live_fps".to_owned(), args.live_fps.to_string()),
+            ("live_codec".to_owned(), args.live_codec.nick().to_owned()),
+            ("live_bitrate".to_owned(), args.live_bitrate.to_string()),
         ]);
         let failures = Failures::default();
         let sink = failures.clone();
@@ -776,6 +778,12 @@ pub fn agent_config(args: &RunArgs) -> Result<AgentConfig, Vec<String>> {
     }
     if args.live.is_some() && !(1..=60).contains(&args.live_fps) {
         problems.push("--live-fps/NEKO_LIVE_FPS must be from 1 to 60".into());
+    }
+    if args.live.is_some() && !(100_000..=50_000_000).contains(&args.live_bitrate) {
+        problems.push(
+            "--live-bitrate/NEKO_LIVE_BITRATE must be from 100000 to 50000000 bits per second"
+                .into(),
+        );
     }
     if args.capture && (args.sandbox_rooms > 1 || !args.also_rooms.is_empty()) {
         problems.push(

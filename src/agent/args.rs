@@ -112,6 +112,13 @@ pub struct RunArgs {
     /// Most viewers of the live view at once.
     #[arg(long, env = "NEKO_LIVE_MAX_VIEWERS", default_value_t = 8)]
     pub live_max_viewers: usize,
+    /// Codec of the live view: auto (H.264 on a hardware encoder when the machine has one,
+    /// VP8 otherwise), h264 (hardware encoder when present, x264 otherwise) or vp8.
+    #[arg(long, env = "NEKO_LIVE_CODEC", value_enum, default_value_t = LiveCodecArg::Auto)]
+    pub live_codec: LiveCodecArg,
+    /// Bit rate of the live view, in bits per second.
+    #[arg(long, env = "NEKO_LIVE_BITRATE", default_value_t = 1_500_000)]
+    pub live_bitrate: u32,
     /// More rooms to run the same task in at the same time, on the one loaded model (their steps
     /// are batched into shared model calls): Neko base URLs, logged in with the same
     /// --username/--password. Repeat the flag or separate the URLs with commas.
@@ -130,4 +137,27 @@ pub struct RunArgs {
     /// Where and how `--capture` records.
     #[command(flatten)]
     pub capture_options: CaptureOptions,
+}
+
+/// `--live-codec`: what the live view encodes to (the `codec` of the pipeline file's
+/// `nekoliveenc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LiveCodecArg {
+    /// H.264 on a hardware encoder when present, VP8 otherwise.
+    Auto,
+    /// H.264, on a hardware encoder when present.
+    H264,
+    /// VP8.
+    Vp8,
+}
+
+impl LiveCodecArg {
+    /// The value `nekoliveenc`'s `codec` property takes.
+    pub fn nick(self) -> &'static str {
+        match self {
+            LiveCodecArg::Auto => "auto",
+            LiveCodecArg::H264 => "h264",
+            LiveCodecArg::Vp8 => "vp8",
+        }
+    }
 }

@@ -1,11 +1,11 @@
 //! The live branch of the agent's pipeline file and its viewers.
 //!
 //! The pipeline file tees the decoded frames into a branch that scales, rate-limits, marks
-//! (`overlaycomposition name=live_marks`, `textoverlay name=live_text`) and encodes them to VP8,
-//! ending in `tee name=live`. A `valve name=live_valve` at its head stays shut while nobody
-//! watches, so nothing is converted or encoded then. Each viewer is a leaky queue, its own
-//! RTP payloader (with the payload type its offer chose) and a `webrtcbin` answering its WHEP
-//! offer; a slow viewer's queue drops frames and never holds the branch, let alone the agent's
+//! (`overlaycomposition name=live_marks`, `textoverlay name=live_text`) and encodes them (H.264
+//! or VP8), ending in `tee name=live`. A `valve name=live_valve` at its head stays shut while
+//! nobody watches, so nothing is converted or encoded then. Each viewer is a leaky queue, its own
+//! RTP payloader for the codec found at the tee (with the payload type its offer gives it) and a
+//! `webrtcbin` answering its WHEP offer; a slow viewer's queue drops frames and never holds the branch, let alone the agent's
 //! appsink (the branch starts with a leaky queue of its own).
 
 use std::collections::HashMap;
@@ -15,6 +15,7 @@ use std::time::Duration;
 use gst::prelude::*;
 use gst_webrtc::{WebRTCSDPType, WebRTCSessionDescription};
 
+use super::codec::ViewCodec;
 use super::marks::Marks;
 
 /// Names the pipeline file gives the branch's elements.
@@ -29,7 +30,7 @@ const GATHERING_LIMIT: Duration = Duration::from_secs(5);
 /// Why a viewer could not be added.
 #[derive(Debug, thiserror::Error)]
 pub enum ViewerError {
-    /// The offer is not SDP, or offers no VP8 video.
+    /// The offer is not SDP, or does not offer the codec the live view sends.
     #[error("the offer cannot be answered: {0}")]
     Offer(String),
     /// As many viewers as allowed are watching.
@@ -124,9 +125,14 @@ impl LiveBranch {
     pub fn add_viewer(self: &Arc<Self>, id: &str, offer: &str) -> Result<String, ViewerError> {
         let offer = gst_sdp::SDPMessage::parse_buffer(offer.as_bytes())
             .map_err(|_| ViewerError::Offer("it is not SDP".into()))?;
-        let payload = vp8_payload_type(&offer).ok_or_else(|| {
-            ViewerError::Offer("it offers no VP8 video (the live view sends VP8)".into())
+        let codec = ViewCodec::feeding(&self.output).ok_or_else(|| {
+            ViewerError::Session(
+                "the live branch's encoder makes neither H.264 nor VP8 (see the encoder before `tee name=live` in the pipeline file)".into(),
+            )
         })?;
+        let offered = codec
+            .offered(&offer)
+            .ok_or_else(|| ViewerError::Offer(codec.missing_from_offer()))?;
         {
             let viewers = self.viewers.lock().unwrap_or_else(PoisonError::into_inner);
             if viewers.len() >= self.max_viewers {
@@ -144,9 +150,7 @@ impl LiveBranch {
         queue.set_property("max-size-buffers", 30u32);
         queue.set_property("max-size-time", 0u64);
         queue.set_property("max-size-bytes", 0u32);
-        let payloader = make("rtpvp8pay")?;
-        payloader.set_property("pt", payload);
-        payloader.set_property_from_str("picture-id-mode", "15-bit");
+        let payloader = offered.payloader().map_err(|e| session(&e))?;
         let webrtcbin = make("webrtcbin")?;
         webrtcbin.set_property_from_str("bundle-policy", "max-bundle");
         let elements = [queue.clone(), payloader.clone(), webrtcbin.clone()];
@@ -172,19 +176,13 @@ impl LiveBranch {
                 .ok_or_else(|| session(&"webrtcbin gave no sink pad"))?;
             payloader
                 .static_pad("src")
-                .expect("rtpvp8pay has a src pad")
+                .expect("an RTP payloader has a src pad")
                 .link(&sink)
                 .map_err(|e| session(&e))?;
             if let Some(transceiver) =
                 sink.property::<Option<gst_webrtc::WebRTCRTPTransceiver>>("transceiver")
             {
-                let caps = gst::Caps::builder("application/x-rtp")
-                    .field("media", "video")
-                    .field("encoding-name", "VP8")
-                    .field("payload", payload as i32)
-                    .field("clock-rate", 90000i32)
-                    .build();
-                transceiver.set_property("codec-preferences", caps);
+                transceiver.set_property("codec-preferences", offered.rtp_caps());
                 transceiver.set_direction(gst_webrtc::WebRTCRTPTransceiverDirection::Sendonly);
             }
             for element in &elements {
@@ -212,7 +210,12 @@ impl LiveBranch {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id.to_owned(), Viewer { tee_pad, elements });
         self.opened();
-        gst::debug!(crate::live::CAT, "viewer {id} added");
+        gst::debug!(
+            crate::live::CAT,
+            "viewer {id} added ({} as payload type {})",
+            codec.encoding_name(),
+            offered.payload
+        );
         Ok(answer)
     }
 
@@ -273,22 +276,6 @@ impl Drop for LiveBranch {
     }
 }
 
-/// The payload type the offer gives VP8 in its first video section.
-fn vp8_payload_type(offer: &gst_sdp::SDPMessage) -> Option<u32> {
-    let video = offer.medias().find(|m| m.media() == Some("video"))?;
-    video.attributes().find_map(|attribute| {
-        if attribute.key() != "rtpmap" {
-            return None;
-        }
-        let (payload, codec) = attribute.value()?.split_once(' ')?;
-        codec
-            .to_ascii_uppercase()
-            .starts_with("VP8/")
-            .then(|| payload.parse().ok())
-            .flatten()
-    })
-}
-
 /// Sets `offer` on `webrtcbin`, answers it and waits for ICE gathering; the answer's SDP text.
 fn negotiate(webrtcbin: &gst::Element, offer: gst_sdp::SDPMessage) -> Result<String, ViewerError> {
     let failed = |what: &str| ViewerError::Session(what.to_owned());
@@ -326,23 +313,4 @@ fn negotiate(webrtcbin: &gst::Element, offer: gst_sdp::SDPMessage) -> Result<Str
         .sdp()
         .as_text()
         .map_err(|_| failed("the answer cannot be written as SDP"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_vp8_payload_type_is_read_from_the_offer() {
-        gst::init().unwrap();
-        let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
-                   m=video 9 UDP/TLS/RTP/SAVPF 102 120\r\nc=IN IP4 0.0.0.0\r\n\
-                   a=rtpmap:102 H264/90000\r\na=rtpmap:120 VP8/90000\r\na=recvonly\r\n";
-        let offer = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
-        assert_eq!(vp8_payload_type(&offer), Some(120));
-        let audio_only = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
-                          m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n";
-        let offer = gst_sdp::SDPMessage::parse_buffer(audio_only.as_bytes()).unwrap();
-        assert_eq!(vp8_payload_type(&offer), None);
-    }
 }

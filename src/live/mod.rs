@@ -1,13 +1,14 @@
 //! Live view: the room's video as the agent receives it, scaled, rate-limited, marked with the
 //! agent's state (the last action's point, the step and action, a banner while a person has
-//! control) and encoded to VP8, for any number of WHEP viewers, built from a branch of the
-//! agent's pipeline file.
+//! control) and encoded (H.264 on a hardware encoder when present, VP8 otherwise), for any
+//! number of WHEP viewers, built from a branch of the agent's pipeline file.
 //!
 //! GStreamer 1.22 (Debian 12) has no `whepserversink` (gst-plugins-rs builds it against newer
 //! GStreamer), so the WHEP side is this module's own HTTP handler driving one `webrtcbin` per
 //! viewer.
 
 mod branch;
+mod codec;
 mod marks;
 mod whep;
 

@@ -1,7 +1,8 @@
-//! A WHEP viewer for the tests: `webrtcbin` offering to receive VP8, the offer `POST`ed to a
-//! WHEP URL, the answer applied, and every decoded frame handed to a callback as RGB.
+//! A WHEP viewer for the tests: `webrtcbin` offering to receive VP8 or H.264 (as browsers do),
+//! the offer `POST`ed to a WHEP URL, the answer applied, and every decoded frame handed to a
+//! callback as RGB.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
@@ -27,6 +28,14 @@ pub struct Viewer {
     pipeline: gst::Pipeline,
     /// The viewer's resource (the `Location` of the answer), for `DELETE`.
     pub location: String,
+    codec: Arc<Mutex<Option<String>>>,
+}
+
+impl Viewer {
+    /// The `encoding-name` of the video received (`VP8`, `H264`), once it arrives.
+    pub fn codec(&self) -> Option<String> {
+        self.codec.lock().unwrap().clone()
+    }
 }
 
 impl Drop for Viewer {
@@ -64,21 +73,41 @@ async fn connect_with(url: &str, on_frame: Option<OnFrame>) -> Result<Viewer, Re
     let webrtcbin = gst::ElementFactory::make("webrtcbin").build().unwrap();
     webrtcbin.set_property_from_str("bundle-policy", "max-bundle");
     pipeline.add(&webrtcbin).unwrap();
-    let caps = gst::Caps::builder("application/x-rtp")
-        .field("media", "video")
-        .field("encoding-name", "VP8")
-        .field("payload", 96i32)
-        .field("clock-rate", 90000i32)
+    let rtp = |name: &str, payload: i32| {
+        gst::Structure::builder("application/x-rtp")
+            .field("media", "video")
+            .field("encoding-name", name)
+            .field("payload", payload)
+            .field("clock-rate", 90000i32)
+    };
+    let caps = gst::Caps::builder_full()
+        .structure(rtp("VP8", 96).build())
+        .structure(
+            rtp("H264", 102)
+                .field("packetization-mode", "1")
+                .field("profile-level-id", "42e01f")
+                .build(),
+        )
         .build();
     webrtcbin.emit_by_name::<gst_webrtc::WebRTCRTPTransceiver>(
         "add-transceiver",
         &[&gst_webrtc::WebRTCRTPTransceiverDirection::Recvonly, &caps],
     );
     let bin = pipeline.clone();
+    let codec = Arc::new(Mutex::new(None));
+    let received = codec.clone();
     webrtcbin.connect_pad_added(move |_, pad| {
         if pad.direction() != gst::PadDirection::Src {
             return;
         }
+        let name = pad
+            .current_caps()
+            .and_then(|caps| {
+                caps.structure(0)
+                    .and_then(|s| s.get::<String>("encoding-name").ok())
+            })
+            .unwrap_or_default();
+        *received.lock().unwrap() = Some(name.clone());
         let Some(on_frame) = on_frame.clone() else {
             let sink = gst::ElementFactory::make("fakesink")
                 .property("sync", false)
@@ -89,8 +118,14 @@ async fn connect_with(url: &str, on_frame: Option<OnFrame>) -> Result<Viewer, Re
             pad.link(&sink.static_pad("sink").unwrap()).unwrap();
             return;
         };
+        let decoder = match name.as_str() {
+            "H264" => "rtph264depay ! h264parse ! avdec_h264",
+            _ => "rtpvp8depay ! vp8dec",
+        };
         let decode = gst::parse::bin_from_description(
-            "rtpvp8depay ! vp8dec ! videoconvert ! video/x-raw,format=RGB ! appsink name=out sync=false",
+            &format!(
+                "{decoder} ! videoconvert ! video/x-raw,format=RGB ! appsink name=out sync=false"
+            ),
             true,
         )
         .unwrap();
@@ -177,5 +212,9 @@ async fn connect_with(url: &str, on_frame: Option<OnFrame>) -> Result<Viewer, Re
     let promise = gst::Promise::new();
     webrtcbin.emit_by_name::<()>("set-remote-description", &[&answer, &promise]);
     promise.wait();
-    Ok(Viewer { pipeline, location })
+    Ok(Viewer {
+        pipeline,
+        location,
+        codec,
+    })
 }
