@@ -11,7 +11,8 @@
 //!
 //! The bench's own viewers receive without decoding, so what is measured is the sender.
 //!
-//! `cargo bench --bench live` (needs `bash scripts/setup-browser.sh` for part 2)
+//! `cargo bench --bench live` (needs `bash scripts/setup-browser.sh` for part 2); the view's
+//! codec is the service's default (`auto`) or `NEKO_LIVE_CODEC` (`h264`, `vp8`).
 
 #[path = "../tests/common/service.rs"]
 #[allow(dead_code, reason = "the test helpers serve the tests too")]
@@ -91,6 +92,10 @@ fn whep_url(origin: &str, page: &str) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     init_gstreamer();
+    println!(
+        "live view codec: {}",
+        std::env::var("NEKO_LIVE_CODEC").unwrap_or_else(|_| "auto".into())
+    );
     let room = TestRoom::start(RoomConfig::loopback(1280, 720, 30)).await;
     let data = tempfile::tempdir().unwrap();
     let mut command = service_command("serve", &room.base_url(), &fixture("showui-fixture"));
