@@ -502,7 +502,6 @@ impl RoomSession {
             ("decoder".to_owned(), args.decoder.clone()),
             ("audio".to_owned(), wants_audio(args).to_string()),
             ("live_width".to_owned(), args.live_width.to_string()),
-            ("live_fps".to_owned(), args.live_fps.to_string()),
             ("live_codec".to_owned(), args.live_codec.nick().to_owned()),
             ("live_bitrate".to_owned(), args.live_bitrate.to_string()),
         ]);
@@ -516,7 +515,7 @@ impl RoomSession {
         )?;
         // The live branch, when the pipeline file has one (shut until someone watches).
         let live = link.pipeline().and_then(|pipeline| {
-            LiveBranch::attach(pipeline, Marks::new(), args.live_max_viewers).ok()
+            LiveBranch::attach(pipeline, Marks::new(), args.live_fps, args.live_max_viewers).ok()
         });
         let voice = if args.voice {
             match open_voice(args, &session, &failures) {

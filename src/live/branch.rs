@@ -1,6 +1,6 @@
 //! The live branch of the agent's pipeline file and its viewers.
 //!
-//! The pipeline file tees the decoded frames into a branch that scales, rate-limits, marks
+//! The pipeline file tees the decoded frames into a branch that scales, marks
 //! (`overlaycomposition name=live_marks`, `textoverlay name=live_text`) and encodes them (H.264
 //! or VP8), ending in `tee name=live`. A `valve name=live_valve` at its head stays shut while
 //! nobody watches, so nothing is converted or encoded then. Each viewer is a leaky queue, its own
@@ -17,6 +17,7 @@ use gst_webrtc::{WebRTCSDPType, WebRTCSessionDescription};
 
 use super::codec::ViewCodec;
 use super::marks::Marks;
+use super::rate::RateGate;
 
 /// Names the pipeline file gives the branch's elements.
 const VALVE: &str = "live_valve";
@@ -73,11 +74,12 @@ impl std::fmt::Debug for LiveBranch {
 }
 
 impl LiveBranch {
-    /// Finds the live branch in `pipeline`, draws `marks` on it and keeps it shut until a viewer
-    /// comes; at most `max_viewers` at once.
+    /// Finds the live branch in `pipeline`, lets at most `fps` frames a second through it, draws
+    /// `marks` on it and keeps it shut until a viewer comes; at most `max_viewers` at once.
     pub fn attach(
         pipeline: &gst::Pipeline,
         marks: Marks,
+        fps: u32,
         max_viewers: usize,
     ) -> Result<Arc<Self>, NoLiveBranch> {
         let find = |name| pipeline.by_name(name).ok_or(NoLiveBranch);
@@ -86,6 +88,9 @@ impl LiveBranch {
         let text = find(TEXT)?;
         let output = find(OUTPUT)?;
         valve.set_property("drop", true);
+        if let Some(pad) = valve.static_pad("src") {
+            RateGate::install(&pad, fps);
+        }
         marks.show_text_on(text);
         let drawn = marks.clone();
         overlay.connect("draw", false, move |values| {

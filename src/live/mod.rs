@@ -10,6 +10,7 @@
 mod branch;
 mod codec;
 mod marks;
+mod rate;
 mod whep;
 
 use std::sync::LazyLock;

@@ -127,16 +127,25 @@ impl NekoLiveEnc {
             .build()
             .map_err(|e| failed(&e))?;
         for (name, value) in candidate.settings(rate) {
-            // Versions differ in what they offer; a setting an encoder lacks is left out.
-            if encoder.find_property(name).is_some() {
-                encoder.set_property_from_str(name, &value);
-            } else {
+            // Versions differ in what they offer: a setting an encoder lacks, or a value it does
+            // not take, is left at the encoder's default.
+            let Some(pspec) = encoder.find_property(name) else {
                 gst::debug!(
                     CAT,
                     imp = self,
                     "{} has no property {name}",
                     candidate.factory
                 );
+                continue;
+            };
+            match glib::Value::deserialize_with_pspec(&value, &pspec) {
+                Ok(parsed) => encoder.set_property_from_value(name, &parsed),
+                Err(_) => gst::warning!(
+                    CAT,
+                    imp = self,
+                    "{} does not take {name}={value}; left at its default",
+                    candidate.factory
+                ),
             }
         }
         let mut chain = vec![encoder];
