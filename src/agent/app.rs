@@ -517,6 +517,14 @@ impl RoomSession {
         let live = link.pipeline().and_then(|pipeline| {
             LiveBranch::attach(pipeline, Marks::new(), args.live_fps, args.live_max_viewers).ok()
         });
+        // An error in the live view stops the view, not the agent.
+        if let Some(live) = &live {
+            let live = Arc::downgrade(live);
+            link.offer_errors_to(Arc::new(move |source, text| {
+                live.upgrade()
+                    .is_some_and(|live| live.take_error(source, text))
+            }));
+        }
         let voice = if args.voice {
             match open_voice(args, &session, &failures) {
                 Ok(voice) => Some(voice),

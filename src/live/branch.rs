@@ -9,6 +9,7 @@
 //! appsink (the branch starts with a leaky queue of its own).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -40,6 +41,9 @@ pub enum ViewerError {
     /// GStreamer refused to build or negotiate the viewer's elements.
     #[error("the viewer's WebRTC session failed: {0}")]
     Session(String),
+    /// An element of the branch failed earlier; the agent goes on without a live view.
+    #[error("the live view stopped after an error ({0}); the agent goes on without it")]
+    Stopped(String),
 }
 
 /// The pipeline file has no live branch.
@@ -60,6 +64,12 @@ pub struct LiveBranch {
     pipeline: gst::Pipeline,
     valve: gst::Element,
     output: gst::Element,
+    /// The branch's own elements, from its head (the queue off the decoded frames) to `output`.
+    members: Vec<gst::Element>,
+    /// Set when one of them failed: from then on nothing enters the branch.
+    failed: Arc<AtomicBool>,
+    /// What failed, for viewers who come later.
+    failure: Mutex<Option<String>>,
     marks: Marks,
     max_viewers: usize,
     viewers: Mutex<HashMap<String, Viewer>>,
@@ -91,6 +101,20 @@ impl LiveBranch {
         if let Some(pad) = valve.static_pad("src") {
             RateGate::install(&pad, fps);
         }
+        let members = members(&valve, &output);
+        let failed = Arc::new(AtomicBool::new(false));
+        // Once the branch failed its head drops every frame, so the error never travels back
+        // into the tee that feeds the agent.
+        if let Some(pad) = members.first().and_then(|head| head.static_pad("sink")) {
+            let failed = failed.clone();
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                if failed.load(Ordering::Relaxed) {
+                    gst::PadProbeReturn::Drop
+                } else {
+                    gst::PadProbeReturn::Ok
+                }
+            });
+        }
         marks.show_text_on(text);
         let drawn = marks.clone();
         overlay.connect("draw", false, move |values| {
@@ -106,6 +130,9 @@ impl LiveBranch {
             pipeline: pipeline.clone(),
             valve,
             output,
+            members,
+            failed,
+            failure: Mutex::new(None),
             marks,
             max_viewers,
             viewers: Mutex::new(HashMap::new()),
@@ -128,6 +155,9 @@ impl LiveBranch {
     /// Answers a viewer's WHEP `offer` (SDP text) with a complete answer (ICE candidates
     /// included) and starts sending to it as `id`. Blocks while the session negotiates.
     pub fn add_viewer(self: &Arc<Self>, id: &str, offer: &str) -> Result<String, ViewerError> {
+        if let Some(failure) = self.failure() {
+            return Err(ViewerError::Stopped(failure));
+        }
         let offer = gst_sdp::SDPMessage::parse_buffer(offer.as_bytes())
             .map_err(|_| ViewerError::Offer("it is not SDP".into()))?;
         let codec = ViewCodec::feeding(&self.output).ok_or_else(|| {
@@ -247,8 +277,76 @@ impl LiveBranch {
         true
     }
 
+    /// Takes a pipeline error posted by `source` when it comes from the live view: a viewer's
+    /// element drops that viewer, one of the branch's own elements stops the branch (its
+    /// viewers are dropped, later ones refused with the error). The agent goes on either way.
+    /// False for errors from elsewhere, which stay the session's.
+    pub fn take_error(self: &Arc<Self>, source: &gst::Object, text: &str) -> bool {
+        let Some(element) = self.top_level(source) else {
+            return false;
+        };
+        let viewer = self
+            .viewers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|(_, viewer)| viewer.elements.contains(&element))
+            .map(|(id, _)| id.clone());
+        // Off the posting thread: removing elements there could deadlock.
+        let branch = self.clone();
+        if let Some(id) = viewer {
+            tracing::warn!(viewer = %id, error = %text, "a live viewer's session failed; it is dropped");
+            std::thread::spawn(move || branch.remove_viewer(&id));
+            return true;
+        }
+        if !self.members.contains(&element) {
+            return false;
+        }
+        tracing::warn!(error = %text, element = %element.name(), "the live view stopped; the agent goes on without it");
+        self.failed.store(true, Ordering::Relaxed);
+        self.valve.set_property("drop", true);
+        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(text.to_owned());
+        std::thread::spawn(move || {
+            let ids: Vec<String> = branch
+                .viewers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .keys()
+                .cloned()
+                .collect();
+            for id in ids {
+                branch.remove_viewer(&id);
+            }
+        });
+        true
+    }
+
+    /// What stopped the branch, if something did.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The element directly in the pipeline that holds `object` (or is it).
+    fn top_level(&self, object: &gst::Object) -> Option<gst::Element> {
+        let pipeline = self.pipeline.upcast_ref::<gst::Object>();
+        let mut object = object.clone();
+        loop {
+            let parent = object.parent()?;
+            if &parent == pipeline {
+                return object.downcast().ok();
+            }
+            object = parent;
+        }
+    }
+
     /// A viewer came: the branch flows, starting with a key frame.
     fn opened(&self) {
+        if self.failed.load(Ordering::Relaxed) {
+            return;
+        }
         self.valve.set_property("drop", false);
         let event = gst_video::UpstreamForceKeyUnitEvent::builder()
             .all_headers(true)
@@ -279,6 +377,30 @@ impl Drop for LiveBranch {
             self.remove_viewer(&id);
         }
     }
+}
+
+/// The branch's elements: the one feeding `valve` (its leaky queue), `valve`, and every
+/// element downstream of it up to `output`.
+fn members(valve: &gst::Element, output: &gst::Element) -> Vec<gst::Element> {
+    let neighbour = |element: &gst::Element, pad: &str| {
+        element
+            .static_pad(pad)
+            .and_then(|pad| pad.peer())
+            .and_then(|peer| peer.parent_element())
+    };
+    let mut members: Vec<gst::Element> = neighbour(valve, "sink").into_iter().collect();
+    let mut element = Some(valve.clone());
+    while let Some(current) = element {
+        if members.contains(&current) {
+            break;
+        }
+        members.push(current.clone());
+        if &current == output {
+            break;
+        }
+        element = neighbour(&current, "src");
+    }
+    members
 }
 
 /// Sets `offer` on `webrtcbin`, answers it and waits for ICE gathering; the answer's SDP text.
@@ -318,4 +440,85 @@ fn negotiate(webrtcbin: &gst::Element, offer: gst_sdp::SDPMessage) -> Result<Str
         .sdp()
         .as_text()
         .map_err(|_| failed("the answer cannot be written as SDP"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+
+    use gst_app::AppSink;
+
+    use super::*;
+
+    /// An element of the branch that fails (here on its third frame) stops the
+    /// live view, is not the session's error, and the agent's frames go on.
+    #[test]
+    fn a_failing_branch_stops_the_view_and_not_the_agent() {
+        gst::init().unwrap();
+        let pipeline = gst::parse::launch(
+            "videotestsrc is-live=true ! video/x-raw,width=160,height=90,framerate=30/1 ! tee name=decoded \
+             decoded. ! appsink name=frames sync=false max-buffers=1 drop=true \
+             decoded. ! queue leaky=downstream max-size-buffers=1 max-size-time=0 max-size-bytes=0 \
+               ! valve name=live_valve drop=true ! videoconvert \
+               ! overlaycomposition name=live_marks ! textoverlay name=live_text \
+               ! identity error-after=3 ! tee name=live allow-not-linked=true",
+        )
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let branch: Arc<OnceLock<std::sync::Weak<LiveBranch>>> = Arc::default();
+        let fatal = Arc::new(Mutex::new(Vec::<String>::new()));
+        {
+            let (branch, fatal) = (branch.clone(), fatal.clone());
+            pipeline.bus().unwrap().set_sync_handler(move |_, message| {
+                if let gst::MessageView::Error(error) = message.view() {
+                    let text = error.error().to_string();
+                    let taken = branch
+                        .get()
+                        .and_then(std::sync::Weak::upgrade)
+                        .zip(message.src())
+                        .is_some_and(|(branch, source)| branch.take_error(source, &text));
+                    if !taken {
+                        fatal.lock().unwrap().push(text);
+                    }
+                }
+                gst::BusSyncReply::Drop
+            });
+        }
+        let live = LiveBranch::attach(&pipeline, Marks::new(), 15, 4).unwrap();
+        branch.set(Arc::downgrade(&live)).unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let frames = pipeline
+            .by_name("frames")
+            .unwrap()
+            .downcast::<AppSink>()
+            .unwrap();
+        assert!(
+            frames
+                .try_pull_sample(gst::ClockTime::from_seconds(5))
+                .is_some()
+        );
+
+        live.opened();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while live.failure().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(live.failure().is_some(), "the branch's failure is taken");
+        for _ in 0..10 {
+            assert!(
+                frames
+                    .try_pull_sample(gst::ClockTime::from_seconds(5))
+                    .is_some(),
+                "the agent's frames go on"
+            );
+        }
+        assert!(matches!(
+            live.add_viewer("late", "v=0"),
+            Err(ViewerError::Stopped(_))
+        ));
+        assert_eq!(*fatal.lock().unwrap(), Vec::<String>::new());
+        pipeline.set_state(gst::State::Null).unwrap();
+    }
 }

@@ -216,7 +216,7 @@ async fn answer(
         Ok(Err(error @ ViewerError::Offer(_))) => {
             refused(StatusCode::BAD_REQUEST, error.to_string())
         }
-        Ok(Err(error @ ViewerError::Full(_))) => {
+        Ok(Err(error @ (ViewerError::Full(_) | ViewerError::Stopped(_)))) => {
             refused(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
         }
         Ok(Err(error)) => refused(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),

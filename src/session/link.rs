@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use gst::prelude::*;
@@ -87,6 +87,11 @@ pub enum LoginError {
 /// Called with the text of a pipeline error (for example a refused login).
 pub type ErrorSink = Arc<dyn Fn(String) + Send + Sync>;
 
+/// Offered each pipeline error before the [`ErrorSink`]: the element that posted it and its
+/// text; true when a part of the pipeline that can fail on its own (the live view) took it,
+/// and the error is not the session's.
+pub type ErrorTaker = Arc<dyn Fn(&gst::Object, &str) -> bool + Send + Sync>;
+
 /// An open session.
 pub struct Link {
     /// The client that carries events both ways.
@@ -94,6 +99,8 @@ pub struct Link {
     /// Notices from the client, from the moment the link was opened.
     pub notices: broadcast::Receiver<ClientNotice>,
     pipeline: Option<gst::Pipeline>,
+    /// Takes errors before the sink, once set.
+    taker: Arc<OnceLock<ErrorTaker>>,
 }
 
 /// The element of a pipeline that carries its Neko session.
@@ -127,6 +134,7 @@ impl Link {
             client,
             notices,
             pipeline: None,
+            taker: Arc::default(),
         })
     }
 
@@ -167,7 +175,8 @@ impl Link {
                 })?;
         let session =
             SessionOf::of(element).ok_or_else(|| LinkError::NotNeko { path: path.clone() })?;
-        watch_bus(&pipeline, on_error)?;
+        let taker = Arc::new(OnceLock::new());
+        watch_bus(&pipeline, on_error, taker.clone())?;
         if let Err(source) = pipeline.set_state(gst::State::Playing) {
             let _ = pipeline.set_state(gst::State::Null);
             return Err(LinkError::NotStarted { path, source });
@@ -178,12 +187,19 @@ impl Link {
             client,
             notices,
             pipeline: Some(pipeline),
+            taker,
         })
     }
 
     /// The media pipeline, when the session has one.
     pub fn pipeline(&self) -> Option<&gst::Pipeline> {
         self.pipeline.as_ref()
+    }
+
+    /// From now on every pipeline error is offered to `taker` first; what it takes does not
+    /// reach the error sink. Only the first taker is kept.
+    pub fn offer_errors_to(&self, taker: ErrorTaker) {
+        let _ = self.taker.set(taker);
     }
 
     /// Closes the session politely.
@@ -200,12 +216,24 @@ impl Link {
     }
 }
 
-/// Forwards pipeline errors to `on_error` from GStreamer's bus thread.
-fn watch_bus(pipeline: &gst::Pipeline, on_error: ErrorSink) -> Result<(), LinkError> {
+/// Forwards pipeline errors to `on_error` from the thread that posts them, unless the taker
+/// (once there is one) takes them.
+fn watch_bus(
+    pipeline: &gst::Pipeline,
+    on_error: ErrorSink,
+    taker: Arc<OnceLock<ErrorTaker>>,
+) -> Result<(), LinkError> {
     let bus = pipeline.bus().ok_or(LinkError::NoBus)?;
     bus.set_sync_handler(move |_, message| {
         if let gst::MessageView::Error(error) = message.view() {
-            on_error(error.error().to_string());
+            let text = error.error().to_string();
+            let taken = match (taker.get(), message.src()) {
+                (Some(taker), Some(source)) => taker(source, &text),
+                _ => false,
+            };
+            if !taken {
+                on_error(text);
+            }
         }
         gst::BusSyncReply::Drop
     });

@@ -17,4 +17,6 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 pub use control::{ControlError, ControlOptions, Controller, Printer};
 pub use events::Roster;
-pub use link::{ErrorSink, Failures, Link, LinkError, LoginError, PrepareError, check_login};
+pub use link::{
+    ErrorSink, ErrorTaker, Failures, Link, LinkError, LoginError, PrepareError, check_login,
+};
