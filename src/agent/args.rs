@@ -112,8 +112,9 @@ pub struct RunArgs {
     /// Most viewers of the live view at once.
     #[arg(long, env = "NEKO_LIVE_MAX_VIEWERS", default_value_t = 8)]
     pub live_max_viewers: usize,
-    /// Codec of the live view: auto (H.264 on a hardware encoder when the machine has one,
-    /// VP8 otherwise), h264 (hardware encoder when present, x264 otherwise) or vp8.
+    /// Codec of the live view: auto (H.264, on a hardware encoder when the machine has one;
+    /// VP8 where no H.264 encoder is installed), h264 (hardware encoder when present, x264
+    /// otherwise) or vp8.
     #[arg(long, env = "NEKO_LIVE_CODEC", value_enum, default_value_t = LiveCodecArg::Auto)]
     pub live_codec: LiveCodecArg,
     /// Bit rate of the live view, in bits per second.
@@ -143,7 +144,7 @@ pub struct RunArgs {
 /// `nekoliveenc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LiveCodecArg {
-    /// H.264 on a hardware encoder when present, VP8 otherwise.
+    /// H.264 (hardware encoder first), VP8 without an H.264 encoder.
     Auto,
     /// H.264, on a hardware encoder when present.
     H264,

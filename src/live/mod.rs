@@ -1,6 +1,6 @@
 //! Live view: the room's video as the agent receives it, scaled, rate-limited, marked with the
 //! agent's state (the last action's point, the step and action, a banner while a person has
-//! control) and encoded (H.264 on a hardware encoder when present, VP8 otherwise), for any
+//! control) and encoded (H.264, on a hardware encoder when present, or VP8), for any
 //! number of WHEP viewers, built from a branch of the agent's pipeline file.
 //!
 //! GStreamer 1.22 (Debian 12) has no `whepserversink` (gst-plugins-rs builds it against newer

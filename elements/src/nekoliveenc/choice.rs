@@ -146,6 +146,9 @@ pub(super) const CANDIDATES: &[Candidate] = &[
                 ("target-bitrate", rate.bitrate.to_string()),
                 ("keyframe-max-dist", rate.keyframe_interval.to_string()),
                 ("error-resilient", "partitions".into()),
+                // Time stamps at the RTP clock's resolution, not rounded to the frame rate's
+                // grid (frames thinned from a faster room do not sit on it).
+                ("timebase", "1/90000".into()),
             ]
         },
     },
@@ -169,9 +172,10 @@ pub(super) struct NoEncoder {
 
 /// The encoder for `wanted` among those `installed` says are there.
 ///
-/// `auto` takes a hardware H.264 encoder when there is one (the GPU does the work and the CPU
-/// stays with the agent), and VP8 in software otherwise (cheaper than software H.264 at these
-/// settings, and decoded by every browser). A named codec takes its hardware encoder when
+/// `auto` takes H.264: on a hardware encoder when there is one (the GPU does the work and the
+/// CPU stays with the agent), in software otherwise (x264 at these settings costs less CPU than
+/// VP8 and reached a browser with a third of VP8's latency, `docs/performance.md`), and VP8
+/// only where no H.264 encoder is installed. A named codec takes its hardware encoder when
 /// there is one and its software encoder otherwise.
 pub(super) fn choose(
     wanted: LiveCodec,
@@ -180,9 +184,7 @@ pub(super) fn choose(
     let of = |codec: Codec| CANDIDATES.iter().filter(move |c| c.codec == codec);
     let found = match wanted {
         LiveCodec::Auto => of(Codec::H264)
-            .filter(|c| c.hardware)
             .chain(of(Codec::Vp8))
-            .chain(of(Codec::H264))
             .find(|c| installed(c.factory)),
         LiveCodec::Vp8 => of(Codec::Vp8).find(|c| installed(c.factory)),
         LiveCodec::H264 => of(Codec::H264).find(|c| installed(c.factory)),
@@ -224,11 +226,15 @@ mod tests {
     }
 
     #[test]
-    fn auto_takes_a_hardware_h264_encoder_and_vp8_without_one() {
+    fn auto_takes_h264_hardware_first_and_vp8_without_an_h264_encoder() {
         let all = ["vp8enc", "x264enc", "nvh264enc", "vah264enc"];
         assert_eq!(chosen(LiveCodec::Auto, &all), Some("nvh264enc"));
-        assert_eq!(chosen(LiveCodec::Auto, &all[..2]), Some("vp8enc"));
-        assert_eq!(chosen(LiveCodec::Auto, &["x264enc"]), Some("x264enc"));
+        assert_eq!(chosen(LiveCodec::Auto, &all[..2]), Some("x264enc"));
+        assert_eq!(chosen(LiveCodec::Auto, &["vp8enc"]), Some("vp8enc"));
+        assert_eq!(
+            chosen(LiveCodec::Auto, &["vp8enc", "openh264enc"]),
+            Some("openh264enc")
+        );
         assert_eq!(
             chosen(LiveCodec::Auto, &["vp8enc", "vah264enc"]),
             Some("vah264enc")

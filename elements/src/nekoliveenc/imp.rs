@@ -195,7 +195,7 @@ impl ObjectImpl for NekoLiveEnc {
             vec![
                 glib::ParamSpecEnum::builder_with_default("codec", LiveCodec::Auto)
                     .nick("Codec")
-                    .blurb("auto: H.264 on a hardware encoder when present, VP8 otherwise; vp8; h264 (hardware when present)")
+                    .blurb("auto: H.264 (hardware encoder first), VP8 without an H.264 encoder; h264 (hardware when present); vp8")
                     .flags(null_only)
                     .build(),
                 glib::ParamSpecUInt::builder("bitrate")

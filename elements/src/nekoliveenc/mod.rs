@@ -5,8 +5,9 @@
 //! gst-launch-1.0 videotestsrc is-live=true ! videoconvert ! nekoliveenc codec=h264 ! h264parse ! fakesink
 //! ```
 //! `codec=auto` (the default) encodes H.264 on a hardware encoder when one is registered
-//! (NVIDIA NVENC, VA-API, Quick Sync) and VP8 in software otherwise; `codec=h264` and
-//! `codec=vp8` name the codec and still prefer hardware. Every encoder is set for live viewers:
+//! (NVIDIA NVENC, VA-API, Quick Sync), in software (x264, OpenH264) otherwise, and VP8 only
+//! where no H.264 encoder is installed; `codec=h264` and `codec=vp8` name the codec and still
+//! prefer hardware. Every encoder is set for live viewers:
 //! constant bit rate (`bitrate`), no B-frames, a key frame at least every `keyframe-interval`
 //! frames and whenever a `GstForceKeyUnit` event asks (a new viewer). H.264 comes out in the
 //! baseline profiles every browser decodes. The read-only `encoder` property names the element
@@ -23,10 +24,10 @@ mod imp;
 #[repr(u32)]
 #[enum_type(name = "GstNekoLiveCodec")]
 pub enum LiveCodec {
-    /// H.264 on a hardware encoder when one is registered, VP8 in software otherwise.
+    /// H.264, on a hardware encoder when one is registered; VP8 without an H.264 encoder.
     #[default]
     #[enum_value(
-        name = "Automatic: H.264 on a hardware encoder when present, VP8 otherwise",
+        name = "Automatic: H.264 (hardware encoder first), VP8 without an H.264 encoder",
         nick = "auto"
     )]
     Auto = 0,
