@@ -173,9 +173,10 @@ pub(super) struct NoEncoder {
 /// The encoder for `wanted` among those `installed` says are there.
 ///
 /// `auto` takes H.264: on a hardware encoder when there is one (the GPU does the work and the
-/// CPU stays with the agent), in software otherwise (x264 at these settings costs less CPU than
-/// VP8 and reached a browser with a third of VP8's latency, `docs/performance.md`), and VP8
-/// only where no H.264 encoder is installed. A named codec takes its hardware encoder when
+/// CPU stays with the agent), in software otherwise (every browser decodes it, often in
+/// hardware, and a view looks the same from machines with and without a GPU; x264 at these
+/// settings costs no more CPU than VP8, `docs/performance.md`), and VP8 only where no H.264
+/// encoder is installed. A named codec takes its hardware encoder when
 /// there is one and its software encoder otherwise.
 pub(super) fn choose(
     wanted: LiveCodec,
