@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The model's GPU path, on a machine with an NVIDIA GPU (not part of CI; there is no GPU there):
+#   0. the live view's encoder on NVENC: nekoliveenc picks nvh264enc, and its tests (baseline
+#      profile, a key frame on request) pass on it;
 #   1. ONNX Runtime's GPU build (scripts/setup.sh with NEKO_ORT_GPU=1) and the parity environment;
 #   2. the parity test (tests/model_parity.rs) with the engine on the CUDA provider, then TensorRT;
 #   3. a full-size random-weight Qwen2-VL with ShowUI-2B's shapes (28 LM layers, 32 vision blocks,
@@ -14,6 +16,14 @@ cd "$(dirname "$0")/.."
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 NEKO_ORT_GPU=1 bash scripts/setup.sh
 bash scripts/setup-parity.sh
+
+echo "== the live view's encoder on NVENC"
+cargo build --release -p gst-plugin-neko
+GST_PLUGIN_PATH=target/release GST_DEBUG=nekoliveenc:4 gst-launch-1.0 -q videotestsrc num-buffers=90 \
+    ! video/x-raw,width=1280,height=720,framerate=30/1 ! videoconvert ! nekoliveenc ! h264parse \
+    ! fakesink 2>&1 | tee target/nekoliveenc-gpu.log
+grep -q "with nvh264enc (hardware)" target/nekoliveenc-gpu.log
+cargo test --release -p gst-plugin-neko --test nekoliveenc
 
 echo "== parity on CUDA, then TensorRT"
 NEKO_PARITY_PROVIDER=cuda cargo test --release --test model_parity -- --nocapture
