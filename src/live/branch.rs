@@ -306,18 +306,7 @@ impl LiveBranch {
         self.failed.store(true, Ordering::Relaxed);
         self.valve.set_property("drop", true);
         *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(text.to_owned());
-        std::thread::spawn(move || {
-            let ids: Vec<String> = branch
-                .viewers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .keys()
-                .cloned()
-                .collect();
-            for id in ids {
-                branch.remove_viewer(&id);
-            }
-        });
+        std::thread::spawn(move || branch.remove_all_viewers());
         true
     }
 
@@ -339,6 +328,20 @@ impl LiveBranch {
                 return object.downcast().ok();
             }
             object = parent;
+        }
+    }
+
+    /// Stops sending to every viewer.
+    fn remove_all_viewers(&self) {
+        let ids: Vec<String> = self
+            .viewers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        for id in ids {
+            self.remove_viewer(&id);
         }
     }
 
@@ -366,16 +369,7 @@ impl LiveBranch {
 
 impl Drop for LiveBranch {
     fn drop(&mut self) {
-        let ids: Vec<String> = self
-            .viewers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .collect();
-        for id in ids {
-            self.remove_viewer(&id);
-        }
+        self.remove_all_viewers();
     }
 }
 
