@@ -69,15 +69,17 @@ impl RateGate {
                 return gst::PadProbeReturn::Ok;
             };
             let mut caps = caps.caps().to_owned();
-            let changed = caps.make_mut().iter_mut().fold(false, |changed, s| match s
-                .get::<gst::Fraction>("framerate")
-            {
-                Ok(current) if current.numer() != 0 && current <= rate => changed,
-                _ => {
+            let mut changed = false;
+            for s in caps.make_mut().iter_mut() {
+                let within = matches!(
+                    s.get::<gst::Fraction>("framerate"),
+                    Ok(current) if current.numer() != 0 && current <= rate
+                );
+                if !within {
                     s.set("framerate", rate);
-                    true
+                    changed = true;
                 }
-            });
+            }
             if changed {
                 info.data = Some(gst::PadProbeData::Event(gst::event::Caps::new(&caps)));
             }

@@ -176,20 +176,19 @@ pub(super) struct NoEncoder {
 /// CPU stays with the agent), in software otherwise (every browser decodes it, often in
 /// hardware, and a view looks the same from machines with and without a GPU; x264 at these
 /// settings costs no more CPU than VP8, `docs/performance.md`), and VP8 only where no H.264
-/// encoder is installed. A named codec takes its hardware encoder when
-/// there is one and its software encoder otherwise.
+/// encoder is installed. A named codec takes its hardware encoder when there is one and its
+/// software encoder otherwise.
 pub(super) fn choose(
     wanted: LiveCodec,
     installed: impl Fn(&str) -> bool,
 ) -> Result<&'static Candidate, NoEncoder> {
     let of = |codec: Codec| CANDIDATES.iter().filter(move |c| c.codec == codec);
-    let found = match wanted {
-        LiveCodec::Auto => of(Codec::H264)
-            .chain(of(Codec::Vp8))
-            .find(|c| installed(c.factory)),
-        LiveCodec::Vp8 => of(Codec::Vp8).find(|c| installed(c.factory)),
-        LiveCodec::H264 => of(Codec::H264).find(|c| installed(c.factory)),
+    let in_order: Vec<&'static Candidate> = match wanted {
+        LiveCodec::Auto => of(Codec::H264).chain(of(Codec::Vp8)).collect(),
+        LiveCodec::Vp8 => of(Codec::Vp8).collect(),
+        LiveCodec::H264 => of(Codec::H264).collect(),
     };
+    let found = in_order.iter().copied().find(|c| installed(c.factory));
     found.ok_or_else(|| {
         let (wanted_codec, install) = match wanted {
             LiveCodec::Auto => (
@@ -199,15 +198,7 @@ pub(super) fn choose(
             LiveCodec::Vp8 => ("VP8", "gstreamer1.0-plugins-good (vp8enc)"),
             LiveCodec::H264 => ("H.264", "gstreamer1.0-plugins-ugly (x264enc)"),
         };
-        let looked_for: Vec<&str> = CANDIDATES
-            .iter()
-            .filter(|c| match wanted {
-                LiveCodec::Auto => true,
-                LiveCodec::Vp8 => c.codec == Codec::Vp8,
-                LiveCodec::H264 => c.codec == Codec::H264,
-            })
-            .map(|c| c.factory)
-            .collect();
+        let looked_for: Vec<&str> = in_order.iter().map(|c| c.factory).collect();
         NoEncoder {
             wanted: wanted_codec,
             looked_for: looked_for.join(", "),

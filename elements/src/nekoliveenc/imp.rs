@@ -229,7 +229,7 @@ impl ObjectImpl for NekoLiveEnc {
             gst::warning!(
                 CAT,
                 imp = self,
-                "{} is set before the element starts; this change applies after it stops",
+                "{} changed while the element runs; it applies from its next start",
                 pspec.name()
             );
         }
