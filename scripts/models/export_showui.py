@@ -193,9 +193,17 @@ def batched_vision(visual):
                 return x[source].reshape(frames, -1, heads, x.shape[-1]).transpose(1, 2)
 
             q, k, v = padded(q), padded(k), padded(v)
-            weights = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(attn.head_dim) + key_mask
-            weights = torch.nn.functional.softmax(weights, dim=-1, dtype=torch.float32).to(q.dtype)
-            out = torch.matmul(weights, v).transpose(1, 2)  # [frames, longest, heads, dim]
+            # One head at a time: a 1280×720 frame has 4784 patches, and all heads' weights at
+            # once are 16 × 4784² floats (1.5 GB, and the softmax wants a second copy), where one
+            # head's are 92 MB. The sum is the same work; the graph frees each head's weights
+            # before the next head's are made.
+            mask = key_mask[:, 0]  # [frames, 1, longest]
+            outs = []
+            for head in range(heads):
+                weights = torch.matmul(q[:, head], k[:, head].transpose(1, 2)) / math.sqrt(attn.head_dim) + mask
+                weights = torch.nn.functional.softmax(weights, dim=-1, dtype=torch.float32).to(q.dtype)
+                outs.append(torch.matmul(weights, v[:, head]))  # [frames, longest, dim]
+            out = torch.stack(outs, dim=2)  # [frames, longest, heads, dim]
             out = out.reshape(-1, heads * out.shape[-1])[slot]
             return attn.proj(out)
 

@@ -5,8 +5,9 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use half::f16;
+use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
 use ort::session::{Session, SessionInputValue};
-use ort::value::{DynValue, Outlet, Tensor, TensorElementType};
+use ort::value::{DynTensor, DynValue, Outlet, Tensor, TensorElementType};
 
 use super::config::ModelConfig;
 use crate::onnx::{
@@ -152,7 +153,7 @@ impl Graphs {
         Ok(Self {
             vision: VisionGraph::new(open(vision)?, vision)?,
             embed: EmbedGraph::new(open(embed)?, embed)?,
-            decoder: DecoderGraph::new(open(decoder)?, decoder, config)?,
+            decoder: DecoderGraph::new(open(decoder)?, decoder, config, provider)?,
         })
     }
 }
@@ -286,8 +287,9 @@ struct LayerNames {
     present_value: String,
 }
 
-/// The key/value cache of a batch of sequences, as the decoder produced it (fed back without
-/// copies; [`KvCache::select`] copies it when rows leave the batch).
+/// The key/value cache of a batch of sequences, as the decoder produced it, on the provider's
+/// device (fed back without copies; [`KvCache::select`] copies it through the host when rows
+/// leave the batch).
 pub struct KvCache {
     values: Vec<DynValue>,
     rows: usize,
@@ -309,8 +311,9 @@ impl KvCache {
         let error = DecoderGraph::error;
         let values = self
             .values
-            .iter()
+            .into_iter()
             .map(|value| {
+                let value = on_host(value).map_err(error)?;
                 if let Ok((shape, data)) = value.try_extract_tensor::<f32>() {
                     let (shape, data) = select_rows(shape, data, keep, skip);
                     Ok(Tensor::from_array((shape, data)).map_err(error)?.into_dyn())
@@ -326,6 +329,16 @@ impl KvCache {
             rows: keep.len(),
             len: self.len - skip,
         })
+    }
+}
+
+/// `value` in host memory: itself when it is there, else a copy.
+fn on_host(value: DynValue) -> ort::Result<DynTensor> {
+    let tensor: DynTensor = value.downcast()?;
+    if tensor.memory_info().is_cpu_accessible() {
+        Ok(tensor)
+    } else {
+        tensor.to(AllocationDevice::CPU, 0)
     }
 }
 
@@ -385,10 +398,20 @@ pub struct DecoderGraph {
     head_dim: usize,
     /// The batch size the graph is fixed to, if it is.
     batch_axis: Option<usize>,
+    /// Where the present key/values are bound: the provider's device, so that the cache stays
+    /// there from one step to the next instead of crossing to the host and back at every token.
+    cache_memory: MemoryInfo<'static>,
+    /// Where the logits are bound: the host, which reads them.
+    host_memory: MemoryInfo<'static>,
 }
 
 impl DecoderGraph {
-    fn new(session: Session, path: &Path, config: &ModelConfig) -> Result<Self, GraphError> {
+    fn new(
+        session: Session,
+        path: &Path,
+        config: &ModelConfig,
+        provider: ExecutionProvider,
+    ) -> Result<Self, GraphError> {
         let io = Io::new(path, &session);
         let embeds = io.input(&["inputs_embeds"])?;
         let embeds_kind = io.float(embeds)?;
@@ -488,6 +511,8 @@ impl DecoderGraph {
             kv_heads,
             head_dim,
             batch_axis,
+            cache_memory: device_memory(provider).map_err(Self::error)?,
+            host_memory: device_memory(ExecutionProvider::Cpu).map_err(Self::error)?,
             session,
         })
     }
@@ -539,46 +564,50 @@ impl DecoderGraph {
         debug_assert_eq!(mask.len(), rows * total);
         debug_assert_eq!(positions.len(), 3 * rows * seq);
         let hidden = embeds.len() / (rows * seq);
-        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
-            Vec::with_capacity(4 + cache.values.len());
-        inputs.push((
-            self.embeds.as_str().into(),
-            float_tensor(
-                self.embeds_kind,
-                vec![rows as i64, seq as i64, hidden as i64],
-                embeds,
-            )
-            .map_err(Self::error)?
-            .into(),
-        ));
-        inputs.push((
-            self.mask.as_str().into(),
-            Tensor::from_array((vec![rows as i64, total as i64], mask))
-                .map_err(Self::error)?
-                .into(),
-        ));
-        inputs.push((
-            self.positions.as_str().into(),
-            Tensor::from_array((vec![3, rows as i64, seq as i64], positions))
-                .map_err(Self::error)?
-                .into(),
-        ));
+        let error = Self::error;
+        // A binding per step: ONNX Runtime would otherwise write a later step's outputs into the
+        // buffers of a binding's earlier ones, which the cache still holds.
+        let mut binding = self.session.create_binding().map_err(error)?;
+        let embeds = float_tensor(
+            self.embeds_kind,
+            vec![rows as i64, seq as i64, hidden as i64],
+            embeds,
+        )
+        .map_err(error)?;
+        binding.bind_input(&self.embeds, &embeds).map_err(error)?;
+        let mask = Tensor::from_array((vec![rows as i64, total as i64], mask)).map_err(error)?;
+        binding.bind_input(&self.mask, &mask).map_err(error)?;
+        let positions =
+            Tensor::from_array((vec![3, rows as i64, seq as i64], positions)).map_err(error)?;
+        binding
+            .bind_input(&self.positions, &positions)
+            .map_err(error)?;
         if let Some((name, rank)) = &self.logits_to_keep {
             let keep = if *rank == 0 {
                 Tensor::from_array(((), vec![1i64]))
             } else {
                 Tensor::from_array((vec![1i64], vec![1i64]))
             };
-            inputs.push((name.as_str().into(), keep.map_err(Self::error)?.into()));
+            binding
+                .bind_input(name, &keep.map_err(error)?)
+                .map_err(error)?;
         }
-        let mut past = cache.values.into_iter();
+        let mut past = cache.values.iter();
         for layer in &self.layers {
             for name in [&layer.past_key, &layer.past_value] {
                 let value = past.next().expect("two cache tensors per layer");
-                inputs.push((name.as_str().into(), value.into()));
+                binding.bind_input(name, value).map_err(error)?;
+            }
+            for name in [&layer.present_key, &layer.present_value] {
+                binding
+                    .bind_output_to_device(name, &self.cache_memory)
+                    .map_err(error)?;
             }
         }
-        let mut outputs = self.session.run(inputs).map_err(Self::error)?;
+        binding
+            .bind_output_to_device(&self.logits, &self.host_memory)
+            .map_err(error)?;
+        let mut outputs = self.session.run_binding(&binding).map_err(error)?;
         let next = last_argmax(&outputs[self.logits.as_str()], rows).map_err(Self::error)?;
         let mut values = Vec::with_capacity(self.layers.len() * 2);
         for layer in &self.layers {
@@ -601,6 +630,15 @@ impl DecoderGraph {
             },
         ))
     }
+}
+
+/// Device memory of `provider`'s own allocator, where its outputs can stay.
+fn device_memory(provider: ExecutionProvider) -> ort::Result<MemoryInfo<'static>> {
+    let device = match provider {
+        ExecutionProvider::Cpu => AllocationDevice::CPU,
+        ExecutionProvider::Cuda | ExecutionProvider::TensorRt => AllocationDevice::CUDA,
+    };
+    MemoryInfo::new(device, 0, AllocatorType::Device, MemoryType::Default)
 }
 
 /// For each of the `rows` rows, the index of the largest logit of its last position (the first

@@ -16,9 +16,10 @@ pub const EXPORT_BASE_BYTES: u64 = 700 << 20;
 /// PyTorch's weights and ONNX Runtime's. Halved for float16.
 pub const VERIFY_BYTES_PER_PARAMETER: u64 = 8;
 /// Peak resident memory of the verification step that does not grow with the language model:
-/// the vision tower's attention over a 1344×756 screenshot (5184 patches, 16 heads) in PyTorch
-/// and in ONNX Runtime; the vision tower has the same shape in every Qwen2-VL-2B.
-pub const VERIFY_BASE_BYTES: u64 = 5_600 << 20;
+/// the vision tower's attention over a 1344×756 screenshot (5184 patches, 16 heads), all heads at
+/// once in PyTorch and one head at a time in ONNX Runtime; the vision tower has the same shape in
+/// every Qwen2-VL-2B.
+pub const VERIFY_BASE_BYTES: u64 = 2_500 << 20;
 /// Disk the pinned Python environment takes once installed.
 pub const PYTHON_ENV_BYTES: u64 = 6 << 30;
 /// Disk kept free beyond the estimate.
@@ -262,13 +263,13 @@ mod tests {
     }
 
     #[test]
-    fn small_models_are_bounded_by_the_verification_and_fp16_needs_less() {
-        // The 402M-parameter model measured: export 7.0 GB, verification 8.8 GB.
-        let measured = peak_memory(402_000_000, ExportDtype::Fp32);
-        assert!(
-            measured > 8_500_000_000 && measured < 9_500_000_000,
-            "{measured}"
-        );
+    fn the_export_step_bounds_the_peak_and_fp16_needs_less() {
+        // Measured: the 402M-parameter model's export step 7.0 GB; the 535M model's export step
+        // 9.1 GB and its verification 6.7 GB.
+        let small = peak_memory(402_000_000, ExportDtype::Fp32);
+        assert!(small > 6_900_000_000 && small < 7_500_000_000, "{small}");
+        let larger = peak_memory(535_000_000, ExportDtype::Fp32);
+        assert!(larger > 9_000_000_000 && larger < 9_600_000_000, "{larger}");
         assert!(
             peak_memory(SHOWUI_2B.parameters, ExportDtype::Fp16)
                 < peak_memory(SHOWUI_2B.parameters, ExportDtype::Fp32)
