@@ -10,8 +10,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
+use ort::AsPointer;
 use ort::environment::Environment;
 use ort::ep::{self, ExecutionProvider as _};
+use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
 use ort::session::Session;
 use ort::session::builder::SessionBuilder;
 
@@ -197,6 +199,10 @@ impl Runtime {
             .with_name("neko-agent")
             .with_telemetry(false)
             .build()
+            .and_then(|environment| {
+                share_cpu_arena(&environment)?;
+                Ok(environment)
+            })
             .map_err(|source| RuntimeError::Environment {
                 path: library.clone(),
                 source,
@@ -278,9 +284,13 @@ impl Runtime {
                 // shapes change at every step and every prompt: on a 1536-wide Qwen2-VL they
                 // made the first two calls of a process twice as slow as the rest and added 4 GB
                 // to the peak (docs/performance.md). Without them the arena alone serves.
-                return builder
+                // The sessions share the environment's arena: a model's graphs run one after
+                // another, so the decoder reuses what the vision encoder just freed instead of
+                // growing an arena of its own (and touching fresh pages on its first run).
+                let builder = builder
                     .with_memory_pattern(false)
-                    .map_err(|e| error(e.into()));
+                    .map_err(|e| error(e.into()))?;
+                return builder.with_env_allocators().map_err(|e| error(e.into()));
             }
             ExecutionProvider::TensorRt => {
                 let cache = cache_dir.display().to_string();
@@ -301,6 +311,28 @@ impl Runtime {
             .with_execution_providers(providers)
             .map_err(|e| error(e.into()))
     }
+}
+
+/// Registers one CPU arena allocator on `environment`, which sessions built with
+/// `with_env_allocators` share.
+fn share_cpu_arena(environment: &Environment) -> ort::Result<()> {
+    let memory = MemoryInfo::new(
+        AllocationDevice::CPU,
+        0,
+        AllocatorType::Arena,
+        MemoryType::Default,
+    )?;
+    // SAFETY: both pointers are live for the call; ONNX Runtime copies what it keeps, and a null
+    // arena configuration means its defaults.
+    let status = unsafe {
+        (ort::api().CreateAndRegisterAllocator)(
+            environment.ptr().cast_mut(),
+            memory.ptr(),
+            std::ptr::null(),
+        )
+    };
+    // SAFETY: `status` was just returned by ONNX Runtime and is not used again.
+    unsafe { ort::Error::result_from_status(status) }
 }
 
 /// Where the library is: the first of `explicit`, `$NEKO_ORT_LIB`, `$ORT_DYLIB_PATH`,
