@@ -608,7 +608,7 @@ impl DecoderGraph {
             .bind_output_to_device(&self.logits, &self.host_memory)
             .map_err(error)?;
         let mut outputs = self.session.run_binding(&binding).map_err(error)?;
-        let next = last_argmax(&outputs[self.logits.as_str()], rows).map_err(Self::error)?;
+        let next = last_argmax(&outputs[self.logits.as_str()], rows).map_err(error)?;
         let mut values = Vec::with_capacity(self.layers.len() * 2);
         for layer in &self.layers {
             for name in [&layer.present_key, &layer.present_value] {
