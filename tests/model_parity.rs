@@ -16,7 +16,10 @@ use std::sync::OnceLock;
 
 use neko_agent::agent::{History, Mode, NavPrompt, parse_action};
 use neko_agent::frame::RgbImage;
-use neko_agent::model::{BatchRow, Dtype, ModelOptions, ShowUi, StopReason};
+use neko_agent::model::{
+    BatchRow, BeyondProfile, Dtype, GraphError, ModelError, ModelOptions, SequenceLimits, ShowUi,
+    StopReason,
+};
 use neko_agent::onnx::{ProviderChoice, find_library};
 use parity::parity_dir;
 use serde::Deserialize;
@@ -319,6 +322,70 @@ fn an_end_token_stops_generation_where_transformers_stops() {
         .unwrap();
     assert_eq!(reply.token_ids, end.generated_ids);
     assert_eq!(reply.stop, StopReason::EndOfTurn);
+}
+
+/// On TensorRT the token embedding and the decoder are built once for explicit shape ranges
+/// (an empty cache up to `--trt-max-positions`), the greedy tokens above are what they give,
+/// and a call that would outgrow the ranges is refused with the setting to raise before any
+/// graph runs. Needs a GPU: scripts/gpu-model-check.sh runs it with
+/// `NEKO_PARITY_PROVIDER=tensorrt`.
+#[test]
+#[ignore = "needs TensorRT on an NVIDIA GPU (scripts/gpu-model-check.sh)"]
+fn on_tensorrt_the_decoder_is_built_for_explicit_ranges_and_refuses_longer_calls() {
+    assert_eq!(
+        parity_provider(),
+        ProviderChoice::Tensorrt,
+        "run with NEKO_PARITY_PROVIDER=tensorrt"
+    );
+    let model = model(Dtype::Fp32);
+    let defaults = ModelOptions::new("");
+    assert_eq!(
+        model.tensorrt_limits(),
+        Some(SequenceLimits {
+            rows: defaults.batching.max_batch,
+            positions: defaults.trt_max_positions,
+        }),
+        "TensorRT did not take the decoder's explicit shape ranges (see the warning above)"
+    );
+
+    let reference = reference();
+    let case = &reference.cases[0];
+    let positions = case.prompt_length + reference.max_new_tokens - 2;
+    let options = ModelOptions {
+        trt_max_positions: positions,
+        ..options(parity_dir().join("export"))
+    };
+    let short = ShowUi::load(&options).unwrap_or_else(|e| panic!("{e}"));
+    let image = RgbImage {
+        width: case.width,
+        height: case.height,
+        data: frame(case),
+    };
+    let messages = NavPrompt::new(Mode::Web).messages(&case.task, &history(case));
+    let err = short
+        .generate(&image, &messages, reference.max_new_tokens)
+        .unwrap_err();
+    let ModelError::Graph(GraphError::BeyondProfile(BeyondProfile {
+        positions: asked,
+        limits,
+        ..
+    })) = &err
+    else {
+        panic!("expected a call beyond the profile, got {err}");
+    };
+    assert_eq!(*asked, positions + 1);
+    assert_eq!(limits.positions, positions);
+    assert!(err.to_string().contains("NEKO_TRT_MAX_POSITIONS"), "{err}");
+    // One token fewer fits.
+    let reply = short
+        .generate(&image, &messages, reference.max_new_tokens - 1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_same_ids(
+        &case.name,
+        "generated",
+        &reply.token_ids,
+        &case.fp32.generated_ids[..reference.max_new_tokens - 1],
+    );
 }
 
 /// Several images in one vision call, as the multi-room batcher sends them: each image's

@@ -51,6 +51,8 @@ pub struct ModelConfig {
     pub num_attention_heads: usize,
     /// Key/value heads of the text model.
     pub num_key_value_heads: usize,
+    /// Layers of the text model (one KV cache pair each).
+    pub num_hidden_layers: usize,
     /// Vision tower settings.
     pub vision_config: VisionConfig,
 }

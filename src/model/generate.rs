@@ -9,7 +9,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::graphs::{DecoderInput, Graphs};
+use super::graphs::{DecoderInput, GraphError, Graphs};
 use super::image::{ImageSize, PixelValues};
 use super::prompt::{Message, expand_image_pads, render_chat};
 use super::rope::rope_index;
@@ -192,6 +192,13 @@ impl ShowUi {
         let prompt = self.codec.encode(&render_chat(row.messages))?;
         let prompt_ids =
             expand_image_pads(&prompt, self.codec.special().image_pad, &[image_tokens])?;
+        if let Some(limits) = self.limits {
+            // The last token generated is never fed back.
+            let fed = prompt_ids.len() + row.max_new_tokens.saturating_sub(1);
+            limits
+                .check("decoder_model_merged", 1, fed)
+                .map_err(GraphError::from)?;
+        }
         let [t, h, w] = pixels.grid_thw;
         let sequence = Sequence {
             index,

@@ -10,9 +10,10 @@ use ort::session::{Session, SessionInputValue};
 use ort::value::{DynTensor, DynValue, Outlet, Tensor, TensorElementType};
 
 use super::config::ModelConfig;
+use super::profiles::{BeyondProfile, SequenceLimits};
 use crate::onnx::{
-    Direction, ExecutionProvider, FloatKind, Interface, InterfaceError, OpenError, RunError,
-    Runtime, RuntimeError, float_tensor, open, read_floats,
+    Direction, ExecutionProvider, FloatKind, Interface, InterfaceError, OpenError, Profiled,
+    RunError, Runtime, RuntimeError, ShapeProfile, float_tensor, open, open_profiled, read_floats,
 };
 
 /// A graph that cannot be opened, does not look like the Qwen2-VL export, or failed to run.
@@ -58,6 +59,9 @@ pub enum GraphError {
     /// A run failed or did not produce an output the graph declares.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// A run would leave the shapes its TensorRT engine was built for.
+    #[error(transparent)]
+    BeyondProfile(#[from] BeyondProfile),
 }
 
 impl GraphError {
@@ -135,25 +139,36 @@ impl<'a> Io<'a> {
 }
 
 impl Graphs {
-    /// Opens the three graphs on `provider` and reads their interfaces.
+    /// Opens the three graphs on `provider` and reads their interfaces. On TensorRT, the token
+    /// embedding and the decoder are built for calls within `limits` (see
+    /// [`open_profiled`](crate::onnx::open_profiled)); the vision encoder's shapes follow the
+    /// frame size, which stays the same for a room, so TensorRT builds it for the sizes it sees.
     pub fn open(
         runtime: &Runtime,
         provider: ExecutionProvider,
         cache_dir: &Path,
         paths: [&Path; 3],
         config: &ModelConfig,
+        limits: SequenceLimits,
     ) -> Result<Self, GraphError> {
         let [vision, embed, decoder] = paths;
-        let open = |path| {
-            open(runtime, provider, cache_dir, path).map_err(|e| match e {
-                OpenError::Runtime(runtime) => GraphError::Runtime(runtime),
-                load => GraphError::Open(load),
-            })
+        let failed = |e| match e {
+            OpenError::Runtime(runtime) => GraphError::Runtime(runtime),
+            load => GraphError::Open(load),
         };
+        let profiled = |path, profiles: Vec<ShapeProfile>| {
+            open_profiled(runtime, provider, cache_dir, path, &profiles).map_err(failed)
+        };
+        let vision_session = open(runtime, provider, cache_dir, vision).map_err(failed)?;
         Ok(Self {
-            vision: VisionGraph::new(open(vision)?, vision)?,
-            embed: EmbedGraph::new(open(embed)?, embed)?,
-            decoder: DecoderGraph::new(open(decoder)?, decoder, config, provider)?,
+            vision: VisionGraph::new(vision_session, vision)?,
+            embed: EmbedGraph::new(profiled(embed, limits.embed_profiles())?, embed, limits)?,
+            decoder: DecoderGraph::new(
+                profiled(decoder, limits.decoder_profiles(config))?,
+                decoder,
+                config,
+                limits,
+            )?,
         })
     }
 }
@@ -245,10 +260,15 @@ pub struct EmbedGraph {
     session: Session,
     input_ids: String,
     output: String,
+    /// The runs its TensorRT engine was built for, if it runs on one.
+    limits: Option<SequenceLimits>,
 }
 
 impl EmbedGraph {
-    fn new(session: Session, path: &Path) -> Result<Self, GraphError> {
+    fn new(opened: Profiled, path: &Path, limits: SequenceLimits) -> Result<Self, GraphError> {
+        let Profiled {
+            session, profile, ..
+        } = opened;
         let io = Io::new(path, &session);
         let ids = io.input(&["input_ids"])?;
         io.int64(ids)?;
@@ -257,12 +277,16 @@ impl EmbedGraph {
         Ok(Self {
             input_ids: ids.name().to_owned(),
             output: output.name().to_owned(),
+            limits: profile.map(|_| limits.embedding()),
             session,
         })
     }
 
     /// Embeddings of `ids` (one sequence), `ids.len() × hidden` values.
     pub fn run(&mut self, ids: &[u32]) -> Result<Vec<f32>, GraphError> {
+        if let Some(limits) = self.limits {
+            limits.check("embed_tokens", 1, ids.len())?;
+        }
         let run = |source| {
             GraphError::Run(RunError::Failed {
                 graph: "embed_tokens",
@@ -403,15 +427,22 @@ pub struct DecoderGraph {
     cache_memory: MemoryInfo<'static>,
     /// Where the logits are bound: the host, which reads them.
     host_memory: MemoryInfo<'static>,
+    /// The calls its TensorRT engine was built for, if it runs on one.
+    limits: Option<SequenceLimits>,
 }
 
 impl DecoderGraph {
     fn new(
-        session: Session,
+        opened: Profiled,
         path: &Path,
         config: &ModelConfig,
-        provider: ExecutionProvider,
+        limits: SequenceLimits,
     ) -> Result<Self, GraphError> {
+        let Profiled {
+            session,
+            provider,
+            profile,
+        } = opened;
         let io = Io::new(path, &session);
         let embeds = io.input(&["inputs_embeds"])?;
         let embeds_kind = io.float(embeds)?;
@@ -497,6 +528,7 @@ impl DecoderGraph {
             head_dim,
             ?kv_kind,
             logits_to_keep = logits_to_keep.is_some(),
+            %provider,
             "decoder interface"
         );
         Ok(Self {
@@ -513,8 +545,14 @@ impl DecoderGraph {
             batch_axis,
             cache_memory: device_memory(provider).map_err(Self::error)?,
             host_memory: device_memory(ExecutionProvider::Cpu).map_err(Self::error)?,
+            limits: profile.map(|_| limits),
             session,
         })
+    }
+
+    /// The calls its TensorRT engine was built for (`None`: no such limits).
+    pub fn limits(&self) -> Option<SequenceLimits> {
+        self.limits
     }
 
     fn error(source: ort::Error) -> GraphError {
@@ -560,6 +598,9 @@ impl DecoderGraph {
             positions,
         } = input;
         let total = cache.len + seq;
+        if let Some(limits) = self.limits {
+            limits.check("decoder_model_merged", rows, total)?;
+        }
         debug_assert_eq!(cache.rows, rows);
         debug_assert_eq!(mask.len(), rows * total);
         debug_assert_eq!(positions.len(), 3 * rows * seq);

@@ -15,6 +15,7 @@ mod image;
 mod layout;
 mod options;
 mod parallel;
+mod profiles;
 mod prompt;
 mod resize;
 mod rope;
@@ -31,6 +32,7 @@ pub use image::{
 };
 pub use layout::{Dtype, LayoutError};
 pub use options::{DEFAULT_MODEL_DIR, ModelOptions, OptionsError};
+pub use profiles::{BeyondProfile, SequenceLimits};
 pub use prompt::{Message, Part, PromptError, Role, render_chat};
 pub use resize::resize_rgb8_bicubic;
 pub use scheduler::{BatchMetrics, BatchOptions, Batcher, ModelClient, SchedulerGone};

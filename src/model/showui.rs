@@ -11,6 +11,7 @@ use super::graphs::{GraphError, Graphs};
 use super::image::{ImageError, ImageProcessor, ImageSize, PixelValues};
 use super::layout::{Dtype, LayoutError, ModelFiles};
 use super::options::ModelOptions;
+use super::profiles::SequenceLimits;
 use super::prompt::{Message, PromptError};
 use super::tokens::{TextCodec, TokenizerError};
 use crate::frame::RgbImage;
@@ -159,6 +160,8 @@ pub struct ShowUi {
     /// Whether images may still go to the vision encoder several per call (cleared when an
     /// export turns out not to take them).
     pub(super) vision_batches: AtomicBool,
+    /// The calls the decoder's TensorRT engine was built for, if it runs on one.
+    pub(super) limits: Option<SequenceLimits>,
 }
 
 impl std::fmt::Debug for ShowUi {
@@ -208,6 +211,10 @@ impl ShowUi {
             &cache_dir,
             [&files.vision_encoder, &files.embed_tokens, &files.decoder],
             &config,
+            SequenceLimits {
+                rows: options.batching.max_batch,
+                positions: options.trt_max_positions,
+            },
         )?;
         tracing::info!(
             model = %files.dir.display(),
@@ -218,6 +225,7 @@ impl ShowUi {
             "model loaded"
         );
         let vision_batches = AtomicBool::new(graphs.vision.batches());
+        let limits = graphs.decoder.limits();
         Ok(Self {
             vision_batches,
             graphs: Mutex::new(graphs),
@@ -227,6 +235,7 @@ impl ShowUi {
             stop_ids,
             provider,
             dtype: files.dtype,
+            limits,
         })
     }
 
@@ -238,6 +247,12 @@ impl ShowUi {
     /// The precision variant loaded.
     pub fn dtype(&self) -> Dtype {
         self.dtype
+    }
+
+    /// The calls the decoder's TensorRT engine was built for (`--max-batch` sequences of
+    /// `--trt-max-positions`); `None` when the decoder does not run on TensorRT.
+    pub fn tensorrt_limits(&self) -> Option<SequenceLimits> {
+        self.limits
     }
 
     /// The image processor (e.g. to know the size a frame will be resized to).

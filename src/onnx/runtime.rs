@@ -17,6 +17,8 @@ use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
 use ort::session::Session;
 use ort::session::builder::SessionBuilder;
 
+use super::profile::ShapeProfile;
+
 /// Environment variable naming the ONNX Runtime library (a file, or a folder holding one).
 pub const ORT_LIB_ENV: &str = "NEKO_ORT_LIB";
 /// ort's own variable for the library, honoured after [`ORT_LIB_ENV`].
@@ -265,16 +267,18 @@ impl Runtime {
                 provider,
             });
         }
-        self.session_builder(provider, cache_dir)
+        self.session_builder(provider, cache_dir, None)
             .map(drop)
             .map_err(|e| Unavailable::Register(Box::new(e)))
     }
 
-    /// A session builder with `provider` registered (failing if it does not register).
+    /// A session builder with `provider` registered (failing if it does not register). On
+    /// TensorRT, `profile` gives the engine explicit shape ranges; the other providers need none.
     pub fn session_builder(
         &self,
         provider: ExecutionProvider,
         cache_dir: &Path,
+        profile: Option<&ShapeProfile>,
     ) -> Result<SessionBuilder, RuntimeError> {
         let error = |source: ort::Error| RuntimeError::Session { provider, source };
         let builder = Session::builder(&self.environment).map_err(error)?;
@@ -294,14 +298,19 @@ impl Runtime {
             }
             ExecutionProvider::TensorRt => {
                 let cache = cache_dir.display().to_string();
+                let mut tensorrt = ep::TensorRT::default()
+                    .with_engine_cache(true)
+                    .with_engine_cache_path(&cache)
+                    .with_timing_cache(true)
+                    .with_timing_cache_path(&cache);
+                if let Some(profile) = profile {
+                    tensorrt = tensorrt
+                        .with_profile_min_shapes(profile.min_shapes())
+                        .with_profile_opt_shapes(profile.opt_shapes())
+                        .with_profile_max_shapes(profile.max_shapes());
+                }
                 vec![
-                    ep::TensorRT::default()
-                        .with_engine_cache(true)
-                        .with_engine_cache_path(&cache)
-                        .with_timing_cache(true)
-                        .with_timing_cache_path(&cache)
-                        .build()
-                        .error_on_failure(),
+                    tensorrt.build().error_on_failure(),
                     ep::CUDA::default().build(),
                 ]
             }

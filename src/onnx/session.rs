@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use ort::session::Session;
 
+use super::profile::ShapeProfile;
 use super::runtime::{ExecutionProvider, Runtime, RuntimeError};
 
 /// A graph file could not be opened as a session.
@@ -30,8 +31,82 @@ pub fn open(
     cache_dir: &Path,
     path: &Path,
 ) -> Result<Session, OpenError> {
+    load(runtime, provider, cache_dir, path, None)
+}
+
+/// A graph opened by [`open_profiled`].
+pub struct Profiled {
+    /// The session.
+    pub session: Session,
+    /// The provider it runs on.
+    pub provider: ExecutionProvider,
+    /// Which of the profiles offered its TensorRT engine was built with (`None`: no TensorRT).
+    pub profile: Option<usize>,
+}
+
+/// Opens the graph at `path` like [`open`], except that on TensorRT its engine gets explicit
+/// shape ranges: the first of `profiles` that TensorRT takes. If it takes none (a graph split
+/// between TensorRT and CUDA has inner inputs no profile can name; an input may be a shape value
+/// in one TensorRT version and a tensor in another), the graph runs on CUDA instead: TensorRT
+/// without explicit ranges would rebuild its engine every time a shape grows past those seen.
+pub fn open_profiled(
+    runtime: &Runtime,
+    provider: ExecutionProvider,
+    cache_dir: &Path,
+    path: &Path,
+    profiles: &[ShapeProfile],
+) -> Result<Profiled, OpenError> {
+    if provider != ExecutionProvider::TensorRt || profiles.is_empty() {
+        let session = open(runtime, provider, cache_dir, path)?;
+        return Ok(Profiled {
+            session,
+            provider,
+            profile: None,
+        });
+    }
+    let mut refusals = Vec::with_capacity(profiles.len());
+    for (index, profile) in profiles.iter().enumerate() {
+        match load(runtime, provider, cache_dir, path, Some(profile)) {
+            Ok(session) => {
+                tracing::info!(
+                    path = %path.display(),
+                    profile = index,
+                    min = %profile.min_shapes(),
+                    max = %profile.max_shapes(),
+                    "TensorRT engine built for explicit shape ranges"
+                );
+                return Ok(Profiled {
+                    session,
+                    provider,
+                    profile: Some(index),
+                });
+            }
+            Err(OpenError::Load { source, .. }) => refusals.push(source.to_string()),
+            Err(other) => return Err(other),
+        }
+    }
+    tracing::warn!(
+        path = %path.display(),
+        refusals = %refusals.join(" | "),
+        "TensorRT did not take this graph with explicit shape ranges; it runs on CUDA instead (without them TensorRT would rebuild its engine whenever a sequence grows past the lengths seen)"
+    );
+    let session = open(runtime, ExecutionProvider::Cuda, cache_dir, path)?;
+    Ok(Profiled {
+        session,
+        provider: ExecutionProvider::Cuda,
+        profile: None,
+    })
+}
+
+fn load(
+    runtime: &Runtime,
+    provider: ExecutionProvider,
+    cache_dir: &Path,
+    path: &Path,
+    profile: Option<&ShapeProfile>,
+) -> Result<Session, OpenError> {
     runtime
-        .session_builder(provider, cache_dir)?
+        .session_builder(provider, cache_dir, profile)?
         .commit_from_file(path)
         .map_err(|source| OpenError::Load {
             path: path.to_owned(),
