@@ -34,7 +34,7 @@ impl fmt::Display for SequenceLimits {
 /// A model call would leave the shapes the TensorRT engines were built for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{graph} would run {rows} sequence(s) of {positions} positions, beyond the {limits} its TensorRT engine was built for; raise --trt-max-positions (NEKO_TRT_MAX_POSITIONS) or --max-batch (NEKO_MAX_BATCH) and load the model again, shorten the prompt or the token limit, or run on --execution-provider cuda"
+    "{graph} would run {rows} sequence(s) of {positions} positions, beyond what its TensorRT engine was built for ({limits}); raise --trt-max-positions (NEKO_TRT_MAX_POSITIONS) or --max-batch (NEKO_MAX_BATCH) and load the model again, shorten the prompt or the token limit, or run on --execution-provider cuda"
 )]
 pub struct BeyondProfile {
     /// The graph.
