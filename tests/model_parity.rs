@@ -325,7 +325,7 @@ fn an_end_token_stops_generation_where_transformers_stops() {
 }
 
 /// On TensorRT the token embedding and the decoder are built once for explicit shape ranges
-/// (an empty cache up to `--trt-max-positions`), the greedy tokens above are what they give,
+/// (an empty cache up to `--trt-max-tokens`), the greedy tokens above are what they give,
 /// and a call that would outgrow the ranges is refused with the setting to raise before any
 /// graph runs. Needs a GPU: scripts/gpu-model-check.sh runs it with
 /// `NEKO_PARITY_PROVIDER=tensorrt`.
@@ -341,18 +341,15 @@ fn on_tensorrt_the_decoder_is_built_for_explicit_ranges_and_refuses_longer_calls
     let defaults = ModelOptions::new("");
     assert_eq!(
         model.tensorrt_limits(),
-        Some(SequenceLimits {
-            rows: defaults.batching.max_batch,
-            positions: defaults.trt_max_positions,
-        }),
+        Some(SequenceLimits::new(defaults.batching.max_batch, defaults.trt_max_tokens).unwrap()),
         "TensorRT did not take the decoder's explicit shape ranges (see the warning above)"
     );
 
     let reference = reference();
     let case = &reference.cases[0];
-    let positions = case.prompt_length + reference.max_new_tokens - 2;
+    let tokens = case.prompt_length + reference.max_new_tokens - 2;
     let options = ModelOptions {
-        trt_max_positions: positions,
+        trt_max_tokens: tokens,
         ..options(parity_dir().join("export"))
     };
     let short = ShowUi::load(&options).unwrap_or_else(|e| panic!("{e}"));
@@ -365,17 +362,16 @@ fn on_tensorrt_the_decoder_is_built_for_explicit_ranges_and_refuses_longer_calls
     let err = short
         .generate(&image, &messages, reference.max_new_tokens)
         .unwrap_err();
-    let ModelError::Graph(GraphError::BeyondProfile(BeyondProfile {
-        positions: asked,
-        limits,
+    let ModelError::Graph(GraphError::BeyondProfile(BeyondProfile::Tokens {
+        tokens: asked,
+        limit,
         ..
     })) = &err
     else {
         panic!("expected a call beyond the profile, got {err}");
     };
-    assert_eq!(*asked, positions + 1);
-    assert_eq!(limits.positions, positions);
-    assert!(err.to_string().contains("NEKO_TRT_MAX_POSITIONS"), "{err}");
+    assert_eq!((*asked, *limit), (tokens + 1, tokens));
+    assert!(err.to_string().contains("NEKO_TRT_MAX_TOKENS"), "{err}");
     // One token fewer fits.
     let reply = short
         .generate(&image, &messages, reference.max_new_tokens - 1)

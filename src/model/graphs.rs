@@ -267,7 +267,7 @@ pub struct EmbedGraph {
 impl EmbedGraph {
     fn new(opened: Profiled, path: &Path, limits: SequenceLimits) -> Result<Self, GraphError> {
         let Profiled {
-            session, profile, ..
+            session, ranged, ..
         } = opened;
         let io = Io::new(path, &session);
         let ids = io.input(&["input_ids"])?;
@@ -277,7 +277,7 @@ impl EmbedGraph {
         Ok(Self {
             input_ids: ids.name().to_owned(),
             output: output.name().to_owned(),
-            limits: profile.map(|_| limits.embedding()),
+            limits: ranged.then(|| limits.embedding()),
             session,
         })
     }
@@ -441,7 +441,7 @@ impl DecoderGraph {
         let Profiled {
             session,
             provider,
-            profile,
+            ranged,
         } = opened;
         let io = Io::new(path, &session);
         let embeds = io.input(&["inputs_embeds"])?;
@@ -545,7 +545,7 @@ impl DecoderGraph {
             batch_axis,
             cache_memory: device_memory(provider).map_err(Self::error)?,
             host_memory: device_memory(ExecutionProvider::Cpu).map_err(Self::error)?,
-            limits: profile.map(|_| limits),
+            limits: ranged.then_some(limits),
             session,
         })
     }

@@ -32,7 +32,7 @@ pub use image::{
 };
 pub use layout::{Dtype, LayoutError};
 pub use options::{DEFAULT_MODEL_DIR, ModelOptions, OptionsError};
-pub use profiles::{BeyondProfile, SequenceLimits};
+pub use profiles::{BadLimits, BeyondProfile, SequenceLimits};
 pub use prompt::{Message, Part, PromptError, Role, render_chat};
 pub use resize::resize_rgb8_bicubic;
 pub use scheduler::{BatchMetrics, BatchOptions, Batcher, ModelClient, SchedulerGone};

@@ -6,7 +6,7 @@ use clap::Parser;
 
 use super::image::{SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS};
 use super::layout::Dtype;
-use super::profiles::MAX_POSITIONS_LIMIT;
+use super::profiles::MAX_TOKENS_LIMIT;
 use super::scheduler::BatchOptions;
 use crate::onnx::ProviderChoice;
 
@@ -18,9 +18,9 @@ pub struct OptionsError(#[source] clap::Error);
 /// Where `--model-dir` points when it is not given: the real model's export folder.
 pub const DEFAULT_MODEL_DIR: &str = "models/showui-2b";
 
-/// Default of `--trt-max-positions`: ShowUI's largest image (1344 tokens) with room for a long
+/// Default of `--trt-max-tokens`: ShowUI's largest image (1344 tokens) with room for a long
 /// task, its history and the reply.
-pub const DEFAULT_TRT_MAX_POSITIONS: usize = 4096;
+pub const DEFAULT_TRT_MAX_TOKENS: usize = 4096;
 
 /// Where the model is and how to run it.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -58,27 +58,27 @@ pub struct ModelOptions {
     /// Largest image area in pixels after resizing.
     #[arg(long = "max-pixels", env = "NEKO_MAX_PIXELS", default_value_t = SHOWUI_MAX_PIXELS)]
     pub max_pixels: u64,
-    /// Most positions (prompt and generated tokens) one sequence may reach on TensorRT, whose
-    /// decoder engine is built for sequences up to this length (and up to `--max-batch` of
-    /// them); a longer one is refused with an error.
+    /// Most tokens (prompt and generated) one sequence may reach on TensorRT, whose decoder
+    /// engine is built for sequences up to this length (and up to `--max-batch` of them); a
+    /// longer one is refused with an error.
     #[arg(
-        long = "trt-max-positions",
-        env = "NEKO_TRT_MAX_POSITIONS",
-        default_value_t = DEFAULT_TRT_MAX_POSITIONS,
-        value_parser = max_positions
+        long = "trt-max-tokens",
+        env = "NEKO_TRT_MAX_TOKENS",
+        default_value_t = DEFAULT_TRT_MAX_TOKENS,
+        value_parser = max_tokens
     )]
-    pub trt_max_positions: usize,
+    pub trt_max_tokens: usize,
     /// How rooms' steps are batched into model calls.
     #[command(flatten)]
     pub batching: BatchOptions,
 }
 
-/// A `--trt-max-positions` value: a whole number from 2 to Qwen2-VL's position limit.
-fn max_positions(text: &str) -> Result<usize, String> {
+/// A `--trt-max-tokens` value: a whole number from 2 to Qwen2-VL's position limit.
+fn max_tokens(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
-        Ok(n) if (2..=MAX_POSITIONS_LIMIT).contains(&n) => Ok(n),
+        Ok(n) if (2..=MAX_TOKENS_LIMIT).contains(&n) => Ok(n),
         _ => Err(format!(
-            "expected a whole number from 2 to {MAX_POSITIONS_LIMIT}"
+            "expected a whole number from 2 to {MAX_TOKENS_LIMIT}"
         )),
     }
 }
@@ -93,7 +93,7 @@ impl ModelOptions {
             ort_library: None,
             min_pixels: SHOWUI_MIN_PIXELS,
             max_pixels: SHOWUI_MAX_PIXELS,
-            trt_max_positions: DEFAULT_TRT_MAX_POSITIONS,
+            trt_max_tokens: DEFAULT_TRT_MAX_TOKENS,
             batching: BatchOptions::default(),
         }
     }
@@ -132,7 +132,7 @@ mod tests {
             "cpu",
             "--min-pixels",
             "3136",
-            "--trt-max-positions",
+            "--trt-max-tokens",
             "8192",
         ])
         .unwrap();
@@ -142,11 +142,11 @@ mod tests {
                 dtype: Dtype::Q4f16,
                 execution_provider: ProviderChoice::Cpu,
                 min_pixels: 3136,
-                trt_max_positions: 8192,
+                trt_max_tokens: 8192,
                 ..ModelOptions::new("models/showui-fixture")
             }
         );
-        let beyond = Cli::try_parse_from(["x", "--trt-max-positions", "40000"])
+        let beyond = Cli::try_parse_from(["x", "--trt-max-tokens", "40000"])
             .err()
             .unwrap()
             .to_string();

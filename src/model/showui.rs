@@ -11,7 +11,7 @@ use super::graphs::{GraphError, Graphs};
 use super::image::{ImageError, ImageProcessor, ImageSize, PixelValues};
 use super::layout::{Dtype, LayoutError, ModelFiles};
 use super::options::ModelOptions;
-use super::profiles::SequenceLimits;
+use super::profiles::{BadLimits, SequenceLimits};
 use super::prompt::{Message, PromptError};
 use super::tokens::{TextCodec, TokenizerError};
 use crate::frame::RgbImage;
@@ -41,6 +41,9 @@ pub enum ModelError {
     /// The messages do not fit the image.
     #[error(transparent)]
     Prompt(#[from] PromptError),
+    /// `--max-batch` or `--trt-max-tokens` is out of range.
+    #[error(transparent)]
+    Limits(#[from] BadLimits),
     /// The vision encoder's output does not fit the prompt.
     #[error(
         "the vision encoder returned {features} feature rows of width {width} but the prompt has {pads} <|image_pad|> tokens and embeddings of width {hidden}; vision_encoder and decoder do not belong to the same export"
@@ -211,21 +214,19 @@ impl ShowUi {
             &cache_dir,
             [&files.vision_encoder, &files.embed_tokens, &files.decoder],
             &config,
-            SequenceLimits {
-                rows: options.batching.max_batch,
-                positions: options.trt_max_positions,
-            },
+            SequenceLimits::new(options.batching.max_batch, options.trt_max_tokens)?,
         )?;
+        let limits = graphs.decoder.limits();
         tracing::info!(
             model = %files.dir.display(),
             dtype = %files.dtype,
             %provider,
+            tensorrt_ranges = ?limits,
             library = %runtime.library().display(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "model loaded"
         );
         let vision_batches = AtomicBool::new(graphs.vision.batches());
-        let limits = graphs.decoder.limits();
         Ok(Self {
             vision_batches,
             graphs: Mutex::new(graphs),
@@ -239,7 +240,8 @@ impl ShowUi {
         })
     }
 
-    /// The execution provider the sessions run on.
+    /// The execution provider the sessions run on (on TensorRT, a graph it could not build for
+    /// explicit shape ranges runs on CUDA: see [`tensorrt_limits`](Self::tensorrt_limits)).
     pub fn execution_provider(&self) -> ExecutionProvider {
         self.provider
     }
@@ -250,7 +252,8 @@ impl ShowUi {
     }
 
     /// The calls the decoder's TensorRT engine was built for (`--max-batch` sequences of
-    /// `--trt-max-positions`); `None` when the decoder does not run on TensorRT.
+    /// `--trt-max-tokens`); `None` when the decoder does not run on TensorRT (another provider
+    /// was chosen, or TensorRT did not take the ranges and the decoder runs on CUDA).
     pub fn tensorrt_limits(&self) -> Option<SequenceLimits> {
         self.limits
     }

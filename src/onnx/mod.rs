@@ -1,7 +1,7 @@
 //! ONNX Runtime for the engines built on it (ShowUI in [`crate::model`], F5-TTS in
 //! [`crate::voice`]): loading the library once per process, choosing the execution provider,
-//! opening sessions (with TensorRT shape ranges where shapes grow), checking a graph's inputs and outputs, float16/float32 tensors, and why a
-//! run failed.
+//! opening sessions (with TensorRT shape ranges where shapes grow), checking a graph's inputs
+//! and outputs, float16/float32 tensors, and why a run failed.
 
 mod float;
 mod interface;

@@ -36,7 +36,8 @@ impl ShapeProfile {
     /// # Panics
     /// When the three shapes differ in rank, an axis is negative, `min ≤ opt ≤ max` does not
     /// hold on every axis, or `name` holds a character the option format uses (`,` `:` space):
-    /// profiles are built from the model's own config, so these are bugs, not input errors.
+    /// callers build profiles from graph names and settings they have checked, so these are
+    /// bugs, not input errors.
     pub fn input(mut self, name: &str, min: Vec<i64>, opt: Vec<i64>, max: Vec<i64>) -> Self {
         assert!(
             !name.is_empty() && !name.contains([',', ':', ' ']),
@@ -76,11 +77,6 @@ impl ShapeProfile {
         self.render(|input| &input.max)
     }
 
-    /// The names of the inputs the profile covers, in order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.inputs.iter().map(|input| input.name.as_str())
-    }
-
     fn render(&self, shape: impl Fn(&InputRange) -> &Vec<i64>) -> String {
         let mut out = String::new();
         for (i, input) in self.inputs.iter().enumerate() {
@@ -118,10 +114,6 @@ mod tests {
         assert_eq!(profile.min_shapes(), "ids:1x1,past.0.key:1x2x0x64,keep:1");
         assert_eq!(profile.opt_shapes(), "ids:1x8,past.0.key:1x2x7x64,keep:1");
         assert_eq!(profile.max_shapes(), "ids:4x64,past.0.key:4x2x63x64,keep:1");
-        assert_eq!(
-            profile.names().collect::<Vec<_>>(),
-            ["ids", "past.0.key", "keep"]
-        );
     }
 
     #[test]

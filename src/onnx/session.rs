@@ -40,15 +40,17 @@ pub struct Profiled {
     pub session: Session,
     /// The provider it runs on.
     pub provider: ExecutionProvider,
-    /// Which of the profiles offered its TensorRT engine was built with (`None`: no TensorRT).
-    pub profile: Option<usize>,
+    /// Whether its TensorRT engine was built for one of the profiles offered.
+    pub ranged: bool,
 }
 
 /// Opens the graph at `path` like [`open`], except that on TensorRT its engine gets explicit
 /// shape ranges: the first of `profiles` that TensorRT takes. If it takes none (a graph split
 /// between TensorRT and CUDA has inner inputs no profile can name; an input may be a shape value
-/// in one TensorRT version and a tensor in another), the graph runs on CUDA instead: TensorRT
-/// without explicit ranges would rebuild its engine every time a shape grows past those seen.
+/// in one TensorRT version and a tensor in another; the engine for the largest shapes may not
+/// fit the GPU), the graph runs on CUDA instead: TensorRT without explicit ranges would rebuild
+/// its engine every time a shape grows past those seen. With no `profiles`, or off TensorRT,
+/// this is [`open`].
 pub fn open_profiled(
     runtime: &Runtime,
     provider: ExecutionProvider,
@@ -61,7 +63,7 @@ pub fn open_profiled(
         return Ok(Profiled {
             session,
             provider,
-            profile: None,
+            ranged: false,
         });
     }
     let mut refusals = Vec::with_capacity(profiles.len());
@@ -78,7 +80,7 @@ pub fn open_profiled(
                 return Ok(Profiled {
                     session,
                     provider,
-                    profile: Some(index),
+                    ranged: true,
                 });
             }
             Err(OpenError::Load { source, .. }) => refusals.push(source.to_string()),
@@ -87,14 +89,16 @@ pub fn open_profiled(
     }
     tracing::warn!(
         path = %path.display(),
-        refusals = %refusals.join(" | "),
-        "TensorRT did not take this graph with explicit shape ranges; it runs on CUDA instead (without them TensorRT would rebuild its engine whenever a sequence grows past the lengths seen)"
+        reasons = %refusals.join(" | "),
+        "TensorRT could not build this graph for explicit shape ranges (reasons below); \
+         the graph runs on CUDA instead, as TensorRT without them would rebuild its engine \
+         whenever an input grows past the shapes seen"
     );
     let session = open(runtime, ExecutionProvider::Cuda, cache_dir, path)?;
     Ok(Profiled {
         session,
         provider: ExecutionProvider::Cuda,
-        profile: None,
+        ranged: false,
     })
 }
 
