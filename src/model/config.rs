@@ -65,6 +65,13 @@ pub struct VisionConfig {
     pub spatial_merge_size: usize,
 }
 
+impl ModelConfig {
+    /// Width of one attention head of the text model (and of its KV cache rows).
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads.max(1)
+    }
+}
+
 fn image_token_default() -> u32 {
     151655
 }

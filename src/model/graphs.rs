@@ -505,7 +505,7 @@ impl DecoderGraph {
         }
         let known = |d: i64, fallback: usize| if d > 0 { d as usize } else { fallback };
         let kv_heads = known(dims[1], config.num_key_value_heads);
-        let head_dim = known(dims[3], config.hidden_size / config.num_attention_heads);
+        let head_dim = known(dims[3], config.head_dim());
         let fed: Vec<&str> = [embeds.name(), mask.name(), positions.name()]
             .into_iter()
             .chain(logits_to_keep.as_ref().map(|(n, _)| n.as_str()))

@@ -6,7 +6,7 @@ use clap::Parser;
 
 use super::image::{SHOWUI_MAX_PIXELS, SHOWUI_MIN_PIXELS};
 use super::layout::Dtype;
-use super::profiles::MAX_TOKENS_LIMIT;
+use super::profiles::TOKENS_RANGE;
 use super::scheduler::BatchOptions;
 use crate::onnx::ProviderChoice;
 
@@ -76,9 +76,11 @@ pub struct ModelOptions {
 /// A `--trt-max-tokens` value: a whole number from 2 to Qwen2-VL's position limit.
 fn max_tokens(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
-        Ok(n) if (2..=MAX_TOKENS_LIMIT).contains(&n) => Ok(n),
+        Ok(n) if TOKENS_RANGE.contains(&n) => Ok(n),
         _ => Err(format!(
-            "expected a whole number from 2 to {MAX_TOKENS_LIMIT}"
+            "expected a whole number from {} to {}",
+            TOKENS_RANGE.start(),
+            TOKENS_RANGE.end()
         )),
     }
 }

@@ -4,11 +4,17 @@
 //! prefill) and grows by one per token; the ranges cover all of it, so the engines are built
 //! once instead of whenever a sequence grows past the lengths seen.
 
+use std::ops::RangeInclusive;
+
 use super::config::ModelConfig;
 use crate::onnx::ShapeProfile;
 
 /// Qwen2-VL's `max_position_embeddings`: no sequence is longer.
-pub const MAX_TOKENS_LIMIT: usize = 32768;
+const MAX_TOKENS_LIMIT: usize = 32768;
+
+/// The sequence lengths an engine can be built for: a prompt token and a generated one, up to
+/// Qwen2-VL's limit.
+pub const TOKENS_RANGE: RangeInclusive<usize> = 2..=MAX_TOKENS_LIMIT;
 
 /// How many sequences, and how long, one model call may hold on TensorRT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +69,7 @@ pub enum BeyondProfile {
 impl SequenceLimits {
     /// Limits of `rows` sequences of `tokens` tokens, if an engine can be built for them.
     pub fn new(rows: usize, tokens: usize) -> Result<Self, BadLimits> {
-        if rows >= 1 && (2..=MAX_TOKENS_LIMIT).contains(&tokens) {
+        if rows >= 1 && TOKENS_RANGE.contains(&tokens) {
             Ok(Self { rows, tokens })
         } else {
             Err(BadLimits { rows, tokens })
@@ -127,7 +133,7 @@ impl SequenceLimits {
         let max_past = tokens - 1;
         let hidden = config.hidden_size as i64;
         let kv_heads = config.num_key_value_heads as i64;
-        let head_dim = (config.hidden_size / config.num_attention_heads.max(1)) as i64;
+        let head_dim = config.head_dim() as i64;
         let mut profile = ShapeProfile::new()
             .input(
                 "inputs_embeds",
